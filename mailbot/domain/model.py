@@ -1,0 +1,261 @@
+"""Plain data shared by every part of mailbot: enums and frozen dataclasses.
+
+Must not: do I/O, read the clock, import asyncio, sqlalchemy or jinja2.
+Enum values double as template folder names, log keys and JSON values.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Kind(enum.StrEnum):
+    """What an inbound message is, decided by `domain.classify`."""
+
+    APPLICATION = "application"
+    COMMAND = "command"
+    REPLY = "reply"  # a partner's or participant's mail we record as metadata only
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    LOOP = "loop"
+    DUPLICATE = "duplicate"
+    UNKNOWN = "unknown"
+
+
+class CommandName(enum.StrEnum):
+    HELP = "help"
+    STATUS = "status"
+    WITHDRAW = "withdraw"
+    PAUSE = "pause"
+    RESUME = "resume"
+    REMATCH = "rematch"
+    CONTINUE = "continue"
+    DELETE_MY_DATA = "delete_my_data"
+    # one-word answers to nudges and check-ins
+    IN_TOUCH = "in_touch"
+    SILENT = "silent"
+    YES = "yes"
+    NO = "no"
+    # coordinators only
+    APPROVE = "approve"
+    REDO = "redo"
+    LIAISE = "liaise"
+    CLOSE = "close"
+    NOTE = "note"
+
+
+PARTICIPANT_COMMANDS = frozenset(
+    {
+        CommandName.HELP,
+        CommandName.STATUS,
+        CommandName.WITHDRAW,
+        CommandName.PAUSE,
+        CommandName.RESUME,
+        CommandName.REMATCH,
+        CommandName.CONTINUE,
+        CommandName.DELETE_MY_DATA,
+    }
+)
+
+
+class Sector(enum.StrEnum):
+    ACADEMIC = "academic"
+    PUBLIC = "public"
+    SCHOOL = "school"
+    SPECIAL = "special"
+    GOVERNMENT = "government"
+    ARCHIVES = "archives"
+    MUSEUM = "museum"
+    STUDENT = "student"
+    OTHER = "other"
+
+
+class CareerStage(enum.StrEnum):
+    STUDENT = "student"
+    NEW_PROFESSIONAL = "new professional"
+    MID_CAREER = "mid-career"
+    SENIOR = "senior"
+
+
+LANGUAGES = ("en", "fr", "es")
+
+
+class Field(enum.StrEnum):
+    """Application form fields; the values are the JSON keys and error names."""
+
+    NAME = "name"
+    EMAIL = "email"
+    COUNTRY = "country"
+    TIMEZONE = "timezone"
+    LANGUAGE = "language"
+    INSTITUTION = "institution"
+    SECTOR = "sector"
+    CAREER_STAGE = "career_stage"
+    INTERESTS = "interests"
+    PARTNER_SECTOR = "partner_sector"
+    PARTNER_CAREER_STAGE = "partner_career_stage"
+    PARTNER_INTERESTS = "partner_interests"
+    ABOUT = "about"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an application: which field, and a code saying how to fix it.
+
+    `code` is one of: missing, unknown_value, invalid, too_long. `value` is what was given.
+    Templates turn (field, code) into a sentence in the applicant's language.
+    """
+
+    field: Field
+    code: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class ApplicationFields:
+    name: str
+    email: str
+    country: str  # ISO 3166 alpha-2
+    timezone: str | None  # IANA name, or None when it cannot be known
+    language: str  # en | fr | es
+    institution: str
+    sector: Sector
+    career_stage: CareerStage
+    interests: tuple[str, ...]
+    partner_sector: Sector | None = None  # None means "any"
+    partner_career_stage: CareerStage | None = None
+    partner_interests: tuple[str, ...] = ()
+    about: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "email": self.email,
+            "country": self.country,
+            "timezone": self.timezone,
+            "language": self.language,
+            "institution": self.institution,
+            "sector": self.sector.value,
+            "career_stage": self.career_stage.value,
+            "interests": list(self.interests),
+            "partner_sector": self.partner_sector.value if self.partner_sector else None,
+            "partner_career_stage": (
+                self.partner_career_stage.value if self.partner_career_stage else None
+            ),
+            "partner_interests": list(self.partner_interests),
+            "about": self.about,
+        }
+
+
+@dataclass(frozen=True)
+class ApplicationResult:
+    """A parsed form: `fields` when valid, else `problems` (never both empty)."""
+
+    language: str  # the language to answer in (form language or stated language)
+    fields: ApplicationFields | None
+    problems: tuple[Problem, ...] = ()
+    raw: dict[str, str] = field(default_factory=dict)  # label -> value as found
+
+    @property
+    def valid(self) -> bool:
+        return self.fields is not None and not self.problems
+
+
+@dataclass(frozen=True)
+class Command:
+    name: CommandName
+    args: dict[str, object] = field(default_factory=dict)
+    source: str = "subject"  # subject | body
+    text: str = ""  # the line the command was read from
+
+
+@dataclass(frozen=True)
+class BounceInfo:
+    recipients: tuple[str, ...]  # addresses that failed, lower-case, as we sent to them
+    permanent: bool
+    status: str = ""  # e.g. "5.1.1"
+    diagnostic: str = ""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """An inbound message reduced to what mailbot may look at.
+
+    Built by `mail.parse` from raw bytes; everything is already decoded to str.
+    `text` is the first text part (or the HTML converted to text); it is used only
+    to read forms and commands addressed to the program, never stored for replies.
+    """
+
+    message_id: str  # without <>, or "" when missing
+    raw_sha256: str
+    size: int
+    from_addr: str  # lower-case addr-spec, "" when missing/unparseable
+    from_name: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    delivered_to: tuple[str, ...]
+    return_path: str
+    subject: str
+    date: datetime | None  # aware UTC
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    headers: dict[str, tuple[str, ...]]  # lower-case name -> values, in order
+    content_type: str  # of the top level, lower-case, e.g. "multipart/report"
+    text: str
+    html: str = ""
+    dsn: tuple[dict[str, str], ...] = ()  # per-recipient fields of a delivery-status part
+    dsn_message: dict[str, str] = field(default_factory=dict)  # per-message DSN fields
+    returned_headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    defects: tuple[str, ...] = ()  # parse problems worth recording
+
+    def header(self, name: str) -> str:
+        values = self.headers.get(name.lower(), ())
+        return values[0] if values else ""
+
+
+class Route(enum.StrEnum):
+    """Where an address or thread reference points."""
+
+    PAIR = "p"  # a pair's tracking address
+    REPLY = "r"  # a reply key for a person (participant or coordinator) or a proposal
+    BOUNCE = "b"  # our envelope sender for bounces
+
+
+@dataclass(frozen=True)
+class RouteHit:
+    route: Route
+    token: str  # the verified payload (e.g. pair id, reply key, outbox key hash)
+    via: str  # "to" | "cc" | "delivered_to" | "in_reply_to" | "references"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The classifier's decision about one inbound message."""
+
+    kind: Kind
+    reason: str
+    hits: tuple[str, ...]  # rule names that fired, in order
+    application: ApplicationResult | None = None
+    command: Command | None = None
+    bounce: BounceInfo | None = None
+    routes: tuple[RouteHit, ...] = ()
+    away_until: datetime | None = None  # from an out-of-office reply, when it says
+    automated: bool = False  # never answer when true
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One mail to send: decided by a flow, written to the outbox, rendered later."""
+
+    key: str  # idempotency key, unique forever
+    to: tuple[str, ...]
+    template: str  # e.g. "confirmation"; folder under templates/<lang>/
+    language: str
+    context: dict[str, object]
+    cc: tuple[str, ...] = ()
+    reply_to: str = ""
+    in_reply_to: str = ""  # Message-ID (without <>) this continues
+    bulk: bool = False  # adds List-Unsubscribe
+    not_before: datetime | None = None
