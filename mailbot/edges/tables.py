@@ -1,0 +1,210 @@
+"""SQLAlchemy 2.x table models: what mailbot keeps, and nothing more.
+
+No message bodies are stored: inbound rows hold metadata, verdicts and rule hits only. The
+schema is created and upgraded by Alembic (`mailbot/migrations`); these models are its source.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class MailboxState(Base):
+    """Where inbound reading stands for one folder of one mailbox."""
+
+    __tablename__ = "mailbox_state"
+    folder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(Integer, default=0)
+    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InboundRow(Base):
+    """One inbound message: its metadata and verdict. Never its body."""
+
+    __tablename__ = "inbound"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(300), unique=True)  # folder:uidvalidity:uid
+    dedupe_id: Mapped[str] = mapped_column(String(300), index=True)  # Message-ID or sha256
+    message_id: Mapped[str] = mapped_column(String(300), default="")
+    from_addr: Mapped[str] = mapped_column(String(320), default="", index=True)
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)  # To + Cc addresses
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)  # Date header
+    received_at: Mapped[datetime]
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    hits: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(20))  # processed | quarantined | requeued
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("pair.id", ondelete="SET NULL"))
+
+
+class Person(Base):
+    """A participant, known by the address they write from."""
+
+    __tablename__ = "person"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    country: Mapped[str] = mapped_column(String(2), default="")
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active|paused|withdrawn
+    paused_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    away_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    bounce_score: Mapped[float] = mapped_column(Float, default=0.0)
+    bounce_scored_on: Mapped[datetime | None] = mapped_column(nullable=True)
+    bouncing: Mapped[bool] = mapped_column(Boolean, default=False)
+    wants_next_round: Mapped[bool] = mapped_column(Boolean, default=False)
+    silent_cycles: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RoundRow(Base):
+    __tablename__ = "round"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    applications_open: Mapped[datetime]
+    applications_close: Mapped[datetime]
+    matching_at: Mapped[datetime]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    topic_every_days: Mapped[int] = mapped_column(Integer, default=14)
+    state: Mapped[str] = mapped_column(String(20), default="planned")
+
+
+class Application(Base):
+    """A person's application for a round (None: waiting for the next round to open)."""
+
+    __tablename__ = "application"
+    __table_args__ = (UniqueConstraint("person_id", "round_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    round_name: Mapped[str] = mapped_column(String(100))  # "" = next round to open
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="valid")  # valid|deferred|matched|left
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CommandRow(Base):
+    """A command someone sent, as understood, and whether it has been acted on."""
+
+    __tablename__ = "command"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    sender: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(40))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20), default="recorded")  # recorded|done|refused
+    created_at: Mapped[datetime]
+
+
+class BounceEvent(Base):
+    __tablename__ = "bounce_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    permanent: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20), default="")
+    outbox_key: Mapped[str] = mapped_column(String(300), default="")
+    at: Mapped[datetime]
+
+
+class Pair(Base):
+    __tablename__ = "pair"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_name: Mapped[str] = mapped_column(String(100), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class PairMember(Base):
+    """A person in a pair, with the activity metadata the program may keep about them."""
+
+    __tablename__ = "pair_member"
+    __table_args__ = (UniqueConstraint("pair_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pair.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    last_wrote_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Outbox(Base):
+    """One mail to send, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_rcpt_day", "primary_to", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    key_digest: Mapped[str] = mapped_column(String(32), index=True)
+    message_id: Mapped[str] = mapped_column(String(300))
+    primary_to: Mapped[str] = mapped_column(String(320))
+    to: Mapped[list[Any]] = mapped_column(JSON)
+    cc: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    template: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(5))
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reply_to: Mapped[str] = mapped_column(String(320), default="")
+    in_reply_to: Mapped[str] = mapped_column(String(300), default="")
+    bulk: Mapped[bool] = mapped_column(Boolean, default=False)
+    automatic_answer: Mapped[bool] = mapped_column(Boolean, default=False)
+    # pending → sending → sent | failed | uncertain (crash while sending: never resent)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)

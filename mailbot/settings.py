@@ -1,0 +1,328 @@
+"""Configuration: TOML file + `MAILBOT_<SECTION>_<KEY>` environment overrides → frozen dataclasses.
+
+Decides what a valid configuration is. A bad value names its key and what is wrong; secrets
+(passwords, the signing secret) are accepted only from the environment, never from the file.
+Every key, its default and its meaning is documented in `config/mailbot.example.toml`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+
+from mailbot.domain.model import LANGUAGES
+
+SECRET_KEYS = {("imap", "password"), ("smtp", "password"), ("program", "secret")}
+TLS_MODES = ("none", "starttls", "ssl")
+TRANSPORTS = ("imap", "maildir")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, naming the key."""
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    name: str = "International Librarians Network"
+    address: str = "coordinator@example.org"
+    coordinators: tuple[str, ...] = ("coordinator@example.org",)
+    languages: tuple[str, ...] = LANGUAGES
+    timezone: str = "UTC"
+    secret: str = ""
+    auto_approve: bool = False
+    max_auto_replies_per_day: int = 5
+    max_message_bytes: int = 10_000_000
+    transport: str = "imap"  # imap | maildir (the demo's local mailbox)
+    maildir: str = "var/maildir"  # used when transport = "maildir"
+
+
+@dataclass(frozen=True)
+class ImapSection:
+    host: str = "127.0.0.1"
+    port: int = 143
+    username: str = ""
+    password: str = ""
+    tls: str = "starttls"
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    batch_size: int = 100
+    poll_seconds: int = 60
+    idle: bool = True
+    ca_file: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpSection:
+    host: str = "127.0.0.1"
+    port: int = 587
+    username: str = ""
+    password: str = ""
+    tls: str = "starttls"
+    ca_file: str = ""
+    max_attempts: int = 8
+    batch_size: int = 200
+
+
+@dataclass(frozen=True)
+class DatabaseSection:
+    url: str = "sqlite:///var/mailbot.sqlite3"
+
+
+@dataclass(frozen=True)
+class ScheduleSection:
+    deliver_every_seconds: int = 30
+    digest_weekday: int = 0  # Monday
+    digest_hour: int = 8  # in program.timezone
+    topic_hour: int = 9  # in each recipient's own zone
+
+
+@dataclass(frozen=True)
+class MatchingSection:
+    cap_share: float = 0.20
+    odd: str = "trio"  # trio | defer
+    weight_shared_interest: float = 1.5
+    weight_wish_met: float = 3.0
+    weight_zone_overlap: float = 0.25
+    weight_common_language: float = 1.0
+
+
+@dataclass(frozen=True)
+class LadderSection:
+    quiet_days: int = 14
+    one_sided_days: int = 10
+    second_nudge_days: int = 21
+    stalled_days: int = 28
+    first_week_days: int = 7
+    nudge_cooldown_days: int = 7
+    silent_cycles_to_exclude: int = 3
+    bounce_threshold: float = 3.0
+    bounce_forget_days: int = 30
+
+
+@dataclass(frozen=True)
+class RoundSettings:
+    name: str
+    applications_open: date
+    applications_close: date
+    matching_date: date
+    start: date
+    end: date
+    topic_every_days: int = 14
+
+
+@dataclass(frozen=True)
+class Settings:
+    program: ProgramSettings = field(default_factory=ProgramSettings)
+    imap: ImapSection = field(default_factory=ImapSection)
+    smtp: SmtpSection = field(default_factory=SmtpSection)
+    database: DatabaseSection = field(default_factory=DatabaseSection)
+    schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    matching: MatchingSection = field(default_factory=MatchingSection)
+    ladder: LadderSection = field(default_factory=LadderSection)
+    rounds: tuple[RoundSettings, ...] = ()
+    source: str = "<defaults>"
+
+    @property
+    def program_domain(self) -> str:
+        return self.program.address.rpartition("@")[2]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.program.timezone)
+
+
+_SECTIONS: dict[str, type] = {
+    "program": ProgramSettings,
+    "imap": ImapSection,
+    "smtp": SmtpSection,
+    "database": DatabaseSection,
+    "schedule": ScheduleSection,
+    "matching": MatchingSection,
+    "ladder": LadderSection,
+}
+
+
+def _coerce(key: str, raw: Any, default: Any) -> Any:
+    """Turn a TOML or environment value into the type of the default, or say why not."""
+    kind = type(default)
+    if isinstance(raw, str) and kind is not str:
+        text = raw.strip()
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"{key}: expected true or false, got {raw!r}")
+        if kind is tuple:
+            return tuple(p.strip() for p in text.split(",") if p.strip())
+        try:
+            return kind(text)
+        except ValueError:
+            raise ConfigError(f"{key}: expected {kind.__name__}, got {raw!r}") from None
+    if kind is tuple:
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            raise ConfigError(f"{key}: expected a list of strings, got {raw!r}")
+        return tuple(raw)
+    if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    if not isinstance(raw, kind) or (kind is int and isinstance(raw, bool)):
+        raise ConfigError(f"{key}: expected {kind.__name__}, got {raw!r}")
+    return raw
+
+
+def _section(name: str, table: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    cls = _SECTIONS[name]
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(f"{name}.{unknown[0]}: unknown key (known: {', '.join(known)})")
+    values: dict[str, Any] = {}
+    for fname, f in known.items():
+        key = f"{name}.{fname}"
+        if (name, fname) in SECRET_KEYS and fname in table:
+            raise ConfigError(
+                f"{key}: secrets are read only from the environment "
+                f"(MAILBOT_{name.upper()}_{fname.upper()}), remove it from the file"
+            )
+        default = f.default
+        raw: Any = table.get(fname, default)
+        env_name = f"MAILBOT_{name.upper()}_{fname.upper()}"
+        if env_name in env:
+            raw = env[env_name]
+        values[fname] = _coerce(key, raw, default)
+    return cls(**values)
+
+
+def _date(key: str, raw: Any) -> date:
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise ConfigError(f"{key}: expected a date YYYY-MM-DD, got {raw!r}") from None
+
+
+def _rounds(items: Any) -> tuple[RoundSettings, ...]:
+    if not isinstance(items, list):
+        raise ConfigError("rounds: expected [[rounds]] tables")
+    out: list[RoundSettings] = []
+    for i, item in enumerate(items):
+        where = f"rounds[{i}]"
+        if not isinstance(item, dict) or "name" not in item:
+            raise ConfigError(f"{where}.name: missing")
+        start = _date(f"{where}.start", item.get("start"))
+        opens = _date(f"{where}.applications_open", item.get("applications_open", start))
+        closes = _date(f"{where}.applications_close", item.get("applications_close", start))
+        matching = _date(f"{where}.matching_date", item.get("matching_date", closes))
+        end = _date(f"{where}.end", item["end"]) if "end" in item else _add_months(start, 4)
+        every = item.get("topic_every_days", 14)
+        if not isinstance(every, int) or every < 1:
+            raise ConfigError(f"{where}.topic_every_days: expected a positive integer")
+        if not opens <= closes <= matching <= start < end:
+            raise ConfigError(
+                f"{where}: dates must satisfy applications_open <= applications_close "
+                "<= matching_date <= start < end"
+            )
+        out.append(RoundSettings(str(item["name"]), opens, closes, matching, start, end, every))
+    names = [r.name for r in out]
+    if len(set(names)) != len(names):
+        raise ConfigError("rounds: round names must be unique")
+    return tuple(sorted(out, key=lambda r: r.applications_open))
+
+
+def _add_months(d: date, months: int) -> date:
+    month = d.month - 1 + months
+    year = d.year + month // 12
+    month = month % 12 + 1
+    day = min(
+        d.day, [31, 29 if year % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    )
+    return date(year, month, day)
+
+
+def _check_address(key: str, value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ConfigError(f"{key}: not an email address: {value!r} ({exc})") from None
+
+
+def _validate(s: Settings) -> Settings:
+    p = s.program
+    address = _check_address("program.address", p.address)
+    coordinators = tuple(_check_address("program.coordinators", c) for c in p.coordinators)
+    if not coordinators:
+        raise ConfigError("program.coordinators: at least one coordinator address is needed")
+    for lang in p.languages:
+        if lang not in LANGUAGES:
+            raise ConfigError(f"program.languages: {lang!r} is not one of {', '.join(LANGUAGES)}")
+    try:
+        ZoneInfo(p.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"program.timezone: unknown IANA time zone {p.timezone!r}") from None
+    if p.transport not in TRANSPORTS:
+        raise ConfigError(f"program.transport: expected one of {', '.join(TRANSPORTS)}")
+    if p.max_auto_replies_per_day < 1:
+        raise ConfigError("program.max_auto_replies_per_day: must be at least 1")
+    for sec in ("imap", "smtp"):
+        tls = getattr(s, sec).tls
+        if tls not in TLS_MODES:
+            raise ConfigError(f"{sec}.tls: expected one of {', '.join(TLS_MODES)}, got {tls!r}")
+        port = getattr(s, sec).port
+        if not 0 < port < 65536:
+            raise ConfigError(f"{sec}.port: {port} is not a TCP port")
+    if not 1 <= s.imap.batch_size <= 500:
+        raise ConfigError("imap.batch_size: keep it between 1 and 500 (aioimaplib is quadratic)")
+    if not 0 < s.matching.cap_share <= 1:
+        raise ConfigError("matching.cap_share: expected a share between 0 and 1")
+    if s.matching.odd not in ("trio", "defer"):
+        raise ConfigError("matching.odd: expected trio or defer")
+    if not s.database.url:
+        raise ConfigError("database.url: empty")
+    prog = ProgramSettings(**{**p.__dict__, "address": address, "coordinators": coordinators})
+    return Settings(**{**s.__dict__, "program": prog})
+
+
+def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the file (or embedded defaults when None), apply the environment, validate."""
+    env = os.environ if env is None else env
+    path = path or env.get("MAILBOT_CONFIG") or None
+    data: dict[str, Any] = {}
+    source = "<defaults>"
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {p}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        source = str(p)
+    unknown = sorted(set(data) - set(_SECTIONS) - {"rounds"})
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown section")
+    sections = {name: _section(name, data.get(name, {}), env) for name in _SECTIONS}
+    rounds = _rounds(data.get("rounds", []))
+    settings = _validate(Settings(**sections, rounds=rounds, source=source))
+    if not settings.program.secret:
+        raise ConfigError(
+            "program.secret: set MAILBOT_PROGRAM_SECRET (signs reply addresses; keep it stable)"
+        )
+    return settings
+
+
+def local_morning(d: date, zone: str | None, hour: int) -> datetime:
+    """The instant of `hour`:00 on day `d` in `zone` (UTC when unknown)."""
+    tz = ZoneInfo(zone) if zone else ZoneInfo("UTC")
+    return datetime.combine(d, time(hour), tzinfo=tz)
