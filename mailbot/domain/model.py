@@ -177,6 +177,8 @@ class BounceInfo:
     permanent: bool
     status: str = ""  # e.g. "5.1.1"
     diagnostic: str = ""
+    token: str = ""  # payload of our +b- tag the bounce was sent to (identifies the outbox row)
+    message_id: str = ""  # Message-ID (without <>) of the mail that bounced, when returned
 
 
 @dataclass(frozen=True)
