@@ -197,7 +197,8 @@ def is_out_of_office(msg: Inbound) -> bool:
 _MONTHS: dict[str, int] = {}
 for _num, _names in enumerate(
     (
-        "january jan janvier janv enero ene januar jänner januari gennaio gen janeiro stycznia styczeń",
+        "january jan janvier janv enero ene januar jänner januari gennaio gen janeiro "
+        "stycznia styczeń",
         "february feb février fevrier févr fevr febrero februar februari febbraio fevereiro fev "
         "lutego luty",
         "march mar mars marzo märz maerz maart março marco marca marzec marts",
@@ -253,7 +254,8 @@ _RETURN_WORDS = re.compile(
     re.IGNORECASE,
 )
 _QUOTE_START = re.compile(
-    r"^(?:>|-{2,}\s*original message|-----ursprüngliche|de\s*:|from\s*:|on .* wrote:|le .* a écrit)",
+    r"^(?:>|-{2,}\s*original message|-----ursprüngliche|de\s*:|from\s*:"
+    r"|on .* wrote:|le .* a écrit)",
     re.IGNORECASE | re.MULTILINE,
 )
 
