@@ -57,6 +57,9 @@
 # 16. Non-root Dovecot needs default_internal_user/_group and default_login_user set to the
 #     caller and no chroot for imap-login and anvil; Postfix cannot run as non-root, hence the
 #     aiosmtpd backend.
+# 17. (found in mailbot) adduser on a running stack: Dovecot's passwd-file is re-read at most
+#     once per second, so a login right after adduser could fail; cmd_adduser bumps the mtime
+#     and returns only after the next second has begun (costs up to 1 s per adduser).
 set -euo pipefail
 
 PROG=$(basename "$0")
@@ -702,6 +705,27 @@ cmd_start() {
     cat "$DIR/mailstack.env"
 }
 
+cmd_adduser() {   # cmd_adduser DIR EMAIL PASSWORD: add_user, then make sure Dovecot sees it
+    setdir "$1"; [ -n "${3:-}" ] || die "usage: $PROG adduser DIR EMAIL PASSWORD"
+    mkdir -p "$DIR/etc"
+    local pf="$DIR/etc/passwd" old_mtime new_mtime written
+    old_mtime=$(stat -c %Y "$pf" 2>/dev/null || echo 0)
+    add_user "$2" "$3"
+    # Pitfall 17: Dovecot's passwd-file driver stat()s the file at most once per second
+    # (passwd_file_sync: "if (last_sync_time == ioloop_time) use the cached copy"), and reloads
+    # only when mtime or size differ from the copy it has.  A login in the same second as an
+    # earlier lookup therefore still sees the old file: AUTHENTICATIONFAILED for a user that is
+    # in the file.  So (a) give the file an mtime different from the previous one (a changed
+    # password of the same length has the same size), and (b) return only once the clock is
+    # in a later second than the write, so the next lookup is sure to stat() again.
+    written=$(date +%s)
+    new_mtime=$(( written > old_mtime ? written : old_mtime + 1 ))
+    touch -d "@$new_mtime" "$pf"
+    if pid_alive "$DOVECOT_PID" '^dovecot$' >/dev/null; then
+        while [ "$(date +%s)" -le "$written" ]; do sleep 0.02; done
+    fi
+}
+
 cmd_stop() {
     [ -d "${1:-/nonexistent}" ] || { log "nothing to stop: ${1:-} does not exist"; return 0; }
     setdir "$1"
@@ -734,8 +758,7 @@ case "${1:-}" in
     stop)    cmd_stop "${2:-}" ;;
     status)  cmd_status "${2:-}" ;;
     restart) "$0" stop "${2:-}"; exec "$0" start "${2:-}" ;;
-    adduser) setdir "${2:-}"; [ -n "${4:-}" ] || die "usage: $PROG adduser DIR EMAIL PASSWORD"
-             mkdir -p "$DIR/etc"; add_user "$3" "$4" ;;
+    adduser) cmd_adduser "${2:-}" "${3:-}" "${4:-}" ;;
     env)     setdir "${2:-}"; cat "$DIR/mailstack.env" ;;
     *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
