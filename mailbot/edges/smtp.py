@@ -1,0 +1,291 @@
+"""SMTP edge: a thin adapter over aiosmtplib that hands one message to the relay — no decisions.
+
+`SmtpSender.send` never raises for anything the server or the network does; it reports a
+`SendResult` saying whether the relay took the message, and if not, whether trying again later
+can help (4xx, lost or refused connections: transient) or not (5xx: permanent). What to do
+about it (retry, bounce score, quarantine) is decided by the flows.
+
+One connection is reused across calls. A connection found dead when the transaction starts
+(the server dropped it while idle, or said 421) is reopened and the transaction retried once;
+once the message data has been sent it is never retried here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.message
+import email.policy
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Literal
+
+import aiosmtplib
+from aiosmtplib.email import flatten_message
+
+__all__ = ["SendResult", "SmtpSender", "SmtpSettings"]
+
+log = logging.getLogger(__name__)
+
+# A connection idle for longer than this is checked with NOOP before it is reused.
+_STALE_AFTER = 30.0
+# Headers whose addresses, if non-ASCII in the addr-spec, need SMTPUTF8.
+_ADDRESS_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Resent-From", "Resent-To")
+# Errors that mean "the connection is unusable", not "the server refused this message".
+_CONNECTION_ERRORS = (
+    aiosmtplib.SMTPServerDisconnected,
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPTimeoutError,
+    aiosmtplib.SMTPNotSupported,  # e.g. STARTTLS asked for but not offered
+    OSError,  # includes ssl.SSLError and ConnectionError
+    TimeoutError,
+)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: Literal["none", "starttls", "ssl"]
+    timeout: float = 30.0
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool  # the relay accepted the message for at least one recipient
+    permanent: bool  # meaningful when not ok: retrying the same message will not help
+    code: int | None  # the SMTP reply code that decided it (None: no reply, e.g. connection)
+    detail: str
+    refused: dict[str, str] = field(default_factory=dict)  # recipient -> "550 5.1.1 ..."
+
+
+class _Stale(Exception):
+    """The reused connection turned out dead before anything was sent: reopen and retry."""
+
+
+class SmtpSender:
+    """Sends messages over one reused SMTP connection, opened on first use."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self._s = settings
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._used_at = 0.0
+        self._lock = asyncio.Lock()
+        self.connections_opened = 0  # for observability and tests
+
+    async def __aenter__(self) -> SmtpSender:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        async with self._lock:
+            smtp, self._smtp = self._smtp, None
+            if smtp is not None and smtp.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                    await smtp.quit(timeout=min(self._s.timeout, 5.0))
+            if smtp is not None:
+                smtp.close()
+
+    async def send(
+        self,
+        message: email.message.EmailMessage,
+        *,
+        envelope_from: str,
+        recipients: Sequence[str],
+    ) -> SendResult:
+        """Hand `message` to the relay for `recipients`. Bcc headers are not transmitted."""
+        t0 = time.monotonic()
+        rcpts = list(dict.fromkeys(recipients))
+        if not rcpts:
+            return SendResult(False, True, None, "no recipients", {})
+        async with self._lock:
+            reused = False
+            for attempt in (1, 2):
+                try:
+                    smtp, reused = await self._ready()
+                    result = await self._transaction(smtp, message, envelope_from, rcpts, reused)
+                    break
+                except _Stale as exc:
+                    self._discard()
+                    if attempt == 2:
+                        result = SendResult(False, False, None, f"connection lost: {exc}", {})
+                        break
+                    log.info("smtp op=send reconnect reason=%r", str(exc))
+                except aiosmtplib.SMTPAuthenticationError as exc:
+                    # Our credentials, not this message: transient, so no recipient is blamed.
+                    self._discard()
+                    result = SendResult(False, False, exc.code, f"authentication: {exc}", {})
+                    break
+                except aiosmtplib.SMTPResponseException as exc:  # greeting / EHLO refused
+                    self._discard()
+                    result = _by_code(exc.code, f"connect: {exc.message}")
+                    break
+                except _CONNECTION_ERRORS as exc:
+                    self._discard()
+                    result = SendResult(False, False, None, _describe(exc, self._where()), {})
+                    break
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "smtp op=send ms=%.1f ok=%s permanent=%s code=%s rcpts=%d refused=%d reused=%s",
+                (time.monotonic() - t0) * 1000,
+                result.ok,
+                result.permanent,
+                result.code,
+                len(rcpts),
+                len(result.refused),
+                reused,
+            )
+        return result
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _ready(self) -> tuple[aiosmtplib.SMTP, bool]:
+        """The open connection (True: reused) or a new one (False)."""
+        smtp = self._smtp
+        if smtp is not None and smtp.is_connected:
+            if time.monotonic() - self._used_at < _STALE_AFTER:
+                return smtp, True
+            try:
+                await smtp.noop()
+                return smtp, True
+            except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS):
+                pass
+        self._discard()
+        s = self._s
+        smtp = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            username=s.username,
+            password=s.password,
+            timeout=s.timeout,
+            use_tls=s.tls == "ssl",
+            start_tls=s.tls == "starttls",  # False: never upgrade, even if offered
+            cert_bundle=s.ca_file,
+        )
+        await smtp.connect()
+        self._smtp = smtp
+        self._used_at = time.monotonic()
+        self.connections_opened += 1
+        return smtp, False
+
+    async def _transaction(
+        self,
+        smtp: aiosmtplib.SMTP,
+        message: email.message.EmailMessage,
+        envelope_from: str,
+        rcpts: list[str],
+        reused: bool,
+    ) -> SendResult:
+        utf8 = _needs_smtputf8(message, envelope_from, rcpts)
+        if utf8 and not smtp.supports_extension("smtputf8"):
+            return SendResult(False, True, None, "message needs SMTPUTF8, server lacks it", {})
+        eight_bit = smtp.supports_extension("8bitmime")
+        try:
+            flat = flatten_message(message, utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
+        except (ValueError, TypeError, UnicodeError) as exc:
+            return SendResult(False, True, None, f"cannot serialise message: {exc}", {})
+        options: list[str] = []
+        if smtp.supports_extension("size"):
+            options.append(f"SIZE={len(flat)}")
+        if eight_bit:
+            options.append("BODY=8BITMIME")
+        if utf8:
+            options.append("SMTPUTF8")
+        encoding = "utf-8" if utf8 else "ascii"
+
+        # MAIL FROM: a reused connection that fails here was stale; nothing was sent yet.
+        try:
+            await smtp.mail(envelope_from, options=options, encoding=encoding)
+        except aiosmtplib.SMTPSenderRefused as exc:
+            if exc.code == 421 and reused:
+                raise _Stale(f"421 {exc.message}") from exc
+            return await self._failed(smtp, _by_code(exc.code, f"MAIL FROM: {exc.message}"))
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
+            if reused:
+                raise _Stale(str(exc)) from exc
+            raise
+        except (ValueError, UnicodeError) as exc:
+            return await self._failed(smtp, SendResult(False, True, None, f"sender: {exc}", {}))
+        self._used_at = time.monotonic()
+
+        refused: dict[str, str] = {}
+        codes: list[int] = []
+        for rcpt in rcpts:
+            try:
+                await smtp.rcpt(rcpt, encoding=encoding)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                refused[rcpt] = f"{exc.code} {exc.message}"
+                codes.append(exc.code)
+            except (ValueError, UnicodeError) as exc:
+                refused[rcpt] = f"invalid address: {exc}"
+                codes.append(553)
+        if len(refused) == len(rcpts):
+            transient = [c for c in codes if not 500 <= c < 600]
+            code = transient[0] if transient else codes[0]
+            detail = "all recipients refused: " + "; ".join(f"{r}: {e}" for r, e in refused.items())
+            return await self._failed(smtp, SendResult(False, not transient, code, detail, refused))
+
+        try:
+            resp = await smtp.data(flat)
+        except aiosmtplib.SMTPDataError as exc:
+            result = _by_code(exc.code, f"DATA: {exc.message}")
+            return await self._failed(
+                smtp, SendResult(False, result.permanent, exc.code, result.detail, refused)
+            )
+        self._used_at = time.monotonic()
+        return SendResult(True, False, resp.code, resp.message, refused)
+
+    async def _failed(self, smtp: aiosmtplib.SMTP, result: SendResult) -> SendResult:
+        """Reset the envelope so the connection can be reused, or drop it."""
+        if result.code == 421:
+            self._discard()
+            return result
+        try:
+            await smtp.rset()
+            self._used_at = time.monotonic()
+        except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS):
+            self._discard()
+        return result
+
+    def _discard(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _where(self) -> str:
+        return f"{self._s.host}:{self._s.port} ({self._s.tls})"
+
+
+def _by_code(code: int, detail: str) -> SendResult:
+    return SendResult(False, 500 <= code < 600, code, f"{code} {detail}", {})
+
+
+def _describe(exc: BaseException, where: str) -> str:
+    return f"{type(exc).__name__} talking to {where}: {exc}"
+
+
+def _needs_smtputf8(msg: email.message.EmailMessage, sender: str, rcpts: Sequence[str]) -> bool:
+    """Non-ASCII in the envelope or in an address (not a display name) in the headers."""
+    if not (sender.isascii() and all(r.isascii() for r in rcpts)):
+        return True
+    for name in _ADDRESS_HEADERS:
+        for value in msg.get_all(name, []):
+            for addr in getattr(value, "addresses", ()):
+                if not addr.addr_spec.isascii():
+                    return True
+            if not hasattr(value, "addresses") and not str(value).isascii():
+                return True  # unparsed (compat32) header: cannot tell, be safe
+    return False
