@@ -1,0 +1,73 @@
+"""Small text helpers for reading mail bodies: accent folding, quotes, signatures, HTML leftovers.
+
+Decides which lines of a body are the writer's own words (not quoted, not an attribution, not
+a signature) and how two spellings compare ("Bibliothèque" == "bibliotheque").
+
+Must not: do I/O or read the clock.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+_SPACES_RE = re.compile(r"\s+")
+# An HTML tag such as <b>, </strong>, <br/>, <span class="x">; "<alice@example.org>" is not one.
+_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
+_ENTITY_RE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+_QUOTE_RE = re.compile(r"^\s*>")
+# "On Mon, 3 Jun 2024, Bob <b@x> wrote:", "Le 3 juin 2024 à 10:00, Bob a écrit :",
+# "El lun, 3 jun 2024, Bob escribió:", Outlook's "-----Original Message-----" and
+# "---------- Forwarded message ---------" separators.
+_ATTRIBUTION_RES = (
+    re.compile(r"^\s*on\b.*\bwrote\s*:?\s*$", re.IGNORECASE),
+    re.compile(r"^\s*le\b.*\ba\s+[ée]crit\s*:?\s*$", re.IGNORECASE),
+    re.compile(r"^\s*el\b.*\bescribi[óo]\s*:?\s*$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*(original message|message d'origine|mensaje original)", re.I),
+    re.compile(r"^\s*-{2,}\s*(forwarded message|message transf[ée]r[ée]|mensaje reenviado)", re.I),
+)
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, single-spaced form of `text` for comparisons."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES_RE.sub(" ", stripped.casefold()).strip()
+
+
+def collapse_spaces(text: str) -> str:
+    """`text` with every run of whitespace turned into one space, trimmed."""
+    return _SPACES_RE.sub(" ", text).strip()
+
+
+def strip_tags(line: str) -> str:
+    """`line` without HTML tags and with entities decoded (for HTML-only mail turned to text)."""
+    if "<" in line:
+        line = _TAG_RE.sub("", line)
+    if "&" in line and _ENTITY_RE.search(line):
+        line = html.unescape(line)
+    return line.replace("\xa0", " ")
+
+
+def is_quoted(line: str) -> bool:
+    """True for a quoted line (`> ...`), whatever the depth."""
+    return bool(_QUOTE_RE.match(line))
+
+
+def is_attribution(line: str) -> bool:
+    """True for the line a mail client writes above quoted text ("On ... wrote:")."""
+    if len(line) > 300:
+        return False
+    return any(rx.match(line) for rx in _ATTRIBUTION_RES)
+
+
+def is_signature_separator(line: str) -> bool:
+    """True for the conventional signature separator line `-- ` (trailing space often lost)."""
+    return line.rstrip() == "--"
+
+
+def lines_of(text: str) -> list[str]:
+    """The lines of `text`, whatever its line endings."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
