@@ -1,0 +1,71 @@
+"""`check-config`'s checks: every template renders in every language, the servers accept us."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from mailbot.edges.render import Renderer
+from mailbot.samples import SAMPLES
+from mailbot.settings import Settings
+
+
+def check_templates(renderer: Renderer, languages: Sequence[str]) -> list[str]:
+    problems: list[str] = []
+    names = renderer.names()
+    for name in sorted(set(SAMPLES) - set(names)):
+        problems.append(f"{name}: no English template (templates/en/{name}/)")
+    for name in names:
+        contexts = SAMPLES.get(name)
+        if contexts is None:
+            problems.append(f"{name}: no sample context in mailbot/samples.py")
+            continue
+        for lang in languages:
+            for i, ctx in enumerate(contexts):
+                try:
+                    rendered = renderer.render(name, lang, ctx)
+                except Exception as exc:
+                    problems.append(f"{lang}/{name} (sample {i}): {type(exc).__name__}: {exc}")
+                    continue
+                if not rendered.subject.strip() or not rendered.text.strip():
+                    problems.append(f"{lang}/{name} (sample {i}): empty subject or body")
+    return problems
+
+
+async def check_connections(settings: Settings) -> list[str]:
+    """Log in to IMAP and SMTP (or open the local Maildir); a list of what failed."""
+    from mailbot.app import build
+
+    deps = build(settings)
+    problems: list[str] = []
+    box = deps.mailbox()
+    try:
+        await asyncio.wait_for(box.connect(), 30)
+        await box.uidvalidity()
+    except Exception as exc:
+        problems.append(f"mailbox: {type(exc).__name__}: {exc}")
+    finally:
+        try:
+            await box.close()
+        except Exception as exc:  # a failed close after a failed login adds nothing
+            del exc
+    if settings.program.transport == "imap":
+        import aiosmtplib
+
+        s = settings.smtp
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            use_tls=s.tls == "ssl",
+            start_tls=s.tls == "starttls",
+            cert_bundle=s.ca_file or None,
+            timeout=30,
+        )
+        try:
+            await client.connect()
+            if s.username:
+                await client.login(s.username, s.password)
+            await client.quit()
+        except Exception as exc:
+            problems.append(f"smtp {s.host}:{s.port}: {type(exc).__name__}: {exc}")
+    return problems

@@ -1,0 +1,107 @@
+"""What to do about one classified inbound message: store, record, answer — or stay silent.
+
+Decides, from a verdict and plain facts about the sender, which effects apply and which
+template (if any) answers. Robots are never answered; nobody gets more than a few automatic
+answers a day. Must not: do I/O or read the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from mailbot.domain.model import PARTICIPANT_COMMANDS, CommandName, Kind, Verdict
+
+COORDINATOR_COMMANDS = frozenset(
+    {
+        CommandName.APPROVE,
+        CommandName.REDO,
+        CommandName.LIAISE,
+        CommandName.CLOSE,
+        CommandName.NOTE,
+    }
+)
+SIGNAL_COMMANDS = frozenset(
+    {CommandName.IN_TOUCH, CommandName.SILENT, CommandName.YES, CommandName.NO}
+)
+
+
+@dataclass(frozen=True)
+class SenderFacts:
+    address: str  # "" when the From header was missing or unparseable
+    known: bool  # a participant we have a record of
+    is_coordinator: bool
+    auto_answers_today: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: str | None = None  # template name
+    note: str = ""  # why answered or not, for the record
+    store_application: bool = False
+    record_command: bool = False
+    record_bounce: bool = False
+    mark_away: datetime | None = None
+    hold_for_coordinators: bool = False
+
+
+def _answer(template: str, facts: SenderFacts, limit: int, **kw: object) -> Decision:
+    if not facts.address:
+        return Decision(note="no usable From address: not answered", **kw)  # type: ignore[arg-type]
+    if facts.auto_answers_today >= limit:
+        return Decision(
+            note=f"rate limit: {facts.auto_answers_today} automatic answers today",
+            **kw,  # type: ignore[arg-type]
+        )
+    return Decision(answer=template, note=f"answered with {template}", **kw)  # type: ignore[arg-type]
+
+
+def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> Decision:
+    kind = verdict.kind
+    if kind in (Kind.DUPLICATE, Kind.LOOP):
+        return Decision(note=f"{kind.value}: recorded only")
+    if kind is Kind.BOUNCE:
+        return Decision(note="bounce: scored, never answered", record_bounce=True)
+    if kind is Kind.AUTO_REPLY or verdict.automated:
+        return Decision(
+            note="automated: never answered",
+            mark_away=verdict.away_until if facts.known else None,
+        )
+    if kind is Kind.APPLICATION and verdict.application is not None:
+        if verdict.application.valid:
+            return _answer("confirmation", facts, max_answers_per_day, store_application=True)
+        return _answer("application_invalid", facts, max_answers_per_day)
+    if kind is Kind.COMMAND and verdict.command is not None:
+        name = verdict.command.name
+        if name in COORDINATOR_COMMANDS or (verdict.command.args.get("pair") is not None):
+            if facts.is_coordinator:
+                return Decision(note="coordinator command recorded", record_command=True)
+            return _answer("help", facts, max_answers_per_day, hold_for_coordinators=True)
+        if name is CommandName.HELP:
+            return _answer("help", facts, max_answers_per_day)
+        if name is CommandName.STATUS:
+            return _answer("status", facts, max_answers_per_day)
+        if name in PARTICIPANT_COMMANDS or name in SIGNAL_COMMANDS:
+            if not facts.known:
+                return _answer("status", facts, max_answers_per_day)
+            return _answer("command_ack", facts, max_answers_per_day, record_command=True)
+    if kind is Kind.REPLY:
+        return Decision(note="reply: metadata recorded")
+    if facts.known or facts.is_coordinator:
+        return Decision(note="held for the coordinators", hold_for_coordinators=True)
+    return _answer("welcome", facts, max_answers_per_day, hold_for_coordinators=True)
+
+
+def bounce_score(
+    score: float,
+    scored_on: datetime | None,
+    permanent: bool,
+    now: datetime,
+    forget_days: int,
+) -> tuple[float, datetime | None]:
+    """Mailman-style: at most one increment per address per day; old scores are forgotten."""
+    if scored_on is not None and (now - scored_on).days >= forget_days:
+        score, scored_on = 0.0, None
+    if scored_on is not None and scored_on.date() == now.date():
+        return score, scored_on
+    return score + (1.0 if permanent else 0.5), now

@@ -1,0 +1,97 @@
+"""The long-running service: IMAP IDLE (or polling) for mail, APScheduler for timed work.
+
+SIGTERM/SIGINT set a stop flag: the message being handled is finished and filed, then the
+scheduler and connections are shut down. Delivery runs under one lock so two deliveries never
+overlap; interrupted sends from a previous run are recovered once, at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from mailbot.flows import intake, outbox, tick
+
+if TYPE_CHECKING:
+    from mailbot.app import Deps
+
+log = logging.getLogger("mailbot.daemon")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def serve(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    deliver_lock = asyncio.Lock()
+    outbox.recover_interrupted(deps)
+
+    async def deliver_job() -> None:
+        async with deliver_lock:
+            report = await outbox.deliver(deps, clock(), recover=False)
+            if report.sent or report.failed:
+                log.info("deliver: %s sent, %s failed", report.sent, report.failed)
+
+    async def scheduled_jobs() -> None:
+        results = await tick.run_jobs(deps, clock())
+        log.info("scheduled jobs: %s", results)
+        await deliver_job()
+
+    settings = deps.settings
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        deliver_job,
+        "interval",
+        seconds=settings.schedule.deliver_every_seconds,
+        id="deliver",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        scheduled_jobs,
+        "interval",
+        minutes=5,
+        id="jobs",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=clock(),
+    )
+    scheduler.start()
+    mailbox = deps.mailbox()
+    await mailbox.connect()
+    log.info("mailbot running: %s via %s", settings.program.address, settings.program.transport)
+    try:
+        while not stop.is_set():
+            report = await intake.run_once(deps, clock(), mailbox=mailbox, stop=stop.is_set)
+            if report.seen:
+                log.info("intake: %s messages, %s quarantined", report.seen, report.quarantined)
+                await deliver_job()
+            if stop.is_set():
+                break
+            wait = asyncio.create_task(
+                mailbox.wait_for_new(settings.imap.poll_seconds)
+                if settings.imap.idle
+                else asyncio.sleep(settings.imap.poll_seconds)
+            )
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait({wait, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (wait, stopper):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(wait, stopper, return_exceptions=True)
+    finally:
+        scheduler.shutdown(wait=False)
+        async with deliver_lock:
+            pass
+        await mailbox.close()
+        log.info("mailbot stopped")

@@ -1,0 +1,294 @@
+"""Database effects of an inbound decision: store an application, record a command, and
+build the answer's outbox entry with everything its template needs.
+
+Runs inside the caller's transaction; decides nothing the domain has not decided.
+"""
+
+from __future__ import annotations
+
+import gettext
+from datetime import date, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import pycountry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.domain import tokens
+from mailbot.domain.model import (
+    ApplicationFields,
+    Command,
+    Inbound,
+    Outgoing,
+    Route,
+    Verdict,
+)
+from mailbot.domain.rounds import next_round, open_round
+from mailbot.edges.tables import Application, CommandRow, InboundRow, Pair, PairMember, Person
+
+if TYPE_CHECKING:
+    from mailbot.app import Deps
+
+LANGUAGE_NAMES = {
+    "en": {"en": "English", "fr": "French", "es": "Spanish"},
+    "fr": {"en": "anglais", "fr": "français", "es": "espagnol"},
+    "es": {"en": "inglés", "fr": "francés", "es": "español"},
+}
+
+
+@lru_cache(maxsize=4)
+def _country_translator(lang: str) -> gettext.NullTranslations:
+    if lang == "en":
+        return gettext.NullTranslations()
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
+
+
+def country_name(code: str, lang: str) -> str:
+    country = pycountry.countries.get(alpha_2=code.upper()) if code else None
+    if country is None:
+        return code
+    name = getattr(country, "common_name", None) or country.name
+    return _country_translator(lang).gettext(name)
+
+
+def today_in_program(deps: Deps, now: datetime) -> date:
+    return now.astimezone(deps.settings.zone).date()
+
+
+def round_for(deps: Deps, now: datetime) -> tuple[str, Any, Any]:
+    """(round name or "" for the next one, the open round, the next round)."""
+    today = today_in_program(deps, now)
+    current = open_round(deps.settings.rounds, today)
+    upcoming = next_round(deps.settings.rounds, today)
+    return (current.name if current else ""), current, upcoming
+
+
+def store_application(
+    session: Session, deps: Deps, fields: ApplicationFields, now: datetime
+) -> Person:
+    person = session.scalar(select(Person).where(Person.email == fields.email))
+    if person is None:
+        person = Person(email=fields.email, created_at=now, updated_at=now)
+        session.add(person)
+    person.name = fields.name
+    person.language = fields.language
+    person.timezone = fields.timezone
+    person.country = fields.country
+    person.updated_at = now
+    session.flush()
+    round_name, _, _ = round_for(deps, now)
+    app = session.scalar(
+        select(Application).where(
+            Application.person_id == person.id, Application.round_name == round_name
+        )
+    )
+    if app is None:
+        session.add(
+            Application(
+                person_id=person.id,
+                round_name=round_name,
+                fields=fields.as_json(),
+                status="valid",
+                submitted_at=now,
+                updated_at=now,
+            )
+        )
+    else:
+        app.fields = fields.as_json()
+        app.status = "valid"
+        app.updated_at = now
+    return person
+
+
+def record_command(
+    session: Session,
+    row: InboundRow,
+    person: Person | None,
+    sender: str,
+    command: Command,
+    now: datetime,
+) -> CommandRow:
+    cmd = CommandRow(
+        inbound_id=row.id,
+        person_id=person.id if person else None,
+        sender=sender,
+        name=command.name.value,
+        args=dict(command.args),
+        state="recorded",
+        created_at=now,
+    )
+    session.add(cmd)
+    return cmd
+
+
+def _display_fields(fields: ApplicationFields) -> dict[str, Any]:
+    lang = fields.language
+    data = fields.as_json()
+    data["country_name"] = country_name(fields.country, lang)
+    data["language_name"] = LANGUAGE_NAMES.get(lang, LANGUAGE_NAMES["en"]).get(lang, lang)
+    return data
+
+
+def _round_ctx(r: Any) -> dict[str, str] | None:
+    if r is None:
+        return None
+    return {
+        "name": r.name,
+        "opens": r.applications_open.isoformat(),
+        "closes": r.applications_close.isoformat(),
+        "matching": r.matching_date.isoformat(),
+        "start": r.start.isoformat(),
+    }
+
+
+COMMAND_LABELS = {
+    "pause": "PAUSE",
+    "resume": "RESUME",
+    "withdraw": "WITHDRAW",
+    "rematch": "REMATCH",
+    "continue": "CONTINUE",
+    "delete_my_data": "DELETE MY DATA",
+    "in_touch": "IN TOUCH",
+    "silent": "SILENT",
+    "yes": "YES",
+    "no": "NO",
+    "help": "HELP",
+    "status": "STATUS",
+}
+
+OUTCOMES = {
+    "pause": "We have recorded your pause; topics and reminders will stop for that time.",
+    "resume": "We have recorded that you are back.",
+    "withdraw": "We have recorded that you wish to leave the round.",
+    "rematch": "We have passed your request for a new partner to the coordinators.",
+    "continue": "We have noted that you would like to join the next round.",
+    "delete_my_data": "We have recorded your request to delete your data.",
+    "in_touch": "Thank you: we have noted that you are in touch with your partner.",
+    "silent": (
+        "Thank you: we have noted that your partner is not answering; "
+        "the coordinators will look into it."
+    ),
+    "yes": "Thank you for your answer.",
+    "no": "Thank you for your answer.",
+}
+
+
+def _status_ctx(session: Session, person: Person | None, address: str) -> dict[str, Any]:
+    if person is None:
+        return {"known": False, "address": address}
+    app = session.scalar(
+        select(Application)
+        .where(Application.person_id == person.id)
+        .order_by(Application.submitted_at.desc())
+    )
+    pair_ctx = None
+    member = session.scalar(
+        select(PairMember)
+        .join(Pair, Pair.id == PairMember.pair_id)
+        .where(PairMember.person_id == person.id, Pair.state != "ended")
+        .order_by(Pair.id.desc())
+    )
+    if member is not None:
+        partner = session.scalar(
+            select(Person)
+            .join(PairMember, PairMember.person_id == Person.id)
+            .where(PairMember.pair_id == member.pair_id, Person.id != person.id)
+        )
+        if partner is not None:
+            pair_ctx = {
+                "partner_name": partner.name,
+                "partner_country": country_name(partner.country, person.language),
+            }
+    return {
+        "known": True,
+        "address": address,
+        "status": person.status,
+        "paused_until": person.paused_until.date().isoformat() if person.paused_until else None,
+        "application": {
+            "submitted": app.submitted_at.date().isoformat(),
+            "round": app.round_name,
+            "status": app.status,
+        }
+        if app
+        else None,
+        "pair": pair_ctx,
+    }
+
+
+def answer(
+    session: Session,
+    deps: Deps,
+    template: str,
+    msg: Inbound,
+    verdict: Verdict,
+    person: Person | None,
+    row: InboundRow,
+    now: datetime,
+) -> Outgoing:
+    settings = deps.settings
+    app = verdict.application
+    language = (
+        app.language if app is not None else (person.language if person is not None else "en")
+    )
+    if language not in settings.program.languages:
+        language = "en"
+    name = (
+        (app.fields.name if app and app.fields else "")
+        or (person.name if person else "")
+        or msg.from_name
+    )
+    context: dict[str, Any] = {
+        "program": {"name": settings.program.name, "address": settings.program.address},
+        "recipient_name": name or msg.from_addr,
+        "names": {msg.from_addr: name},
+        "person_id": person.id if person else 0,
+    }
+    if template == "confirmation" and app is not None and app.fields is not None:
+        _, current, upcoming = round_for(deps, now)
+        earlier = session.scalar(
+            select(InboundRow.id)
+            .where(
+                InboundRow.from_addr == msg.from_addr,
+                InboundRow.kind == "application",
+                InboundRow.state == "processed",
+                InboundRow.id != row.id,
+            )
+            .limit(1)
+        )
+        context |= {
+            "fields": _display_fields(app.fields),
+            "round": _round_ctx(current),
+            "next_round": _round_ctx(upcoming),
+            "updated": earlier is not None,
+        }
+    elif template == "application_invalid" and app is not None:
+        context["problems"] = [
+            {"field": p.field.value, "code": p.code, "value": p.value} for p in app.problems
+        ]
+    elif template == "status":
+        context |= _status_ctx(session, person, msg.from_addr)
+    elif template == "command_ack" and verdict.command is not None:
+        cmd = verdict.command
+        days = cmd.args.get("days")
+        context |= {
+            "command_label": COMMAND_LABELS.get(cmd.name.value, cmd.name.value.upper()),
+            "detail": f"{days} days" if days else "",
+            "outcome": OUTCOMES.get(cmd.name.value, "We have recorded it."),
+        }
+    reply_to = (
+        tokens.tag_address(
+            settings.program.address, Route.REPLY, f"u{person.id}", settings.program.secret
+        )
+        if person is not None
+        else settings.program.address
+    )
+    return Outgoing(
+        key=f"answer:{row.dedupe_id}:{template}",
+        to=(msg.from_addr,),
+        template=template,
+        language=language,
+        context=context,
+        reply_to=reply_to,
+        in_reply_to=msg.message_id,
+    )

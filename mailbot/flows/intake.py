@@ -1,0 +1,301 @@
+"""Inbound: fetch new mail, classify it, apply its effects, then file it — in that order.
+
+A message is moved to Processed only after the transaction holding its inbound row, its
+effects and its outbox rows has committed; a crash before the move means the next run finds
+the row by (folder, UIDVALIDITY, UID) and only finishes the move. Anything that fails is
+recorded as quarantined with the reason and moved to Quarantine: never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.domain import tokens
+from mailbot.domain.answers import SenderFacts, bounce_score, decide
+from mailbot.domain.classify import ClassifyContext, classify
+from mailbot.domain.model import Inbound, Kind, Outgoing, Route, Verdict
+from mailbot.edges.tables import BounceEvent, InboundRow, MailboxState, Outbox, Person
+from mailbot.flows import effects
+from mailbot.flows.outbox import answers_since, enqueue
+from mailbot.mail.parse import parse_message
+
+if TYPE_CHECKING:
+    from mailbot.app import Deps
+    from mailbot.edges.ports import Fetched, Mailbox
+
+log = logging.getLogger("mailbot.intake")
+
+PROCESSED = "processed"
+QUARANTINED = "quarantined"
+
+
+@dataclass
+class IntakeReport:
+    seen: int = 0
+    processed: int = 0
+    quarantined: int = 0
+    refiled: int = 0  # committed by an earlier run that died before moving the message
+    kinds: Counter[str] = field(default_factory=Counter)
+
+
+def _source_key(folder: str, uidvalidity: int, uid: int) -> str:
+    return f"{folder}:{uidvalidity}:{uid}"
+
+
+def _dedupe_id(msg: Inbound) -> str:
+    return msg.message_id.lower() if msg.message_id else f"sha256:{msg.raw_sha256}"
+
+
+def _row(
+    msg: Inbound,
+    source_key: str,
+    now: datetime,
+    kind: str,
+    reason: str,
+    hits: list[str],
+    state: str,
+    person_id: int | None = None,
+) -> InboundRow:
+    return InboundRow(
+        source_key=source_key,
+        dedupe_id=_dedupe_id(msg)[:300],
+        message_id=msg.message_id[:300],
+        from_addr=msg.from_addr[:320],
+        recipients=[*msg.to, *msg.cc][:50],  # addresses are metadata, always kept
+        sent_at=msg.date,
+        received_at=now,
+        size=msg.size,
+        kind=kind,
+        reason=reason[:4000],
+        hits=hits,
+        state=state,
+        person_id=person_id,
+    )
+
+
+def handle(
+    session: Session, deps: Deps, fetched: Fetched, source_key: str, now: datetime
+) -> tuple[str, str]:
+    """Record and act on one message inside `session`. Returns (state, kind)."""
+    existing = session.scalar(select(InboundRow).where(InboundRow.source_key == source_key))
+    if existing is not None:
+        return existing.state, existing.kind
+    settings = deps.settings
+    msg = parse_message(fetched.raw)
+    if fetched.truncated:
+        reason = (
+            f"message of {fetched.size} bytes exceeds program.max_message_bytes "
+            f"({settings.program.max_message_bytes}); only its headers were read"
+        )
+        session.add(
+            _row(msg, source_key, now, Kind.UNKNOWN.value, reason, ["oversized"], QUARANTINED)
+        )
+        return QUARANTINED, Kind.UNKNOWN.value
+    dedupe = _dedupe_id(msg)
+    already = session.scalar(
+        select(InboundRow.id)
+        .where(InboundRow.dedupe_id == dedupe, InboundRow.state == PROCESSED)
+        .limit(1)
+    )
+    person = (
+        session.scalar(select(Person).where(Person.email == msg.from_addr))
+        if msg.from_addr
+        else None
+    )
+    coordinators = frozenset(settings.program.coordinators)
+    ctx = ClassifyContext(
+        program_address=settings.program.address,
+        secret=settings.program.secret,
+        own_addresses=frozenset({settings.program.address}),
+        coordinators=coordinators,
+        already_seen=already is not None,
+        sender_known=person is not None or msg.from_addr in coordinators,
+    )
+    verdict = classify(msg, ctx)
+    facts = SenderFacts(
+        address=msg.from_addr,
+        known=person is not None,
+        is_coordinator=msg.from_addr in coordinators,
+        auto_answers_today=answers_since(session, msg.from_addr, now - timedelta(days=1))
+        if msg.from_addr
+        else 0,
+    )
+    decision = decide(verdict, facts, settings.program.max_auto_replies_per_day)
+    row = _row(
+        msg,
+        source_key,
+        now,
+        verdict.kind.value,
+        f"{verdict.reason} — {decision.note}",
+        list(verdict.hits),
+        PROCESSED,
+        person.id if person else None,
+    )
+    session.add(row)
+    session.flush()
+    if decision.record_bounce:
+        _record_bounces(session, deps, verdict, now)
+    if decision.mark_away is not None and person is not None:
+        person.away_until = decision.mark_away
+        person.updated_at = now
+    if decision.store_application and verdict.application and verdict.application.fields:
+        person = effects.store_application(session, deps, verdict.application.fields, now)
+        row.person_id = person.id
+    if decision.record_command and verdict.command is not None:
+        effects.record_command(session, row, person, msg.from_addr, verdict.command, now)
+    if decision.answer:
+        out = effects.answer(session, deps, decision.answer, msg, verdict, person, row, now)
+        enqueue(session, deps, out, now, automatic_answer=True)
+    log.info(
+        "inbound uid=%s kind=%s from=%s hits=%s note=%s",
+        source_key,
+        verdict.kind.value,
+        msg.from_addr,
+        ",".join(verdict.hits),
+        decision.note,
+    )
+    return PROCESSED, verdict.kind.value
+
+
+def _record_bounces(session: Session, deps: Deps, verdict: Verdict, now: datetime) -> None:
+    info = verdict.bounce
+    if info is None:
+        return
+    recipients = list(info.recipients)
+    key = ""
+    tag = getattr(info, "token", "") or next(
+        (r.token for r in verdict.routes if r.route is Route.BOUNCE), ""
+    )
+    if tag:
+        out = session.scalar(select(Outbox).where(Outbox.key_digest == tag))
+        if out is not None:
+            key = out.key
+            if not recipients:
+                recipients = list(out.to)
+    ladder = deps.settings.ladder
+    for address in recipients:
+        session.add(
+            BounceEvent(
+                address=address,
+                permanent=info.permanent,
+                status=info.status,
+                outbox_key=key,
+                at=now,
+            )
+        )
+        person = session.scalar(select(Person).where(Person.email == address))
+        if person is None:
+            continue
+        person.bounce_score, person.bounce_scored_on = bounce_score(
+            person.bounce_score,
+            person.bounce_scored_on,
+            info.permanent,
+            now,
+            ladder.bounce_forget_days,
+        )
+        person.bouncing = person.bounce_score >= ladder.bounce_threshold
+        person.updated_at = now
+
+
+def _quarantine(
+    deps: Deps, fetched: Fetched, source_key: str, now: datetime, error: BaseException
+) -> None:
+    reason = f"{type(error).__name__}: {error}\n" + "".join(traceback.format_exception(error)[-3:])
+    try:
+        msg = parse_message(fetched.raw)
+    except Exception:  # parse_message never raises, but quarantine must not depend on it
+        msg = parse_message(b"")
+    with deps.db.transaction() as s:
+        if s.scalar(select(InboundRow.id).where(InboundRow.source_key == source_key)) is None:
+            s.add(
+                _row(
+                    msg,
+                    source_key,
+                    now,
+                    Kind.UNKNOWN.value,
+                    reason,
+                    ["handling_failed"],
+                    QUARANTINED,
+                )
+            )
+
+
+async def run_once(
+    deps: Deps, now: datetime, *, mailbox: Mailbox | None = None, stop: Any = None
+) -> IntakeReport:
+    """Fetch and handle every new message once; `stop()` true → finish the current one, return."""
+    settings = deps.settings
+    folder = settings.imap.folder
+    report = IntakeReport()
+    own = mailbox is None
+    box = mailbox or deps.mailbox()
+    if own:
+        await box.connect()
+    try:
+        uidvalidity = await box.uidvalidity()
+        with deps.db.transaction() as s:
+            state = s.get(MailboxState, folder)
+            if state is None or state.uidvalidity != uidvalidity:
+                # New or changed UIDVALIDITY: rescan; Message-ID dedupe keeps it safe.
+                state = state or MailboxState(folder=folder)
+                state.uidvalidity, state.last_uid = uidvalidity, 0
+                s.merge(state)
+        # Everything still in the folder is unfinished work: processed mail was moved out.
+        uids = await box.new_uids(0)
+        for start in range(0, len(uids), settings.imap.batch_size):
+            chunk = uids[start : start + settings.imap.batch_size]
+            done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: []}
+            for fetched in await box.fetch(chunk):
+                report.seen += 1
+                key = _source_key(folder, uidvalidity, fetched.uid)
+                try:
+                    with deps.db.transaction() as s:
+                        state_name, kind = handle(s, deps, fetched, key, now)
+                except Exception as exc:
+                    log.exception("inbound uid=%s failed: quarantined", key)
+                    _quarantine(deps, fetched, key, now, exc)
+                    state_name, kind = QUARANTINED, Kind.UNKNOWN.value
+                done[state_name].append(fetched.uid)
+                report.kinds[kind] += 1
+                if state_name == PROCESSED:
+                    report.processed += 1
+                else:
+                    report.quarantined += 1
+                if stop is not None and stop():
+                    break
+            if done[PROCESSED]:
+                await box.move(done[PROCESSED], settings.imap.processed_folder)
+            if done[QUARANTINED]:
+                await box.move(done[QUARANTINED], settings.imap.quarantine_folder)
+            with deps.db.transaction() as s:
+                st = s.get(MailboxState, folder)
+                if st is not None and chunk:
+                    st.last_uid = max(
+                        st.last_uid, max(done[PROCESSED] + done[QUARANTINED], default=0)
+                    )
+            if stop is not None and stop():
+                break
+    finally:
+        if own:
+            await box.close()
+    return report
+
+
+def reply_key_address(deps: Deps, person_id: int | None) -> str:
+    settings = deps.settings
+    if person_id is None:
+        return settings.program.address
+    return tokens.tag_address(
+        settings.program.address, Route.REPLY, f"u{person_id}", settings.program.secret
+    )
+
+
+__all__ = ["IntakeReport", "Outgoing", "handle", "reply_key_address", "run_once"]

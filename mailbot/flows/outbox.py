@@ -1,0 +1,210 @@
+"""The outbox: queue mail in the caller's transaction, deliver what is due, never a key twice.
+
+A row moves pending → sending (committed before SMTP) → sent | failed. A row found in
+`sending` when delivery starts belongs to a run that died mid-send: it may or may not have
+reached the server, so it becomes `uncertain` and is never sent again (the coordinators'
+digest lists it) — sending twice is the one thing this module promises not to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from mailbot.domain import tokens
+from mailbot.domain.model import Outgoing, Route
+from mailbot.edges.render import TemplateMissing
+from mailbot.edges.tables import Outbox
+from mailbot.mail.build import Envelope, build_message
+
+if TYPE_CHECKING:
+    from mailbot.app import Deps
+
+log = logging.getLogger("mailbot.outbox")
+
+
+def enqueue(
+    session: Session,
+    deps: Deps,
+    out: Outgoing,
+    now: datetime,
+    *,
+    automatic_answer: bool = False,
+) -> bool:
+    """Add `out` to the outbox unless its key is already there. Returns True when added."""
+    if session.scalar(select(Outbox.id).where(Outbox.key == out.key)) is not None:
+        return False
+    settings = deps.settings
+    row = Outbox(
+        key=out.key,
+        key_digest=tokens.key_digest(out.key),
+        message_id=tokens.message_id_for(out.key, settings.program_domain, settings.program.secret),
+        primary_to=out.to[0].lower(),
+        to=[a.lower() for a in out.to],
+        cc=[a.lower() for a in out.cc],
+        template=out.template,
+        language=out.language,
+        context=out.context,
+        reply_to=out.reply_to,
+        in_reply_to=out.in_reply_to,
+        bulk=out.bulk,
+        automatic_answer=automatic_answer,
+        status="pending",
+        next_attempt_at=out.not_before or now,
+        created_at=now,
+    )
+    session.add(row)
+    return True
+
+
+def answers_since(session: Session, address: str, since: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count(Outbox.id)).where(
+                Outbox.primary_to == address.lower(),
+                Outbox.automatic_answer.is_(True),
+                Outbox.created_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+@dataclass
+class DeliverReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def _names(context: dict[str, Any]) -> dict[str, str]:
+    return {k.lower(): str(v) for k, v in context.get("names", {}).items()}
+
+
+def render_row(deps: Deps, row: Outbox, now: datetime) -> tuple[Any, str]:
+    """The EmailMessage for an outbox row and its envelope sender."""
+    settings = deps.settings
+    rendered = deps.renderer.render(row.template, row.language, dict(row.context))
+    names = _names(row.context)
+    program = settings.program.address
+    env = Envelope(
+        program_name=settings.program.name,
+        program_address=program,
+        to=tuple((names.get(a, ""), a) for a in row.to),
+        cc=tuple((names.get(a, ""), a) for a in row.cc),
+        reply_to=row.reply_to,
+        message_id=row.message_id,
+        in_reply_to=row.in_reply_to,
+        key=row.key,
+        unsubscribe=tokens.tag_address(
+            program, Route.REPLY, f"u{row.context.get('person_id', 0)}", settings.program.secret
+        )
+        if row.bulk
+        else "",
+    )
+    message = build_message(env, rendered.subject, rendered.text, rendered.html, now)
+    bounce_to = tokens.tag_address(program, Route.BOUNCE, row.key_digest, settings.program.secret)
+    return message, bounce_to
+
+
+def recover_interrupted(deps: Deps) -> int:
+    """Rows left in `sending` by a run that died: mark them uncertain, never resend."""
+    with deps.db.transaction() as s:
+        result = s.execute(
+            update(Outbox)
+            .where(Outbox.status == "sending")
+            .values(status="uncertain", last_error="interrupted while sending; not resent")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def deliver(
+    deps: Deps, now: datetime, *, limit: int | None = None, recover: bool = True
+) -> DeliverReport:
+    """Send every due outbox row once, over one reused connection.
+
+    `recover` marks rows a dead run left in `sending` as uncertain; only a caller that holds
+    the single-instance lock and has no delivery of its own in flight may ask for it.
+    """
+    report = DeliverReport(uncertain=recover_interrupted(deps) if recover else 0)
+    batch = limit or deps.settings.smtp.batch_size
+    sender = deps.sender()
+    try:
+        while True:
+            with deps.db.transaction() as s:
+                due = list(
+                    s.scalars(
+                        select(Outbox)
+                        .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+                        .order_by(Outbox.id)
+                        .limit(batch)
+                    )
+                )
+            if not due:
+                break
+            for row in due:
+                await _deliver_one(deps, sender, row, now, report)
+            if limit is not None:
+                break
+    finally:
+        await sender.close()
+    return report
+
+
+async def _deliver_one(
+    deps: Deps, sender: Any, row: Outbox, now: datetime, report: DeliverReport
+) -> None:
+    try:
+        message, bounce_to = render_row(deps, row, now)
+    except (TemplateMissing, Exception) as exc:  # a template bug must not block the queue
+        with deps.db.transaction() as s:
+            s.execute(
+                update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(status="failed", last_error=f"render: {type(exc).__name__}: {exc}"[:2000])
+            )
+        report.failed += 1
+        report.errors.append(f"{row.key}: {exc}")
+        log.error("outbox render failed key=%s error=%s", row.key, exc)
+        return
+    with deps.db.transaction() as s:
+        claimed = s.execute(
+            update(Outbox)
+            .where(Outbox.id == row.id, Outbox.status == "pending")
+            .values(status="sending", attempts=Outbox.attempts + 1)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            return
+    result = await sender.send(message, envelope_from=bounce_to, recipients=[*row.to, *row.cc])
+    attempts = row.attempts + 1
+    with deps.db.transaction() as s:
+        if result.ok:
+            values: dict[str, Any] = {"status": "sent", "sent_at": now, "last_error": ""}
+            if result.refused:
+                values["last_error"] = f"refused: {result.refused}"[:2000]
+            report.sent += 1
+            log.info("sent key=%s to=%s template=%s", row.key, row.primary_to, row.template)
+        elif result.permanent or attempts >= deps.settings.smtp.max_attempts:
+            values = {"status": "failed", "last_error": result.detail[:2000]}
+            report.failed += 1
+            log.warning("send failed key=%s detail=%s", row.key, result.detail)
+        else:
+            values = {
+                "status": "pending",
+                "next_attempt_at": now + backoff(attempts),
+                "last_error": result.detail[:2000],
+            }
+            report.retried += 1
+            log.info("send deferred key=%s detail=%s", row.key, result.detail)
+        s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))

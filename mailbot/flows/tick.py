@@ -1,0 +1,49 @@
+"""One pass of everything: read new mail, run what is due at `now`, deliver the outbox.
+
+`mailbot tick --now …` and every wake-up of the daemon run this same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mailbot.flows import intake, outbox
+
+if TYPE_CHECKING:
+    from mailbot.app import Deps
+
+
+@dataclass
+class TickReport:
+    now: datetime
+    intake: intake.IntakeReport
+    deliver: outbox.DeliverReport
+    jobs: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.intake.kinds.items())) or "none"
+        jobs = "".join(f"; {k}: {v}" for k, v in self.jobs.items() if v)
+        return (
+            f"{self.now.isoformat()}: {self.intake.seen} in ({kinds}); "
+            f"{self.intake.quarantined} quarantined; {self.deliver.sent} sent, "
+            f"{self.deliver.retried} to retry, {self.deliver.failed} failed"
+            f"{', ' + str(self.deliver.uncertain) + ' uncertain' if self.deliver.uncertain else ''}"
+            f"{jobs}"
+        )
+
+
+ScheduledJob = Any  # async (deps, now) -> summary; registered by later parts (rounds, ladder)
+JOBS: dict[str, ScheduledJob] = {}
+
+
+async def run_jobs(deps: Deps, now: datetime) -> dict[str, Any]:
+    return {name: await job(deps, now) for name, job in JOBS.items()}
+
+
+async def tick(deps: Deps, now: datetime) -> TickReport:
+    intake_report = await intake.run_once(deps, now)
+    jobs = await run_jobs(deps, now)
+    deliver_report = await outbox.deliver(deps, now)
+    return TickReport(now, intake_report, deliver_report, jobs)

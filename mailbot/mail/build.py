@@ -1,0 +1,69 @@
+"""Rendered text + addressing → an `EmailMessage` with the headers EMAIL-RULES.md asks for.
+
+Decides the outbound headers: Auto-Submitted, a Message-ID derived from the idempotency key,
+X-Loop, threading, List-Unsubscribe on bulk mail. Display names with non-ASCII characters
+are RFC 2047-encoded by the email package; CR/LF from user input never reaches a header.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+
+@dataclass(frozen=True)
+class Envelope:
+    program_name: str
+    program_address: str
+    to: tuple[tuple[str, str], ...]  # (display name, address)
+    cc: tuple[tuple[str, str], ...]
+    reply_to: str
+    message_id: str  # without <>
+    in_reply_to: str = ""
+    key: str = ""
+    unsubscribe: str = ""  # mailto: address for List-Unsubscribe on bulk mail
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """User-supplied text safe for a header: no CR/LF, no control characters, bounded."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(cleaned.split())[:limit]
+
+
+def _address(name: str, addr: str) -> Address:
+    local, _, domain = addr.rpartition("@")
+    return Address(display_name=one_line(name, 100), username=local, domain=domain)
+
+
+def build_message(
+    env: Envelope, subject: str, text: str, html: str | None, now: datetime
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = _address(env.program_name, env.program_address)
+    msg["To"] = [_address(n, a) for n, a in env.to]
+    if env.cc:
+        msg["Cc"] = [_address(n, a) for n, a in env.cc]
+    if env.reply_to:
+        msg["Reply-To"] = _address(env.program_name, env.reply_to)
+    msg["Subject"] = one_line(subject, 250)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = f"<{env.message_id}>"
+    if env.in_reply_to:
+        msg["In-Reply-To"] = f"<{env.in_reply_to}>"
+        msg["References"] = f"<{env.in_reply_to}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["X-Loop"] = env.program_address
+    if env.key:
+        msg["X-Mailbot-Key"] = one_line(env.key, 300)
+    if env.unsubscribe:
+        # mailto only: RFC 8058 one-click needs an HTTPS endpoint, which mailbot does not run.
+        msg["List-Unsubscribe"] = f"<mailto:{env.unsubscribe}?subject=WITHDRAW>"
+        msg["Precedence"] = "bulk"
+    msg.set_content(text)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg

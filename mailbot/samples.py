@@ -1,0 +1,77 @@
+"""Sample template contexts: `check-config` renders every template with them, in every language.
+
+A template that needs a variable missing here fails loudly (StrictUndefined), so this file is
+the catalogue of what each template expects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROGRAM = {"name": "International Librarians Network", "address": "coordinator@example.org"}
+BASE: dict[str, Any] = {
+    "program": PROGRAM,
+    "recipient_name": "Amaia Etxeberria",
+    "names": {"amaia@example.net": "Amaia Etxeberria"},
+    "person_id": 1,
+}
+FIELDS = {
+    "name": "Amaia Etxeberria",
+    "email": "amaia@example.net",
+    "country": "ES",
+    "country_name": "Spain",
+    "timezone": "Europe/Madrid",
+    "language": "es",
+    "language_name": "español",
+    "institution": "Biblioteca Pública de Bilbao",
+    "sector": "public",
+    "career_stage": "mid-career",
+    "interests": ["outreach", "digital literacy"],
+    "partner_sector": None,
+    "partner_career_stage": None,
+    "partner_interests": [],
+    "about": "I run the library's makerspace.\nI would love to compare notes.",
+}
+ROUND = {
+    "name": "2027A",
+    "opens": "2027-01-10",
+    "closes": "2027-02-01",
+    "matching": "2027-02-05",
+    "start": "2027-02-15",
+}
+
+SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "confirmation": [
+        BASE | {"fields": FIELDS, "round": ROUND, "next_round": None, "updated": False},
+        BASE | {"fields": FIELDS, "round": None, "next_round": ROUND, "updated": True},
+        BASE | {"fields": FIELDS, "round": None, "next_round": None, "updated": False},
+    ],
+    "application_invalid": [
+        BASE
+        | {
+            "problems": [
+                {"field": "country", "code": "unknown_value", "value": "Atlantis"},
+                {"field": "sector", "code": "missing", "value": ""},
+                {"field": "about", "code": "too_long", "value": ""},
+                {"field": "email", "code": "invalid", "value": "x@"},
+            ]
+        }
+    ],
+    "welcome": [BASE],
+    "help": [BASE],
+    "status": [
+        BASE | {"known": False, "address": "amaia@example.net"},
+        BASE
+        | {
+            "known": True,
+            "address": "amaia@example.net",
+            "status": "paused",
+            "paused_until": "2027-03-01",
+            "application": {"submitted": "2027-01-12", "round": "2027A", "status": "matched"},
+            "pair": {"partner_name": "Kofi Mensah", "partner_country": "Ghana"},
+        },
+    ],
+    "command_ack": [
+        BASE | {"command_label": "PAUSE", "detail": "14 days", "outcome": "We have recorded it."}
+    ],
+}
