@@ -15,6 +15,7 @@ import unicodedata
 _SPACES_RE = re.compile(r"\s+")
 # An HTML tag such as <b>, </strong>, <br/>, <span class="x">; "<alice@example.org>" is not one.
 _TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
+_CELL_RE = re.compile(r"</t[dh]>\s*<t[dh](?:\s[^<>]*)?>", re.IGNORECASE)
 _ENTITY_RE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 _QUOTE_RE = re.compile(r"^\s*>")
 # "On Mon, 3 Jun 2024, Bob <b@x> wrote:", "Le 3 juin 2024 à 10:00, Bob a écrit :",
@@ -43,9 +44,9 @@ def collapse_spaces(text: str) -> str:
 
 
 def strip_tags(line: str) -> str:
-    """`line` without HTML tags and with entities decoded (for HTML-only mail turned to text)."""
+    """`line` without HTML tags (table cells become tabs) and with entities decoded."""
     if "<" in line:
-        line = _TAG_RE.sub("", line)
+        line = _TAG_RE.sub("", _CELL_RE.sub("\t", line))
     if "&" in line and _ENTITY_RE.search(line):
         line = html.unescape(line)
     return line.replace("\xa0", " ")

@@ -219,6 +219,7 @@ def lookup_label(text: str) -> tuple[Field, frozenset[str]] | None:
 # Values meaning "I left this blank" (the key of "-", "—", "...", "?" is "").
 _PLACEHOLDER_KEYS = frozenset({"", "n a", "na", "nil", "tbd", "tbc", "x", "xx", "xxx"})
 _BRACKETED_RE = re.compile(r"^\s*(\[.*\]|<.*>|\(.*\)|\{.*\})\s*$", re.DOTALL)
+_MAX_BRACKETED_LEN = 60  # "(I have worked in ...)" as a whole About text is not a placeholder
 
 # Values meaning "no wish" for the optional partner fields.
 _NO_WISH = frozenset(
@@ -271,7 +272,9 @@ _NO_WISH = frozenset(
 
 def is_placeholder(value: str) -> bool:
     """True when a value is really empty: blank, "-", "N/A", "[your name]", "(none)"."""
-    return key(value) in _PLACEHOLDER_KEYS or bool(_BRACKETED_RE.match(value))
+    if key(value) in _PLACEHOLDER_KEYS:
+        return True
+    return len(value) <= _MAX_BRACKETED_LEN and bool(_BRACKETED_RE.match(value))
 
 
 def is_no_wish(value: str) -> bool:

@@ -1,0 +1,329 @@
+"""Application forms: a mail body in, the applicant's fields or every problem with them out.
+
+Decides which lines of a body are form fields (label + value, in English, French or Spanish),
+what language the form is in, what each value means in canonical terms, and what the applicant
+must fix. It never signs up anyone but the sender: an "Email:" line in the form is ignored.
+
+Reading rules (see tests/unit/test_forms.py for each as a scenario):
+- A field line is `label<sep>value` where sep is ":" (also " :"), a table-cell "|" or a tab,
+  the label possibly bulleted (-, *, •, "1."), in markdown bold or in HTML tags.
+- Quoted lines (`>`) and mail-client attribution lines are ignored; reading stops at the
+  `-- ` signature separator.
+- "About me" takes every following line up to the next label (or quote, attribution, signature).
+  Any other value continues onto the next line only when its line looks hard-wrapped (the line
+  was at least `_WRAP_WIDTH` characters long and the next line is neither blank nor a label).
+- When a label appears twice, the first non-blank value wins.
+- Interests are split on "," and ";"; " and " / " et " / " y " split only the last item of a
+  list that already has a comma ("a, b and c"), because a lone "rare books and manuscripts" is
+  one interest. At most `MAX_INTERESTS` items of at most `MAX_INTEREST_LEN` characters:
+  more is a `too_long` problem, never a silent cut.
+- Problems come in the form's field order (`Field` order), one per field at most.
+
+Must not: do I/O or read the clock.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+
+from mailbot.domain import vocab
+from mailbot.domain.model import (
+    LANGUAGES,
+    ApplicationFields,
+    ApplicationResult,
+    CareerStage,
+    Field,
+    Problem,
+    Sector,
+)
+from mailbot.domain.textutil import (
+    collapse_spaces,
+    fold,
+    is_attribution,
+    is_quoted,
+    is_signature_separator,
+    lines_of,
+    strip_tags,
+)
+
+MAX_NAME_LEN = 200
+MAX_INSTITUTION_LEN = 300
+MAX_ABOUT_LEN = 2000
+MAX_INTERESTS = 10
+MAX_INTEREST_LEN = 60
+_WRAP_WIDTH = 60
+_MIN_LABELS = 3
+
+REQUIRED = (
+    Field.NAME,
+    Field.COUNTRY,
+    Field.INSTITUTION,
+    Field.SECTOR,
+    Field.CAREER_STAGE,
+    Field.INTERESTS,
+)
+
+_SEP_RE = re.compile(r"[:：|\t]")
+_LABEL_EDGE = " \t*_-•·▪◦‣+#"
+_NUMBERING_RE = re.compile(r"^\s*\d{1,2}[.)]\s*")
+_INTEREST_SPLIT_RE = re.compile(r"[,;]")
+_AND_RE = re.compile(r"\s+(?:and|et|y)\s+", re.IGNORECASE)
+
+
+@dataclass
+class _Entry:
+    field: Field
+    languages: frozenset[str]
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def value(self) -> str:
+        if self.field is Field.ABOUT:
+            return "\n".join(self.lines).strip()
+        return collapse_spaces(" ".join(self.lines))
+
+
+def _label_line(line: str) -> tuple[Field, frozenset[str], str] | None:
+    """(field, label languages, value) when `line` is a form field line, else None."""
+    text = strip_tags(line).lstrip(" \t|")
+    m = _SEP_RE.search(text)
+    if m is None or m.start() == 0 or m.start() > 80:
+        return None
+    label_part = text[: m.start()]
+    label = _NUMBERING_RE.sub("", label_part.strip(_LABEL_EDGE)).strip(_LABEL_EDGE)
+    if not label:
+        return None
+    hit = vocab.lookup_label(label)
+    if hit is None:
+        return None
+    value = text[m.end() :]
+    if "*" in label_part or "_" in label_part:
+        value = value.lstrip("*_")  # the closing half of "**Name:** Alice"
+    value = value.strip()
+    if m.group() == "|" or value.endswith("|"):
+        value = value.rstrip("| \t")
+    return hit[0], hit[1], value
+
+
+def _scan(text: str) -> list[_Entry]:
+    """Every field line of the writer's own text, in order, with continuation lines joined."""
+    entries: list[_Entry] = []
+    current: _Entry | None = None
+    previous_len = 0
+    for raw in lines_of(text):
+        if is_signature_separator(raw):
+            break
+        if is_quoted(raw) or is_attribution(raw):
+            current = None
+            continue
+        hit = _label_line(raw)
+        if hit is not None:
+            current = _Entry(hit[0], hit[1], [hit[2]])
+            entries.append(current)
+            previous_len = len(raw.rstrip())
+            continue
+        if current is None:
+            continue
+        line = strip_tags(raw).rstrip()
+        if current.field is Field.ABOUT:
+            current.lines.append(line)
+        elif line.strip() and previous_len >= _WRAP_WIDTH:
+            current.lines.append(line.strip())
+            previous_len = len(line)
+        else:
+            current = None
+    return entries
+
+
+def looks_like_application(text: str) -> bool:
+    """True when at least 3 distinct form labels (any language) start unquoted lines."""
+    return len({e.field for e in _scan(text)}) >= _MIN_LABELS
+
+
+def _form_language(entries: list[_Entry], default_language: str) -> str:
+    counts = dict.fromkeys(LANGUAGES, 0)
+    for entry in entries:
+        for lang in entry.languages:
+            counts[lang] += 1
+    best = max(counts.values())
+    tied = [lang for lang in LANGUAGES if counts[lang] == best]
+    return default_language if default_language in tied else tied[0]
+
+
+def _pick(entries: list[_Entry]) -> dict[Field, str]:
+    """Field -> value: the first non-blank value for each label, else the first (blank) one."""
+    values: dict[Field, str] = {}
+    for entry in entries:
+        value = entry.value
+        if entry.field not in values or (
+            vocab.is_placeholder(values[entry.field]) and not vocab.is_placeholder(value)
+        ):
+            values[entry.field] = value
+    return values
+
+
+def split_interests(value: str) -> list[str]:
+    """Interests as a clean list: split, trimmed, single-spaced, lower-case, de-duplicated."""
+    parts = _INTEREST_SPLIT_RE.split(value)
+    if len(parts) > 1:
+        parts = parts[:-1] + _AND_RE.split(parts[-1])
+    seen: set[str] = set()
+    items: list[str] = []
+    for part in parts:
+        item = collapse_spaces(part).strip(" .-*\"'").lower()
+        if not item or vocab.is_placeholder(item):
+            continue
+        k = fold(item)
+        if k not in seen:
+            seen.add(k)
+            items.append(item)
+    return items
+
+
+def _interests(
+    fld: Field, value: str, problems: list[Problem], *, required: bool
+) -> tuple[str, ...]:
+    items = [] if vocab.is_no_wish(value) else split_interests(value)
+    if not items:
+        if required:
+            problems.append(Problem(fld, "missing"))
+        return ()
+    long_items = [i for i in items if len(i) > MAX_INTEREST_LEN]
+    if long_items:
+        problems.append(Problem(fld, "too_long", long_items[0]))
+    elif len(items) > MAX_INTERESTS:
+        problems.append(Problem(fld, "too_long", value))
+    return tuple(items)
+
+
+def _email(from_addr: str) -> str | None:
+    try:
+        return validate_email(from_addr.strip(), check_deliverability=False).normalized.lower()
+    except (EmailNotValidError, ValueError, TypeError):
+        return None
+
+
+def parse_application(
+    text: str, *, from_addr: str, from_name: str = "", default_language: str = "en"
+) -> ApplicationResult:
+    """Read an application form from a mail body; see the module docstring for the rules."""
+    if default_language not in LANGUAGES:
+        default_language = "en"
+    entries = _scan(text)
+    form_language = _form_language(entries, default_language)
+    values = _pick(entries)
+    raw = {f.value: v for f, v in values.items() if f is not Field.EMAIL}
+    problems: list[Problem] = []
+
+    def given(fld: Field) -> str:
+        value = values.get(fld, "")
+        return "" if vocab.is_placeholder(value) else value
+
+    # Field order below is the form's order, so problems come out in form order.
+    name = collapse_spaces(given(Field.NAME)) or collapse_spaces(from_name)
+    if not name:
+        problems.append(Problem(Field.NAME, "missing"))
+    elif len(name) > MAX_NAME_LEN:
+        problems.append(Problem(Field.NAME, "too_long", name))
+
+    email = _email(from_addr)
+    if email is None:
+        problems.append(Problem(Field.EMAIL, "invalid", from_addr))
+
+    country: str | None = None
+    if not given(Field.COUNTRY):
+        problems.append(Problem(Field.COUNTRY, "missing"))
+    else:
+        country = vocab.parse_country(given(Field.COUNTRY))
+        if country is None:
+            problems.append(Problem(Field.COUNTRY, "unknown_value", given(Field.COUNTRY)))
+
+    timezone: str | None = None
+    if given(Field.TIMEZONE):
+        timezone = vocab.parse_timezone(given(Field.TIMEZONE))
+        if timezone is None:
+            problems.append(Problem(Field.TIMEZONE, "unknown_value", given(Field.TIMEZONE)))
+    elif country:
+        timezone = vocab.country_main_zone(country)
+
+    language = form_language
+    if given(Field.LANGUAGE):
+        stated = vocab.parse_language(given(Field.LANGUAGE))
+        if stated is None:
+            problems.append(Problem(Field.LANGUAGE, "unknown_value", given(Field.LANGUAGE)))
+        else:
+            language = stated
+
+    institution = collapse_spaces(given(Field.INSTITUTION))
+    if not institution:
+        problems.append(Problem(Field.INSTITUTION, "missing"))
+    elif len(institution) > MAX_INSTITUTION_LEN:
+        problems.append(Problem(Field.INSTITUTION, "too_long", institution))
+
+    sector: Sector | None = None
+    if not given(Field.SECTOR):
+        problems.append(Problem(Field.SECTOR, "missing"))
+    else:
+        sector = vocab.parse_sector(given(Field.SECTOR))
+        if sector is None:
+            problems.append(Problem(Field.SECTOR, "unknown_value", given(Field.SECTOR)))
+
+    stage: CareerStage | None = None
+    if not given(Field.CAREER_STAGE):
+        problems.append(Problem(Field.CAREER_STAGE, "missing"))
+    else:
+        stage = vocab.parse_career_stage(given(Field.CAREER_STAGE))
+        if stage is None:
+            problems.append(Problem(Field.CAREER_STAGE, "unknown_value", given(Field.CAREER_STAGE)))
+
+    interests = _interests(Field.INTERESTS, given(Field.INTERESTS), problems, required=True)
+
+    partner_sector: Sector | None = None
+    wish = values.get(Field.PARTNER_SECTOR, "")
+    if not vocab.is_no_wish(wish):
+        partner_sector = vocab.parse_sector(wish)
+        if partner_sector is None:
+            problems.append(Problem(Field.PARTNER_SECTOR, "unknown_value", wish))
+
+    partner_stage: CareerStage | None = None
+    wish = values.get(Field.PARTNER_CAREER_STAGE, "")
+    if not vocab.is_no_wish(wish):
+        partner_stage = vocab.parse_career_stage(wish)
+        if partner_stage is None:
+            problems.append(Problem(Field.PARTNER_CAREER_STAGE, "unknown_value", wish))
+
+    partner_interests = _interests(
+        Field.PARTNER_INTERESTS,
+        values.get(Field.PARTNER_INTERESTS, ""),
+        problems,
+        required=False,
+    )
+
+    about = given(Field.ABOUT)
+    if len(about) > MAX_ABOUT_LEN:
+        problems.append(Problem(Field.ABOUT, "too_long", about))
+
+    if problems or not (email and country and sector and stage):
+        return ApplicationResult(language=language, fields=None, problems=tuple(problems), raw=raw)
+    return ApplicationResult(
+        language=language,
+        fields=ApplicationFields(
+            name=name,
+            email=email,
+            country=country,
+            timezone=timezone,
+            language=language,
+            institution=institution,
+            sector=sector,
+            career_stage=stage,
+            interests=interests,
+            partner_sector=partner_sector,
+            partner_career_stage=partner_stage,
+            partner_interests=partner_interests,
+            about=about,
+        ),
+        raw=raw,
+    )
