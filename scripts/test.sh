@@ -41,7 +41,9 @@ ensure_venv() {
         if ! "$py" -m venv "$VENV" 2>/dev/null; then
             # Debian's own python3 ships venv/ensurepip separately
             rm -rf "$VENV"
-            is_root && command -v apt-get >/dev/null || die "'$py -m venv' failed; install python3-venv"
+            if ! is_root || ! command -v apt-get >/dev/null; then
+                die "'$py -m venv' failed; install python3-venv (or set PYTHON=...)"
+            fi
             log "installing python3-venv"
             ( flock -w 600 9; apt-get -o DPkg::Lock::Timeout=300 update -qq
               DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
@@ -86,19 +88,20 @@ pick_pg_port() {
 }
 
 STACK_DIR="" PG_DIR="" TESTS_OK=0
+# shellcheck disable=SC2329  # invoked by the EXIT trap
 cleanup() {
     local rc=$?
     set +e
     [ -n "$STACK_DIR" ] && scripts/mailstack.sh stop "$STACK_DIR" >/dev/null 2>&1
     [ -n "$PG_DIR" ] && scripts/pg.sh stop "$PG_DIR" >/dev/null 2>&1
-    if [ $TESTS_OK = 1 ]; then
+    if [ "$TESTS_OK" = 1 ]; then
         rm -rf "$STACK_DIR" "$PG_DIR"
     elif [ -n "$STACK_DIR$PG_DIR" ]; then
         log "failed (exit $rc); servers stopped, logs kept:"
         [ -n "$STACK_DIR" ] && log "  mail stack: $STACK_DIR/log  (dovecot.log, postfix.log, *-start.log)"
         [ -n "$PG_DIR" ] && log "  postgresql: $PG_DIR/log/postgres.log"
     fi
-    exit $rc
+    exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
