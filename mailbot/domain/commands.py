@@ -1,0 +1,383 @@
+"""Commands: which one-line instruction (if any) a mail to the program gives, and its arguments.
+
+Decides whether a Subject (after reply/forward prefixes and [tags]) or else the first line the
+writer typed in the body is a command — HELP, STATUS, PAUSE 2 weeks, DELETE MY DATA, the
+coordinators' REMATCH <pair> ... — in English, French or Spanish, case- and accent-insensitive.
+
+Rules (each is a scenario in tests/unit/test_commands.py):
+- The command word(s) must be the first word(s) of the line: "I will pause my work" is not a
+  command. Trailing punctuation and a few extra words are tolerated: at most
+  `_MAX_EXTRA_WORDS` words of any kind, or any number of polite/filler words ("please",
+  "merci", "from the program"), so "STATUS please" works and "Help needed with my partner who
+  has not replied since May" does not.
+- YES / NO (OUI / NON, SÍ / NO) count only as the whole line.
+- PAUSE takes an optional duration ("2 weeks", "10 jours", "3 semanas", "2w", "1 month"); a
+  bare number is days; none means 14 days; anything over 90 days is capped at 90.
+- Coordinator forms: REMATCH/CLOSE/LIAISE/NOTE <pair> [text], PAUSE <address> [n days],
+  APPROVE/REDO [text]. A pair id is a token containing a digit ("12", "#12", "p12"), optionally
+  after the word "pair"; CLOSE, LIAISE and NOTE without one are not commands. Free text goes to
+  args["text"] with its original case.
+- "Résumé" (with an accent: a CV or a summary) is not RESUME.
+- "CONTINUE on our own" (pairs going on independently) is deliberately *not* CONTINUE (which
+  means "join the next round"), so a pair saying goodbye is not re-enrolled by accident.
+- In the body, the first non-empty line is read, skipping at most one greeting line ("Hi,",
+  "Bonjour Marie,"), and never past quoted text, an attribution line or the signature.
+
+Must not: do I/O or read the clock.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbot.domain.model import Command, CommandName
+from mailbot.domain.textutil import (
+    fold,
+    is_attribution,
+    is_quoted,
+    is_signature_separator,
+    lines_of,
+    strip_tags,
+)
+
+DEFAULT_PAUSE_DAYS = 14
+MAX_PAUSE_DAYS = 90
+_MAX_EXTRA_WORDS = 3
+_MAX_LINE = 500
+
+_PREFIX_RE = re.compile(
+    r"^\s*(?:"
+    r"(?:re|aw|sv|fwd?|tr|rv|wg|antw|vs|enc|rif)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]"
+    r"|r[ée]f\s*[.:]\s*:?"
+    r"|\[[^\]]*\]"
+    r")\s*",
+    re.IGNORECASE,
+)
+
+_PHRASES: dict[CommandName, tuple[str, ...]] = {
+    CommandName.HELP: ("help", "aide", "ayuda", "aidez moi"),
+    CommandName.STATUS: ("status", "statut", "estado", "etat"),
+    CommandName.WITHDRAW: (
+        "withdraw",
+        "unsubscribe",
+        "retirer",
+        "se retirer",
+        "me retirer",
+        "retirarse",
+        "retirarme",
+        "baja",
+        "darse de baja",
+        "darme de baja",
+        "dar de baja",
+    ),
+    CommandName.PAUSE: ("pause", "pausa", "mettre en pause"),
+    CommandName.RESUME: ("resume", "unpause", "reprendre", "reanudar"),
+    CommandName.REMATCH: (
+        "rematch",
+        "new partner",
+        "nouveau partenaire",
+        "nouvelle partenaire",
+        "nueva pareja",
+        "nuevo companero",
+        "nueva companera",
+    ),
+    CommandName.CONTINUE: (
+        "continue",
+        "continuer",
+        "continuar",
+        "join next round",
+        "next round",
+        "prochaine session",
+        "siguiente ronda",
+    ),
+    CommandName.DELETE_MY_DATA: (
+        "delete my data",
+        "supprimer mes donnees",
+        "borrar mis datos",
+        "eliminar mis datos",
+    ),
+    CommandName.IN_TOUCH: (
+        "in touch",
+        "we're in touch",
+        "we are in touch",
+        "en contact",
+        "nous sommes en contact",
+        "on est en contact",
+        "en contacto",
+        "estamos en contacto",
+    ),
+    CommandName.SILENT: (
+        "silent",
+        "my partner is silent",
+        "silencieux",
+        "silencieuse",
+        "mon partenaire est silencieux",
+        "ma partenaire est silencieuse",
+        "sin respuesta",
+        "mi pareja no responde",
+    ),
+    CommandName.YES: ("yes", "oui", "si"),
+    CommandName.NO: ("no", "non"),
+    CommandName.APPROVE: ("approve", "approuver", "aprobar"),
+    CommandName.REDO: ("redo", "refaire", "rehacer"),
+    CommandName.LIAISE: ("liaise",),
+    CommandName.CLOSE: ("close", "fermer", "cerrar"),
+    CommandName.NOTE: ("note", "nota"),
+}
+
+_WHOLE_LINE_ONLY = frozenset({CommandName.YES, CommandName.NO})
+_FREE_TEXT = frozenset({CommandName.APPROVE, CommandName.REDO})
+_NEEDS_PAIR = frozenset({CommandName.LIAISE, CommandName.CLOSE, CommandName.NOTE})
+
+_FILLER = frozenset(
+    [
+        "please",
+        "pls",
+        "plz",
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "merci",
+        "svp",
+        "stp",
+        "sil",
+        "vous",
+        "te",
+        "plait",
+        "por",
+        "favor",
+        "gracias",
+        "me",
+        "my",
+        "i",
+        "from",
+        "the",
+        "a",
+        "this",
+        "program",
+        "programme",
+        "programa",
+        "iln",
+        "round",
+        "session",
+        "ronde",
+        "ronda",
+        "participation",
+        "participacion",
+        "application",
+        "candidature",
+        "solicitud",
+        "now",
+        "asap",
+        "immediately",
+        "maintenant",
+        "immediatement",
+        "ahora",
+        "ya",
+        "moi",
+        "mon",
+        "ma",
+        "mes",
+        "du",
+        "de",
+        "la",
+        "le",
+        "les",
+        "el",
+        "mi",
+        "mis",
+        "del",
+        "again",
+        "too",
+        "also",
+        "aussi",
+        "tambien",
+        "ok",
+        "okay",
+    ]
+)
+# "CONTINUE on our own" / "continuer seuls" / "continuar por nuestra cuenta": going on without
+# the program, which CONTINUE (join the next round) must not be mistaken for.
+_ON_OUR_OWN = frozenset(
+    ["on", "our", "independently", "together", "seuls", "seules", "ensemble", "solos", "juntos"]
+)
+
+_GREETING_RE = re.compile(
+    r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|bonjour|bonsoir|salut|cher|chere"
+    r"|hola|buenos dias|buenas tardes|buenas|estimado|estimada|querido|querida)\b[^.!?]{0,40}"
+    r"[,!.:]?\s*$"
+)
+_EDGE_PUNCT = ".,;:!?¡¿()[]{}<>\"'*_-–—«»“”…"
+_PAIR_RE = re.compile(r"^#?([A-Za-z0-9][A-Za-z0-9_-]*)$")
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{6,}$")
+_PAIR_WORDS = frozenset(["pair", "paire", "pareja", "binome"])
+_DURATION_RE = re.compile(r"^(\d{1,4})([a-z]*)$")
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "six": 6,
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "uno": 1,
+    "una": 1,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "seis": 6,
+}
+_UNITS = {
+    **dict.fromkeys(["", "d", "day", "days", "j", "jour", "jours", "dia", "dias"], 1),
+    **dict.fromkeys(["w", "wk", "wks", "week", "weeks", "sem", "semaine", "semaines"], 7),
+    **dict.fromkeys(["semana", "semanas"], 7),
+    **dict.fromkeys(["m", "month", "months", "mois", "mes", "meses"], 30),
+}
+_DURATION_LEAD = frozenset(["for", "pendant", "durant", "por", "durante"])
+
+
+def _norm(token: str) -> str:
+    """A token as compared: folded, edge punctuation and inner apostrophes dropped."""
+    return fold(token).strip(_EDGE_PUNCT).replace("'", "")
+
+
+def _phrase_index() -> list[tuple[tuple[str, ...], CommandName]]:
+    pairs = [
+        (tuple(_norm(w) for w in phrase.split()), name)
+        for name, phrases in _PHRASES.items()
+        for phrase in phrases
+    ]
+    return sorted(pairs, key=lambda p: -len(p[0]))
+
+
+_PHRASE_INDEX = _phrase_index()
+
+
+def strip_subject_prefixes(subject: str) -> str:
+    """`subject` without any number of Re:/AW:/SV:/Fwd:/TR:/RV:/Réf./[tag] prefixes."""
+    text = subject.strip()
+    while True:
+        m = _PREFIX_RE.match(text)
+        if m is None or m.end() == 0:
+            return text.strip()
+        text = text[m.end() :]
+
+
+def _extras_ok(words: list[str]) -> bool:
+    return len(words) <= _MAX_EXTRA_WORDS or all(w in _FILLER for w in words)
+
+
+def _duration(words: list[str]) -> tuple[int | None, int]:
+    """(days or None, how many words were used) from the start of `words`."""
+    i = 1 if words and words[0] in _DURATION_LEAD else 0
+    if i >= len(words):
+        return None, 0
+    m = _DURATION_RE.match(words[i])
+    if m:
+        number, unit = int(m.group(1)), m.group(2)
+    elif words[i] in _NUMBER_WORDS:
+        number, unit = _NUMBER_WORDS[words[i]], ""
+    else:
+        return None, 0
+    used = i + 1
+    if not unit and used < len(words) and words[used] in _UNITS and words[used]:
+        unit = words[used]
+        used += 1
+    if unit not in _UNITS:
+        return None, 0
+    return max(1, min(number * _UNITS[unit], MAX_PAUSE_DAYS)), used
+
+
+def _pair(tokens: list[str], words: list[str]) -> tuple[str | None, int]:
+    """(pair id, words used) when the arguments start with a pair id such as "12" or "#p12"."""
+    i = 1 if words and words[0] in _PAIR_WORDS else 0
+    if i < len(tokens):
+        m = _PAIR_RE.match(tokens[i].strip(".,;:"))
+        if m and any(ch.isdigit() for ch in m.group(1)):
+            return m.group(1), i + 1
+    return None, 0
+
+
+def _read_line(line: str, source: str) -> Command | None:
+    line = line.strip()
+    if not line or len(line) > _MAX_LINE:
+        return None
+    tokens: list[str] = []
+    words: list[str] = []
+    for token in line.split():
+        if word := _norm(token):
+            tokens.append(token)
+            words.append(word)
+    for phrase, name in _PHRASE_INDEX:
+        if tuple(words[: len(phrase)]) == phrase:
+            if name is CommandName.RESUME and "é" in tokens[0].lower():
+                return None  # "Résumé" (a CV, a summary) is not RESUME
+            rest_tokens, rest = tokens[len(phrase) :], words[len(phrase) :]
+            args = _arguments(name, rest_tokens, rest)
+            if args is None:
+                return None
+            return Command(name=name, args=args, source=source, text=line)
+    return None
+
+
+def _text(tokens: list[str]) -> dict[str, object]:
+    text = " ".join(tokens).strip()
+    return {"text": text} if text else {}
+
+
+def _arguments(name: CommandName, tokens: list[str], words: list[str]) -> dict[str, object] | None:
+    """The command's arguments, or None when the rest of the line means it is not a command."""
+    if name in _WHOLE_LINE_ONLY:
+        return {} if not words else None
+    if name in _FREE_TEXT:
+        return _text(tokens)
+    if name in _NEEDS_PAIR or name is CommandName.REMATCH:
+        pair, used = _pair(tokens, words)
+        if pair is None:
+            if name in _NEEDS_PAIR:
+                return None
+            return {} if _extras_ok(words) else None
+        return {"pair": pair, **_text(tokens[used:])}
+    if name is CommandName.PAUSE:
+        args: dict[str, object] = {}
+        if tokens and "@" in tokens[0]:
+            args["address"] = tokens[0].strip(_EDGE_PUNCT).lower()
+            tokens, words = tokens[1:], words[1:]
+        days, used = _duration(words)
+        args["days"] = DEFAULT_PAUSE_DAYS if days is None else days
+        return args if _extras_ok(words[used:]) else None
+    if name is CommandName.DELETE_MY_DATA:
+        if tokens and words[0] not in _FILLER and _TOKEN_RE.match(tokens[0].strip(".,;:")):
+            token = tokens[0].strip(".,;:")
+            return {"token": token} if _extras_ok(words[1:]) else None
+        return {} if _extras_ok(words) else None
+    if name is CommandName.CONTINUE and words and words[0] in _ON_OUR_OWN:
+        return None
+    return {} if _extras_ok(words) else None
+
+
+def _first_body_line(text: str) -> str:
+    greeting_skipped = False
+    for raw in lines_of(text):
+        if is_quoted(raw) or is_attribution(raw) or is_signature_separator(raw):
+            return ""
+        line = strip_tags(raw).strip()
+        if not line:
+            continue
+        if not greeting_skipped and _GREETING_RE.match(fold(line)):
+            greeting_skipped = True
+            continue
+        return line
+    return ""
+
+
+def parse_command(subject: str, text: str) -> Command | None:
+    """The command in the Subject, else on the body's first line, else None."""
+    command = _read_line(strip_subject_prefixes(subject), "subject")
+    if command is not None:
+        return command
+    return _read_line(_first_body_line(text), "body")
