@@ -169,7 +169,7 @@ def _coerce(key: str, raw: Any, default: Any) -> Any:
         except ValueError:
             raise ConfigError(f"{key}: expected {kind.__name__}, got {raw!r}") from None
     if kind is tuple:
-        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
             raise ConfigError(f"{key}: expected a list of strings, got {raw!r}")
         return tuple(raw)
     if kind is float and isinstance(raw, int) and not isinstance(raw, bool):

@@ -37,6 +37,7 @@ class MaildirMailbox:
         return self._box
 
     async def connect(self) -> None:
+        self.root.parent.mkdir(parents=True, exist_ok=True)
         self._top = mailbox.Maildir(self.root, create=True)
         for name in ("Processed", "Quarantine"):
             if name not in self._top.list_folders():
