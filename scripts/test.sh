@@ -34,7 +34,12 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 # ---------------------------------------------------------------- 1. venv
 ensure_venv() {
     local py=${PYTHON:-python3}
-    if [ ! -x "$VENV/bin/python" ]; then
+    if [ -e "$VENV" ] && ! "$VENV/bin/python" -c '' 2>/dev/null; then
+        # never delete a venv we did not make (it may be someone else's, or its python may
+        # just be unreachable for this user, e.g. a pyenv python under /root)
+        die "$VENV exists but its python does not run for $(id -un); remove it or fix permissions"
+    fi
+    if [ ! -e "$VENV" ]; then
         "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
             die "$py is $("$py" --version 2>&1); mailbot needs Python >= 3.11 (set PYTHON=...)"
         log "creating $VENV"
