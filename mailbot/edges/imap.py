@@ -255,6 +255,9 @@ class ImapMailbox:
 
     async def _search_after(self, after_uid: int) -> list[int]:
         conn = await self._ensure_connected()
+        # Dovecot answers SEARCH over the messages already announced to this session and
+        # announces new arrivals (EXISTS) only after the SEARCH data: NOOP first to sync.
+        await self._cmd(conn, conn.client.noop())
         # "n:*" always matches the last message, even when its UID is below n: filter.
         resp = await self._cmd(
             conn, conn.client.uid_search("UID", f"{after_uid + 1}:*", charset=None)
@@ -496,7 +499,7 @@ class ImapMailbox:
 
     def _where(self) -> str:
         s = self._s
-        return f"{s.username}@{s.host}:{s.port}/{s.folder}"
+        return f"{s.host}:{s.port} ({s.tls}, {s.username}, {s.folder})"
 
 
 class _Timeout(Exception):
