@@ -209,14 +209,14 @@ def _reply_routed(s: _State) -> Match | None:
     if not s.routes:
         return None
     h = s.routes[0]
+    if h.via in ("in_reply_to", "references"):
+        return Match(f"a reply to one of our messages (digest {h.token} in {h.via})")
     what = {
         Route.PAIR: "a pair's tracking address",
-        Route.REPLY: "one of our messages"
-        if h.via in ("in_reply_to", "references")
-        else "a reply key",
+        Route.REPLY: "a reply key",
         Route.BOUNCE: "our bounce address",
     }[h.route]
-    return Match(f"a reply to {what} (+{h.route.value}-{h.token} via {h.via})")
+    return Match(f"a reply to {what} (+{h.route.value}-{h.token} in {h.via})")
 
 
 def _reply_known_sender(s: _State) -> Match | None:

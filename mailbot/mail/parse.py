@@ -19,9 +19,9 @@ import html as html_lib
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
@@ -32,7 +32,19 @@ MAX_TEXT = 500_000  # characters of text kept
 MAX_PARTS = 500  # MIME parts looked at before giving up on the rest
 MAX_DEPTH = 20  # multipart nesting followed
 
-_PARSER = BytesParser(policy=policy.default)
+
+class _RawHeaderPolicy(EmailPolicy):
+    """`policy.default`, except that fetching a header returns the unfolded raw string.
+
+    mailbot decodes every header itself (below); the header registry's parse of each
+    Content-Type the feed parser and `get_content_type` look at was most of the parse time.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+        return _FOLD.sub("", value) if isinstance(value, str) else str(value)
+
+
+_PARSER = BytesParser(policy=_RawHeaderPolicy())  # policy.default plus the override above
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _WS_BETWEEN_EW = re.compile(r"(\?=)\s+(=\?)")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -210,19 +222,32 @@ class _HTMLToText(HTMLParser):
         self.out: list[str] = []
         self.skip = 0
         self.cells_in_row = 0
+        self.cell_start = 0
+
+    def _newline(self) -> None:
+        for chunk in reversed(self.out):
+            if chunk:
+                if not chunk.endswith("\n"):
+                    self.out.append("\n")
+                return
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self.skip += 1
-        elif tag == "tr":
+        elif tag == "br":
             self.out.append("\n")
+        elif tag == "tr":
+            self._newline()
             self.cells_in_row = 0
         elif tag in ("td", "th"):
             if self.cells_in_row:
-                self.out.append(" | ")
+                # "Name:" | "Jane" reads as the form line "Name: Jane"; other cells as " | "
+                last = "".join(self.out[self.cell_start :]).rstrip()
+                self.out.append(" " if last.endswith(":") else " | ")
             self.cells_in_row += 1
+            self.cell_start = len(self.out)
         elif tag in self._BLOCK:
-            self.out.append("\n")
+            self._newline()
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
@@ -231,8 +256,11 @@ class _HTMLToText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP:
             self.skip = max(0, self.skip - 1)
-        elif tag in ("p", "div", "tr", "li", "table", "blockquote") or tag.startswith("h"):
+        elif tag in ("p", "h1", "h2", "h3", "h4", "h5", "h6"):
+            self._newline()
             self.out.append("\n")
+        elif tag in self._BLOCK:
+            self._newline()
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
@@ -498,6 +526,7 @@ def _read_body(
         html_raw = _part_text(html_part, defects)[:MAX_HTML]
     if text_part is not None:
         text = _part_text(text_part, defects)
+        defects.extend(type(d).__name__ for d in text_part.defects)  # found while decoding
     elif html_raw:
         text = html_to_text(html_raw)
     else:
