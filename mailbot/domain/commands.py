@@ -351,8 +351,8 @@ def _arguments(name: CommandName, tokens: list[str], words: list[str]) -> dict[s
         args["days"] = DEFAULT_PAUSE_DAYS if days is None else days
         return args if _extras_ok(words[used:]) else None
     if name is CommandName.DELETE_MY_DATA:
-        if tokens and words[0] not in _FILLER and _TOKEN_RE.match(tokens[0].strip(".,;:")):
-            token = tokens[0].strip(".,;:")
+        token = tokens[0].strip(_EDGE_PUNCT) if tokens else ""
+        if token and words[0] not in _FILLER and _TOKEN_RE.match(token):
             return {"token": token} if _extras_ok(words[1:]) else None
         return {} if _extras_ok(words) else None
     if name is CommandName.CONTINUE and words and words[0] in _ON_OUR_OWN:
