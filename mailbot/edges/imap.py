@@ -378,7 +378,11 @@ class ImapMailbox:
             return conn
         if conn is not None:
             await self._drop()
-        self._conn = await self._open()
+        try:
+            self._conn = await self._open()
+        except BaseException:
+            await self._drop()  # never keep a half-set-up session (e.g. CREATE refused)
+            raise
         return self._conn
 
     async def _open(self) -> _Conn:
