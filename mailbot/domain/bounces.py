@@ -224,12 +224,20 @@ def read_text_bounce(
     )
 
 
+def read_tag(address: str, program_address: str, secret: str) -> tuple[Route, str] | None:
+    """`tokens.read_tag`, safe for any decoded address: our tags are ASCII, and the
+    constant-time compare under it raises TypeError for a non-ASCII signature."""
+    if not address.isascii():
+        return None
+    return tokens.read_tag(address, program_address, secret)
+
+
 def bounce_token(msg: Inbound, program_address: str, secret: str) -> str:
     """The payload of a valid `+b-` tag in Delivered-To, To or Cc, else ""."""
     if not program_address:
         return ""
     for addr in (*msg.delivered_to, *msg.to, *msg.cc):
-        tag = tokens.read_tag(addr, program_address, secret)
+        tag = read_tag(addr, program_address, secret)
         if tag is not None and tag[0] is Route.BOUNCE:
             return tag[1]
     return ""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailbot.domain import autoreply, bounces, commands, forms, tokens
+from mailbot.domain.bounces import read_tag
 from mailbot.domain.model import (
     ApplicationResult,
     BounceInfo,
@@ -145,7 +146,7 @@ def _route_tags(s: _State) -> Match | None:
     found: list[str] = []
     for via, addrs in (("to", s.msg.to), ("cc", s.msg.cc), ("delivered_to", s.msg.delivered_to)):
         for addr in addrs:
-            tag = tokens.read_tag(addr, s.ctx.program_address, s.ctx.secret)
+            tag = read_tag(addr, s.ctx.program_address, s.ctx.secret)
             if tag is None:
                 continue
             hit = RouteHit(route=tag[0], token=tag[1], via=via)
