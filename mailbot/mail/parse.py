@@ -127,11 +127,32 @@ def decode_header_value(value: object) -> str:
     return text.strip().replace("\x00", "")
 
 
+_ENCODED_RUN = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?]*\?=(?:\s+=\?[^?\s]+\?[bBqQ]\?[^?]*\?=)*")
+
+
+def _quote_encoded_words(value: str) -> str:
+    """Decode encoded-words in an address header into quoted strings, so that a comma or
+    an angle bracket they hide cannot split or shift the address list."""
+    out: list[str] = []
+    pos = 0
+    for m in _ENCODED_RUN.finditer(value):
+        before = value[pos : m.start()]
+        out.append(before)
+        decoded = decode_header_value(m.group(0)).replace("\\", "\\\\").replace('"', '\\"')
+        inside_quotes = ("".join(out).replace('\\"', "").count('"')) % 2 == 1
+        out.append(decoded if inside_quotes else f'"{decoded}"')
+        pos = m.end()
+    out.append(value[pos:])
+    return "".join(out)
+
+
 def parse_addresses(values: Iterable[str]) -> list[tuple[str, str]]:
     """Raw address header values → [(display name, lower-case addr-spec)], skipping junk."""
     out: list[tuple[str, str]] = []
     for raw in values:
         unfolded = _unsurrogate(_FOLD.sub("", raw)).replace("\r", "").replace("\n", " ")
+        if "=?" in unfolded:
+            unfolded = _quote_encoded_words(unfolded)
         try:
             pairs = getaddresses([unfolded])
         except Exception:
@@ -352,6 +373,25 @@ def _part_text(part: Message, defects: list[str]) -> str:
     return decode_bytes(_payload_bytes(part, defects), _param(part, "charset") or None, defects)
 
 
+def _dsn_text(part: Message, payload: object, defects: list[str]) -> str:
+    """The text of a delivery-status part the feed parser could not split (e.g. base64)."""
+    if not isinstance(payload, list):
+        return _part_text(part, defects)
+    body = "".join(
+        b.get_payload() for b in payload if isinstance(b, Message) and b.is_multipart() is False
+    )
+    data = body.encode("ascii", errors="surrogateescape")
+    cte = "".join(_raw_values(part, "content-transfer-encoding")).strip().lower()
+    try:
+        if cte == "base64":
+            data = binascii.a2b_base64(b"".join(data.split()) + b"==")
+        elif cte == "quoted-printable":
+            data = binascii.a2b_qp(data)
+    except (binascii.Error, ValueError):
+        defects.append(f"undecodable delivery-status part ({cte})")
+    return decode_bytes(data, _param(part, "charset") or None, defects)
+
+
 def _dsn_blocks(part: Message, defects: list[str]) -> list[dict[str, str]]:
     """A delivery-status part → its field blocks (first per-message, then per-recipient)."""
     payload = part.get_payload()
@@ -361,7 +401,7 @@ def _dsn_blocks(part: Message, defects: list[str]) -> list[dict[str, str]]:
             if isinstance(block, Message):
                 texts.append("".join(f"{k}: {v}\n" for k, v in block.raw_items()))
     if not any(t.strip() for t in texts):
-        texts = re.split(r"\r?\n[ \t]*\r?\n", _part_text(part, defects))
+        texts = re.split(r"\r?\n[ \t]*\r?\n", _dsn_text(part, payload, defects))
     blocks: list[dict[str, str]] = []
     for text in texts:
         fields = read_header_block(text)
