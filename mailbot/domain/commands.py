@@ -296,7 +296,7 @@ def _pair(tokens: list[str], words: list[str]) -> tuple[str | None, int]:
     """(pair id, words used) when the arguments start with a pair id such as "12" or "#p12"."""
     i = 1 if words and words[0] in _PAIR_WORDS else 0
     if i < len(tokens):
-        m = _PAIR_RE.match(tokens[i].strip(".,;:"))
+        m = _PAIR_RE.match(tokens[i].strip(_EDGE_PUNCT))
         if m and any(ch.isdigit() for ch in m.group(1)):
             return m.group(1), i + 1
     return None, 0
