@@ -12,6 +12,7 @@ Reading rules (see tests/unit/test_forms.py for each as a scenario):
 - "About me" takes every following line up to the next label (or quote, attribution, signature).
   Any other value continues onto the next line only when its line looks hard-wrapped (the line
   was at least `_WRAP_WIDTH` characters long and the next line is neither blank nor a label).
+  Interests may also be given as a bulleted list under their label, one item a line.
 - When a label appears twice, the first non-blank value wins.
 - Interests are split on "," and ";"; " and " / " et " / " y " split only the last item of a
   list that already has a comma ("a, b and c"), because a lone "rare books and manuscripts" is
@@ -68,6 +69,8 @@ REQUIRED = (
 
 _SEP_RE = re.compile(r"[:：|\t]")
 _LABEL_EDGE = " \t*_-•·▪◦‣+#"
+_BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦‣+]|\d{1,2}[.)])\s+")
+_LIST_FIELDS = frozenset({Field.INTERESTS, Field.PARTNER_INTERESTS})
 _NUMBERING_RE = re.compile(r"^\s*\d{1,2}[.)]\s*")
 _INTEREST_SPLIT_RE = re.compile(r"[,;]")
 _AND_RE = re.compile(r"\s+(?:and|et|y)\s+", re.IGNORECASE)
@@ -83,7 +86,9 @@ class _Entry:
     def value(self) -> str:
         if self.field is Field.ABOUT:
             return "\n".join(self.lines).strip()
-        return collapse_spaces(" ".join(self.lines))
+        # Wrapped lines join with a space; bulleted list items stay one a line.
+        groups = (collapse_spaces(g) for g in " ".join(self.lines).split("\n"))
+        return "\n".join(g for g in groups if g)
 
 
 def _label_line(line: str) -> tuple[Field, frozenset[str], str] | None:
@@ -101,7 +106,7 @@ def _label_line(line: str) -> tuple[Field, frozenset[str], str] | None:
         return None
     value = text[m.end() :]
     if "*" in label_part or "_" in label_part:
-        value = value.lstrip("*_")  # the closing half of "**Name:** Alice"
+        value = value.strip(" \t*_")  # the closing half of "**Name:** Alice", "**Alice**"
     value = value.strip()
     if m.group() == "|" or value.endswith("|"):
         value = value.rstrip("| \t")
@@ -130,6 +135,9 @@ def _scan(text: str) -> list[_Entry]:
         line = strip_tags(raw).rstrip()
         if current.field is Field.ABOUT:
             current.lines.append(line)
+        elif current.field in _LIST_FIELDS and (item := _BULLET_RE.match(line)):
+            current.lines.append("\n" + line[item.end() :])  # one bullet, one item
+            previous_len = 0
         elif line.strip() and previous_len >= _WRAP_WIDTH:
             current.lines.append(line.strip())
             previous_len = len(line)
@@ -166,10 +174,17 @@ def _pick(entries: list[_Entry]) -> dict[Field, str]:
 
 
 def split_interests(value: str) -> list[str]:
-    """Interests as a clean list: split, trimmed, single-spaced, lower-case, de-duplicated."""
-    parts = _INTEREST_SPLIT_RE.split(value)
-    if len(parts) > 1:
-        parts = parts[:-1] + _AND_RE.split(parts[-1])
+    """Interests as a clean list: split, trimmed, single-spaced, lower-case, de-duplicated.
+
+    Each line of `value` (a bulleted item, or the whole value) is split on "," and ";", and
+    the last item of a comma list on " and " / " et " / " y " ("a, b and c").
+    """
+    parts: list[str] = []
+    for line in value.splitlines():
+        items = _INTEREST_SPLIT_RE.split(line)
+        if len(items) > 1:
+            items = items[:-1] + _AND_RE.split(items[-1])
+        parts.extend(items)
     seen: set[str] = set()
     items: list[str] = []
     for part in parts:

@@ -15,6 +15,7 @@ import unicodedata
 _SPACES_RE = re.compile(r"\s+")
 # An HTML tag such as <b>, </strong>, <br/>, <span class="x">; "<alice@example.org>" is not one.
 _TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
+_BREAK_RE = re.compile(r"<br\s*/?>|</(?:p|div|tr|li|h[1-6])\s*>", re.IGNORECASE)
 _CELL_RE = re.compile(r"</t[dh]>\s*<t[dh](?:\s[^<>]*)?>", re.IGNORECASE)
 _ENTITY_RE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 _QUOTE_RE = re.compile(r"^\s*>")
@@ -70,5 +71,7 @@ def is_signature_separator(line: str) -> bool:
 
 
 def lines_of(text: str) -> list[str]:
-    """The lines of `text`, whatever its line endings."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """The lines of `text`, whatever its line endings; HTML line breaks (<br>, </p>) count too."""
+    if "<" in text:
+        text = _BREAK_RE.sub("\n", text)
+    return text.splitlines()

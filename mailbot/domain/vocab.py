@@ -217,7 +217,7 @@ def lookup_label(text: str) -> tuple[Field, frozenset[str]] | None:
 # --------------------------------------------------------------------------- values
 
 # Values meaning "I left this blank" (the key of "-", "—", "...", "?" is "").
-_PLACEHOLDER_KEYS = frozenset({"", "n a", "na", "nil", "tbd", "tbc", "x", "xx", "xxx"})
+_PLACEHOLDER_KEYS = frozenset({"", "n a", "na", "nil", "tbd", "tbc", "xx", "xxx"})
 _BRACKETED_RE = re.compile(r"^\s*(\[.*\]|<.*>|\(.*\)|\{.*\})\s*$", re.DOTALL)
 _MAX_BRACKETED_LEN = 60  # "(I have worked in ...)" as a whole About text is not a placeholder
 

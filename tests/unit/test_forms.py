@@ -524,3 +524,32 @@ def test_any_label_style_parses_back(
     assert (f.sector, f.career_stage, f.partner_sector) == (sector, stage, partner)
     assert list(f.interests) == [i.lower() for i in interests]
     assert f.about == about.strip()
+
+
+def test_html_only_mail_with_br_and_paragraphs_on_one_line() -> None:
+    body = (
+        "<p>Hello!</p><p><b>Name:</b> Alice<br>Country: France<br/>Institution: BnF</p>"
+        "<p>Sector: national<br>Career stage: senior<br>Interests: cataloguing</p>"
+    )
+    assert looks_like_application(body)
+    result = parse_application(body, from_addr=FROM)
+    assert result.fields is not None
+    assert (result.fields.name, result.fields.country) == ("Alice", "FR")
+    assert result.fields.sector is Sector.GOVERNMENT
+
+
+def test_interests_as_a_bulleted_list_under_the_label() -> None:
+    body = EN_FORM.replace(
+        "Interests: outreach, local history; digital preservation\n",
+        "Interests:\n- outreach\n* rare books and manuscripts\n• Outreach\n\nThanks\n",
+    )
+    result = parse_application(body, from_addr=FROM)
+    assert result.fields is not None
+    # each bullet is one item: no splitting on "and" inside it; duplicates dropped
+    assert result.fields.interests == ("outreach", "rare books and manuscripts")
+
+
+def test_bold_markup_around_the_value_is_not_part_of_it() -> None:
+    body = EN_FORM.replace("Name: Alice Martin", "**Name:** **Alice Martin**")
+    result = parse_application(body, from_addr=FROM)
+    assert result.fields is not None and result.fields.name == "Alice Martin"
