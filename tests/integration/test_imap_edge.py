@@ -374,3 +374,28 @@ async def test_fetch_of_ten_thousand_messages_returns_every_uid_once(
     reasons = [r.getMessage() for r in caplog.records if "reconnect" in r.getMessage()]
     print(reasons)
     assert reasons, "the oversized batch did not kill the connection: test proves nothing"
+
+
+async def test_a_server_that_stops_answering_raises_instead_of_hanging(
+    user: str, settings_for: Callable[..., ImapSettings]
+) -> None:
+    # aioimaplib's own timeouts do not fire for a silent peer: ours must
+    writers: list[asyncio.StreamWriter] = []
+
+    async def greet_then_mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        writer.write(b"* OK [CAPABILITY IMAP4rev1 IDLE] mute server ready\r\n")
+        await reader.read()  # never answers CAPABILITY or LOGIN
+
+    server = await asyncio.start_server(greet_then_mute, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(ImapError, match="no answer within"):
+            await ImapMailbox(settings_for(user, port=port, timeout=0.3)).connect()
+        assert time.monotonic() - t0 < 2.0  # two attempts of 0.3 s, not a hang
+    finally:
+        for writer in writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
