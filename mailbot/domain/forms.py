@@ -233,9 +233,10 @@ def parse_application(
     raw = {f.value: v for f, v in values.items() if f is not Field.EMAIL}
     problems: list[Problem] = []
 
+    non_blank = {f: v for f, v in values.items() if not vocab.is_placeholder(v)}
+
     def given(fld: Field) -> str:
-        value = values.get(fld, "")
-        return "" if vocab.is_placeholder(value) else value
+        return non_blank.get(fld, "")
 
     # Field order below is the form's order, so problems come out in form order.
     name = collapse_spaces(given(Field.NAME)) or collapse_spaces(from_name)

@@ -34,6 +34,8 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´":
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, single-spaced form of `text` for comparisons."""
+    if text.isascii():  # the common case, ~10x faster than decomposing
+        return _SPACES_RE.sub(" ", text.replace("`", "'").lower()).strip()
     decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES_RE.sub(" ", stripped.casefold()).strip()

@@ -270,8 +270,13 @@ _NO_WISH = frozenset(
 )
 
 
+_MAX_NO_WISH_LEN = 60
+
+
 def is_placeholder(value: str) -> bool:
     """True when a value is really empty: blank, "-", "N/A", "[your name]", "(none)"."""
+    if len(value) > _MAX_BRACKETED_LEN:
+        return False
     if key(value) in _PLACEHOLDER_KEYS:
         return True
     return len(value) <= _MAX_BRACKETED_LEN and bool(_BRACKETED_RE.match(value))
@@ -279,7 +284,7 @@ def is_placeholder(value: str) -> bool:
 
 def is_no_wish(value: str) -> bool:
     """True for "any", "peu importe", "cualquiera", "-", "none" ... (and for blanks)."""
-    return is_placeholder(value) or key(value) in _NO_WISH
+    return is_placeholder(value) or (len(value) <= _MAX_NO_WISH_LEN and key(value) in _NO_WISH)
 
 
 _SECTOR_WORDS: dict[Sector, tuple[str, ...]] = {
