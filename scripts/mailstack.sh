@@ -5,7 +5,8 @@
 #   mailstack.sh stop   DIR   stop exactly the processes started for DIR (by pid file)
 #   mailstack.sh status DIR   print state; exit 0 if everything answers, 3 otherwise
 #   mailstack.sh restart DIR  stop + start (needed after changing MAILSTACK_* of a running stack)
-#   mailstack.sh adduser DIR EMAIL PASSWORD   add (or change) a login at runtime
+#   mailstack.sh adduser DIR EMAIL PASSWORD [EMAIL PASSWORD ...]   add (or change) logins at
+#                             runtime; takes up to 1 s (pitfall 17), so add several at once
 #   mailstack.sh env    DIR   print the KEY=VALUE connection file (DIR/mailstack.env)
 #
 # IMAP: Debian's Dovecot (imap + lmtp).  SMTP: Debian's Postfix delivering to Dovecot over
@@ -59,7 +60,8 @@
 #     aiosmtpd backend.
 # 17. (found in mailbot) adduser on a running stack: Dovecot's passwd-file is re-read at most
 #     once per second, so a login right after adduser could fail; cmd_adduser bumps the mtime
-#     and returns only after the next second has begun (costs up to 1 s per adduser).
+#     and returns only after the next second has begun (costs up to 1 s per adduser call, so
+#     adduser takes several EMAIL PASSWORD pairs at once).
 set -euo pipefail
 
 PROG=$(basename "$0")
@@ -707,19 +709,21 @@ cmd_start() {
     cat "$DIR/mailstack.env"
 }
 
-cmd_adduser() {   # cmd_adduser DIR EMAIL PASSWORD: add_user, then make sure Dovecot sees it
-    setdir "$1"; [ -n "${3:-}" ] || die "usage: $PROG adduser DIR EMAIL PASSWORD"
+cmd_adduser() {   # cmd_adduser DIR EMAIL PASSWORD [EMAIL PASSWORD ...]: add, then make Dovecot see it
+    setdir "${1:-}"; shift
+    [ $# -ge 2 ] && [ $(( $# % 2 )) = 0 ] || die "usage: $PROG adduser DIR EMAIL PASSWORD [EMAIL PASSWORD ...]"
     mkdir -p "$DIR/etc"
     local pf="$DIR/etc/passwd" old_mtime new_mtime written
     old_mtime=$(stat -c %Y "$pf" 2>/dev/null || echo 0)
-    add_user "$2" "$3"
+    while [ $# -ge 2 ]; do add_user "$1" "$2"; shift 2; done
     # Pitfall 17: Dovecot's passwd-file driver stat()s the file at most once per second
     # (passwd_file_sync: "if (last_sync_time == ioloop_time) use the cached copy"), and reloads
     # only when mtime or size differ from the copy it has.  A login in the same second as an
     # earlier lookup therefore still sees the old file: AUTHENTICATIONFAILED for a user that is
     # in the file.  So (a) give the file an mtime different from the previous one (a changed
     # password of the same length has the same size), and (b) return only once the clock is
-    # in a later second than the write, so the next lookup is sure to stat() again.
+    # in a later second than the write, so the next lookup is sure to stat() again.  That wait
+    # is up to 1 s per call, hence several users per call.
     written=$(date +%s)
     new_mtime=$(( written > old_mtime ? written : old_mtime + 1 ))
     touch -d "@$new_mtime" "$pf"
@@ -760,7 +764,7 @@ case "${1:-}" in
     stop)    cmd_stop "${2:-}" ;;
     status)  cmd_status "${2:-}" ;;
     restart) "$0" stop "${2:-}"; exec "$0" start "${2:-}" ;;
-    adduser) cmd_adduser "${2:-}" "${3:-}" "${4:-}" ;;
+    adduser) shift; cmd_adduser "$@" ;;
     env)     setdir "${2:-}"; cat "$DIR/mailstack.env" ;;
-    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

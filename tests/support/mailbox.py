@@ -188,25 +188,30 @@ def append(
         _check(typ, resp, f"APPEND {folder}")
 
 
+# fresh logins made ahead, per (stack dir, prefix, domain): adding logins costs up to 1 s per
+# mailstack.sh adduser call (Dovecot re-reads its passwd file at most once a second), so they
+# are added NEW_USER_BATCH at a time.  Per process, so pytest-xdist workers never share one.
+NEW_USER_BATCH = 16
+_spare_users: dict[tuple[str, str, str], list[str]] = {}
+
+
 def new_user(stack: Stack, prefix: str = "t", domain: str = "example.org") -> str:
-    """Add a fresh login (unique address, password "<localpart>-pass") and return it.
+    """A login nobody else uses (unique address, password "<localpart>-pass"), ready to use.
 
     Gives a test a mailbox nobody else writes to, e.g. under pytest-xdist with a shared stack.
     """
-    local = f"{prefix}-{uuid.uuid4().hex[:10]}"
-    email_addr = f"{local}@{domain}"
-    subprocess.run(
-        [
-            str(_ROOT / "scripts" / "mailstack.sh"),
-            "adduser",
-            str(stack["MAILSTACK_DIR"]),
-            email_addr,
-            f"{local}-pass",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return email_addr
+    stack_dir = str(stack["MAILSTACK_DIR"])
+    spare = _spare_users.setdefault((stack_dir, prefix, domain), [])
+    if not spare:
+        fresh = [f"{prefix}-{uuid.uuid4().hex[:10]}@{domain}" for _ in range(NEW_USER_BATCH)]
+        pairs = [x for addr in fresh for x in (addr, f"{addr.partition('@')[0]}-pass")]
+        subprocess.run(
+            [str(_ROOT / "scripts" / "mailstack.sh"), "adduser", stack_dir, *pairs],
+            check=True,
+            capture_output=True,
+        )
+        spare.extend(fresh)
+    return spare.pop(0)
 
 
 def make_message(
