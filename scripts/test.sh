@@ -57,10 +57,12 @@ ensure_venv() {
         fi
     fi
     # the stamp holds pyproject.toml's hash: reinstall only when the dependencies may have changed
+    # (or a previous install broke off).  The import check runs from / so that the source tree
+    # in the cwd cannot stand in for the installed package.
     local stamp="$VENV/.mailbot-test-stamp" want
     want=$(sha256sum pyproject.toml | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ] || \
-        ! "$VENV/bin/python" -c 'import mailbot, pytest' 2>/dev/null; then
+        ! (cd / && "$VENV/bin/python" -c 'import mailbot, pytest') 2>/dev/null; then
         log "installing mailbot[test] into $VENV"
         local t0; t0=$(now_ms)
         # pip -q still prints setuptools' build warnings: keep them in a log, show it on failure
