@@ -150,7 +150,8 @@ async def test_tls_and_auth_against_the_stack(
     mailstack: Stack, stack_settings: Callable[..., SmtpSettings], tls: str, port_key: str
 ) -> None:
     rcpt = mbx.new_user(mailstack, prefix="edges-tls")
-    login = {"username": "alice@example.org", "password": mailstack["USERS"]["alice@example.org"]}
+    alice = "alice@example.org"
+    login = {"username": alice, "password": mbx.password_for(mailstack, alice)}
     async with SmtpSender(stack_settings(port_key, tls=tls, **login)) as sender:
         for _ in range(2):
             result = await sender.send(_message(rcpt), envelope_from=SENDER, recipients=[rcpt])
