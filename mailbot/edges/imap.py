@@ -92,7 +92,6 @@ class _Conn:
     lost: asyncio.Future[None]
     caps: frozenset[str]
     uidvalidity: int
-    used_at: float
 
 
 class ImapMailbox:
@@ -103,8 +102,8 @@ class ImapMailbox:
             raise ValueError("batch_size must be at least 1")
         self._s = settings
         self._conn: _Conn | None = None
-        self._told: int | None = None
-        self._uidvalidity: int | None = None  # highest UID new_uids has reported (or been told)
+        self._told: int | None = None  # highest UID new_uids has reported (or been told)
+        self._uidvalidity: int | None = None
         self._lock = asyncio.Lock()
 
     # -- public API ------------------------------------------------------------------------
@@ -348,14 +347,13 @@ class ImapMailbox:
                     lines = await self._cmd(conn, queue.get(), timeout=left, may_time_out=True)
                 except _Timeout:
                     break
-                if lines is aioimaplib.STOP_WAIT_SERVER_PUSH:
+                if lines == aioimaplib.STOP_WAIT_SERVER_PUSH:
                     break
                 got = any(isinstance(x, bytes) and x.endswith(b" EXISTS") for x in lines)
         finally:
             if not conn.lost.done() and client.has_pending_idle():
                 client.idle_done()
         await self._cmd(conn, idle_task)
-        conn.used_at = time.monotonic()
         return got
 
     # -- connection management -------------------------------------------------------------
@@ -405,7 +403,7 @@ class ImapMailbox:
             )
         except OSError as exc:
             raise _Dead(f"connect: {exc}") from exc
-        conn = _Conn(client, lost, frozenset(), 0, time.monotonic())
+        conn = _Conn(client, lost, frozenset(), 0)
         self._conn = conn  # so that a failure below closes its transport in _drop
         await self._cmd(conn, client.wait_hello_from_server())  # TLS errors are OSErrors
         if s.tls == "starttls":
@@ -492,7 +490,6 @@ class ImapMailbox:
             result = task.result()
         except (TimeoutError, aioimaplib.AioImapException, OSError, EOFError) as exc:
             raise _Dead(f"{type(exc).__name__}: {exc}") from exc
-        conn.used_at = time.monotonic()
         if check and isinstance(result, aioimaplib.Response) and result.result != "OK":
             raise ImapError(f"{self._where()} answered {result.result}: {_text(result)}")
         return result
