@@ -59,7 +59,7 @@ def read_tag(address: str, program_address: str, secret: str) -> tuple[Route, st
         route = Route(route_s)
     except ValueError:
         return None
-    if not hmac.compare_digest(sig, _sig(secret, f"{route.value}-{payload}")):
+    if not hmac.compare_digest(sig.encode(), _sig(secret, f"{route.value}-{payload}").encode()):
         return None
     return route, payload
 
@@ -84,7 +84,7 @@ def is_our_message_id(message_id: str, secret: str) -> str | None:
     if not m:
         return None
     digest, sig = m.groups()
-    return digest if hmac.compare_digest(sig, _sig(secret, digest)) else None
+    return digest if hmac.compare_digest(sig.encode(), _sig(secret, digest).encode()) else None
 
 
 def key_digest(key: str) -> str:

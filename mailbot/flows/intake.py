@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mailbot.intake")
 
+# File (MOVE) handled messages this often within a fetch batch: a restart then repeats at
+# most this many look-ups of already-committed rows, and one MOVE covers many messages.
+FILE_EVERY = 20
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
 
@@ -271,22 +274,31 @@ async def run_once(
                     report.quarantined += 1
                 if stop is not None and stop():
                     break
-            if done[PROCESSED]:
-                await box.move(done[PROCESSED], settings.imap.processed_folder)
-            if done[QUARANTINED]:
-                await box.move(done[QUARANTINED], settings.imap.quarantine_folder)
-            with deps.db.transaction() as s:
-                st = s.get(MailboxState, folder)
-                if st is not None and chunk:
-                    st.last_uid = max(
-                        st.last_uid, max(done[PROCESSED] + done[QUARANTINED], default=0)
-                    )
+                if len(done[PROCESSED]) + len(done[QUARANTINED]) >= FILE_EVERY:
+                    await _file(deps, box, folder, done)
+            await _file(deps, box, folder, done)
             if stop is not None and stop():
                 break
     finally:
         if own:
             await box.close()
     return report
+
+
+async def _file(deps: Deps, box: Mailbox, folder: str, done: dict[str, list[int]]) -> None:
+    """Move committed messages out of the inbox and remember the highest UID filed."""
+    imap = deps.settings.imap
+    filed = done[PROCESSED] + done[QUARANTINED]
+    if done[PROCESSED]:
+        await box.move(done[PROCESSED], imap.processed_folder)
+    if done[QUARANTINED]:
+        await box.move(done[QUARANTINED], imap.quarantine_folder)
+    if filed:
+        with deps.db.transaction() as s:
+            st = s.get(MailboxState, folder)
+            if st is not None:
+                st.last_uid = max(st.last_uid, max(filed))
+    done[PROCESSED], done[QUARANTINED] = [], []
 
 
 def reply_key_address(deps: Deps, person_id: int | None) -> str:

@@ -1,0 +1,121 @@
+"""SIGKILL the daemon at random points while it works through a full mailbox, many times.
+
+Afterwards every inbound message is processed exactly once (the database and the IMAP folders
+agree) and no outbox key reached a mailbox twice.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import random
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.integration.live import Live
+from tests.support import mailbox
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+N = 400
+KILLS = 10
+
+
+def _message(i: int, program: str, catchall_domain: str) -> bytes:
+    sender = f"applicant{i}@{catchall_domain}"
+    kinds = i % 4
+    if kinds == 0:
+        body = (
+            f"Name: Person {i}\nCountry: {['Kenya', 'Peru', 'Japan', 'Norway'][i % 4]}\n"
+            "Institution: City Library\nSector: public\nCareer stage: senior\nInterests: maps\n"
+        )
+        subject = "Application"
+    elif kinds == 1:
+        body, subject = "Name: Person\nCountry: Nowhere\n Sector: x\n", "Application"
+    elif kinds == 2:
+        body, subject = "", "HELP"
+    else:
+        body, subject = "Hello, how can I join?", "Question"
+    msg = mailbox.make_message(sender, program, subject, body or "\n")
+    return bytes(msg)
+
+
+def _wait(condition: Any, proc: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, "the daemon exited on its own"
+        assert time.monotonic() < deadline, "the daemon made no progress"
+        time.sleep(0.02)
+
+
+def test_sigkill_at_random_points_loses_nothing_and_sends_nothing_twice(
+    mailstack: dict[str, Any], db_url: str, tmp_path: Path
+) -> None:
+    live = Live.create(mailstack, db_url, tmp_path / "live")
+    # Answers go to a domain outside the stack, which Postfix captures in catchall@example.org;
+    # a fresh catch-all domain per test is not possible, so count by this run's program key.
+    catchall = "catchall@example.org"
+    before = mailbox.folder_count(mailstack, catchall)
+    raws = [_message(i, live.program, "elsewhere.test") for i in range(N)]
+    for raw in raws:
+        mailbox.append(mailstack, live.program, raw)
+    rng = random.Random(20261122)
+    left = [N]
+    for k in range(KILLS):
+        proc = live.popen("run")
+        if k < KILLS - 3:
+            # Kill mid-intake: once the daemon has filed a random number of messages.
+            target = left[-1] - rng.randint(1, 60)
+            _wait(
+                lambda t=target: mailbox.folder_count(mailstack, live.program, "INBOX") <= t, proc
+            )
+        else:
+            # Kill mid-delivery: the inbox is done, answers are going out.
+            _wait(lambda: mailbox.folder_count(mailstack, live.program, "INBOX") == 0, proc)
+            time.sleep(rng.uniform(0.0, 0.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        left.append(mailbox.folder_count(mailstack, live.program, "INBOX"))
+    live.cli("tick")
+    # The kills landed while there was work: the inbox shrank between kills.
+    assert len(set(left)) > KILLS // 2, left
+
+    assert mailbox.folder_count(mailstack, live.program, "INBOX") == 0
+    filed = mailbox.folder_count(mailstack, live.program, "Processed") + mailbox.folder_count(
+        mailstack, live.program, "Quarantine"
+    )
+    assert filed == N
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT message_id, state FROM inbound")).all()
+        outbox = conn.execute(text("SELECT key, message_id, status FROM outbox")).all()
+    engine.dispose()
+    per_message = Counter(r.message_id for r in rows)
+    assert len(per_message) == N and set(per_message.values()) == {1}, per_message.most_common(3)
+    assert all(r.state == "processed" for r in rows)
+
+    statuses = Counter(r.status for r in outbox)
+    assert set(statuses) <= {"sent", "uncertain"}, statuses
+    ours = {f"<{r.message_id}>": r.status for r in outbox}
+    delivered: Counter[str] = Counter()
+    deadline = time.monotonic() + 30
+    while True:
+        raws_in = mailbox.fetch_all(mailstack, catchall)[before:]
+        delivered = Counter(
+            mid
+            for raw in raws_in
+            if (mid := email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"])
+            in ours
+        )
+        if sum(delivered.values()) >= statuses["sent"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert max(delivered.values(), default=1) == 1, delivered.most_common(3)
+    sent_ids = {mid for mid, st in ours.items() if st == "sent"}
+    assert sent_ids <= set(delivered), "a key marked sent never arrived"
