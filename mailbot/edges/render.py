@@ -39,7 +39,7 @@ class Renderer:
             "trim_blocks": True,
             "lstrip_blocks": True,
         }
-        self._text = jinja2.Environment(autoescape=False, **common)  # noqa: S701 - plain text
+        self._text = jinja2.Environment(autoescape=False, **common)  # plain text: nothing to escape
         self._html = jinja2.Environment(autoescape=True, **common)
 
     def _pick(self, name: str, language: str, filename: str) -> str | None:
