@@ -1,0 +1,198 @@
+"""The coordinators' weekly digest: what it says, and when it is due.
+
+Must not: do I/O or read the clock.
+
+- `counts` has every `State` (zeros included); `share_active` = active / *running* pairs, where
+  running = not ended and not paused (a paused pair is not failing, an ended one is history);
+  0.0 when nothing is running.
+- `weekly` is the chart series: the caller's stored `history` points plus this week's point
+  (replacing a stored point for the same week), oldest first. Weeks start on Monday 00:00 in the
+  coordinators' zone (`DigestInputs.zone`); a point is (week_start, active, running).
+  The series cannot be rebuilt from `last_wrote_at` alone, so the caller stores each digest's point.
+- `stalled` and `one_sided` list each such pair with how long (`silent_days`, `since`), who is
+  silent, what the ladder already tried in this episode (`tried`, oldest first) and three
+  one-reply actions (`LIAISE <pair> <text>`, `REMATCH <pair>`, `CLOSE <pair>`) that
+  `domain.commands.parse_command` reads back. Longest silence first.
+- Everything else is passed through from `DigestInputs` as the caller built it: bounces,
+  withdrawals, deletions (a count only: no names of people who asked to be forgotten), new
+  applications, unknown senders held, uncertain sends, survey results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailbot.domain.ladder import (
+    LadderRules,
+    NudgeRecord,
+    PairState,
+    PairView,
+    State,
+    pair_state,
+)
+
+LIAISE_TEXT = {
+    "quiet": "Hello both, we noticed your partnership has gone quiet. How can we help?",
+    "one_sided": "Hello, your partner has been writing to you. Could you reply this week?",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WeekPoint:
+    week_start: date  # Monday, in the coordinators' zone
+    active: int
+    total: int  # running pairs (not ended, not paused)
+
+
+@dataclass(frozen=True)
+class DigestInputs:
+    """What the digest passes through unchanged; the caller reads it from the database."""
+
+    zone: str = "UTC"  # the coordinators' zone (program.timezone)
+    history: tuple[WeekPoint, ...] = ()
+    bounces: tuple[object, ...] = ()
+    withdrawals: tuple[object, ...] = ()
+    deletions: int = 0
+    applications: tuple[object, ...] = ()
+    held: tuple[object, ...] = ()  # mail from unknown senders held for coordinators
+    uncertain: tuple[object, ...] = ()  # sends whose outcome is unknown
+    survey: Mapping[str, object] | None = None  # survey.survey_summary(...)
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedPair:
+    pair_id: int
+    round_name: str
+    state: State
+    cause: str  # quiet | one_sided
+    silent_days: int
+    since: datetime
+    silent: tuple[int, ...]
+    tried: tuple[NudgeRecord, ...]
+    flagged_at: datetime | None
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    now: datetime
+    week_start: date
+    counts: dict[str, int]
+    total: int
+    running: int
+    share_active: float
+    weekly: tuple[WeekPoint, ...]
+    stalled: tuple[FlaggedPair, ...]
+    one_sided: tuple[FlaggedPair, ...]
+    extra: DigestInputs = field(default_factory=DigestInputs)
+
+    @property
+    def needs_attention(self) -> bool:
+        """True when a coordinator has something to act on."""
+        x = self.extra
+        return bool(self.stalled or self.one_sided or x.bounces or x.held or x.uncertain)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def week_start(now: datetime, zone: str) -> date:
+    """The Monday of `now`'s week in `zone`."""
+    local = now.astimezone(_zone(zone)).date()
+    return local - timedelta(days=local.weekday())
+
+
+def actions(pair_id: int, cause: str) -> tuple[str, ...]:
+    text = LIAISE_TEXT.get(cause, LIAISE_TEXT["quiet"])
+    return (f"LIAISE {pair_id} {text}", f"REMATCH {pair_id}", f"CLOSE {pair_id}")
+
+
+def _flag(pair: PairView, st: PairState) -> FlaggedPair:
+    assert st.since is not None
+    since = st.since
+    tried = tuple(sorted((r for r in pair.nudges if r.at >= since), key=lambda r: r.at))
+    return FlaggedPair(
+        pair.pair_id,
+        pair.round_name,
+        st.state,
+        st.cause,
+        st.silent_days,
+        since,
+        st.silent,
+        tried,
+        pair.flagged_at,
+        actions(pair.pair_id, st.cause),
+    )
+
+
+def build_digest(
+    pairs: Iterable[PairView],
+    now: datetime,
+    ladder: LadderRules,
+    extra: DigestInputs | None = None,
+    states: Sequence[PairState] | None = None,
+) -> Digest:
+    """The digest at `now` (see the module docstring). `states` as in `ladder.decide_ladder`."""
+    extra = extra or DigestInputs()
+    pairs = list(pairs)
+    if states is None:
+        states = [pair_state(p, now, ladder) for p in pairs]
+    counts = dict.fromkeys((s.value for s in State), 0)
+    stalled: list[FlaggedPair] = []
+    one_sided: list[FlaggedPair] = []
+    for pair, st in zip(pairs, states, strict=True):
+        counts[st.state.value] += 1
+        if st.state is State.STALLED:
+            stalled.append(_flag(pair, st))
+        elif st.state is State.ONE_SIDED:
+            one_sided.append(_flag(pair, st))
+    total = len(pairs)
+    running = total - counts[State.ENDED.value] - counts[State.PAUSED.value]
+    active = counts[State.ACTIVE.value]
+    share = active / running if running else 0.0
+    this_week = week_start(now, extra.zone)
+    points = {p.week_start: p for p in extra.history}
+    points[this_week] = WeekPoint(this_week, active, running)
+    order = sorted(points.values(), key=lambda p: p.week_start)
+
+    def longest_first(f: FlaggedPair) -> tuple[int, int]:
+        return (-f.silent_days, f.pair_id)
+
+    return Digest(
+        now=now,
+        week_start=this_week,
+        counts=counts,
+        total=total,
+        running=running,
+        share_active=share,
+        weekly=tuple(order),
+        stalled=tuple(sorted(stalled, key=longest_first)),
+        one_sided=tuple(sorted(one_sided, key=longest_first)),
+        extra=extra,
+    )
+
+
+def last_slot(now: datetime, weekday: int, hour: int, zone: str) -> datetime:
+    """The latest `weekday` (0 = Monday) `hour`:00 in `zone` at or before `now`, as UTC."""
+    tz = _zone(zone)
+    local = now.astimezone(tz)
+    day = local.date() - timedelta(days=(local.weekday() - weekday) % 7)
+    slot = datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
+    if slot > now:
+        slot = datetime.combine(day - timedelta(days=7), time(hour), tzinfo=tz).astimezone(UTC)
+    return slot
+
+
+def digest_due(
+    now: datetime, weekday: int, hour: int, zone: str, last_sent_at: datetime | None
+) -> bool:
+    """True when this week's slot has come and no digest was sent since it."""
+    slot = last_slot(now, weekday, hour, zone)
+    return last_sent_at is None or last_sent_at < slot

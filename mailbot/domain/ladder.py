@@ -1,0 +1,519 @@
+"""The stall ladder: what state each pair is in at `now`, and which nudges and flags are due.
+
+Must not: do I/O or read the clock. Every function takes `now` (an aware UTC datetime) and plain
+frozen data (`PairView`, `MemberView`, `NudgeRecord`) that the caller builds from the database.
+
+Signals (what counts as contact)
+- A member's *signal* is the latest of: the pair's start, the member's own `last_wrote_at` (real
+  mail to the pair's tracking address or a reply to the program; the caller never counts an
+  out-of-office reply or a bounce), the pair's `last_checkin_answer_at` (a positive answer to a
+  nudge or check-in -- "we're in touch", YES -- vouches for every member), and the end of a
+  finished pause (`paused_until` <= now restarts that member's clock).
+- The *pair signal* is the latest member signal. Nudges we sent are never signals.
+
+States, first match wins (`pair_state`)
+1. ended   -- `pair.state` is "ended" or "closed", or fewer than two members are not withdrawn
+              (a pair of one is for the withdrawal/rematch flow, not the ladder).
+2. paused  -- `pair.state` is "paused", or fewer than two members are *engaged* (not withdrawn and
+              not paused at `now`) -- "all members paused" generalised: nobody can talk to a
+              paused partner, so nobody is nudged for it. A member whose `paused_until` has passed
+              counts as engaged again even if the caller has not flipped `status` yet.
+3. quiet   -- pair silence (now - pair signal) >= `quiet_days`; `silent` = every engaged member.
+4. one_sided -- some engaged member *wrote* (`last_wrote_at`) less than `one_sided_days` ago
+              while another engaged member's own silence is >= `one_sided_days`; `silent` = those.
+5. active  -- anything else.
+A quiet or one-sided pair whose ladder clock (pair silence when quiet, the longest silent
+member's silence when one-sided) reached `stalled_days` is `stalled` instead; `cause` says which
+("quiet" | "one_sided"). Nudges are not a precondition: a pair the ladder could not nudge (all
+away, an outage) still reaches the coordinators; the digest shows what was tried.
+
+The ladder (`decide_ladder`, `decide_nudges`), per pair that is quiet, one-sided or stalled, and
+never in the pair's first `first_week_days`:
+- clock in [first, second_nudge_days): a first nudge -- "quiet" to every engaged member (first =
+  `quiet_days`) or "one_sided" to each silent member (first = `one_sided_days`);
+- clock in [second_nudge_days, stalled_days): "second" to each target that already had a first
+  nudge this episode (else it gets the first nudge now: a "second reminder" with no first one
+  reads wrong). Before it: a bouncing target gets no nudge; instead every other engaged,
+  non-bouncing member gets a "partner_bouncing" notice and the coordinators one
+  "partner_bouncing" flag (recipient None);
+- clock >= stalled_days: one "stalled" flag to the coordinators (recipient None), unless the pair
+  was already flagged this episode (`flagged_at` or a record), or every silent member is away.
+Always: never a paused, withdrawn or bouncing recipient; a member away (`away_until` > now) is
+skipped and the skip is noted -- the nudge is deferred, not lost, because the clock keeps running;
+a person who received anything from the ladder within `nudge_cooldown_days` gets nothing now
+(this covers the per-kind cooldown too); a step already recorded for that person in the current
+episode is never repeated.
+
+An *episode* is one silent stretch: it starts at the signal the clock counts from, and that start
+(`cycle`, a compact UTC stamp) is part of every key: f"nudge:{round}:{pair}:{kind}:{to}:{cycle}"
+with `to` the person id or "coordinators". New contact starts a new episode and a new ladder.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+DAY = timedelta(days=1)
+
+
+class LadderRules(Protocol):
+    """The thresholds the ladder reads; `mailbot.settings.LadderSection` satisfies it."""
+
+    @property
+    def quiet_days(self) -> int: ...
+    @property
+    def one_sided_days(self) -> int: ...
+    @property
+    def second_nudge_days(self) -> int: ...
+    @property
+    def stalled_days(self) -> int: ...
+    @property
+    def first_week_days(self) -> int: ...
+    @property
+    def nudge_cooldown_days(self) -> int: ...
+    @property
+    def silent_cycles_to_exclude(self) -> int: ...
+
+
+class State(enum.StrEnum):
+    ACTIVE = "active"
+    QUIET = "quiet"
+    ONE_SIDED = "one_sided"
+    STALLED = "stalled"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class NudgeKind(enum.StrEnum):
+    """What the ladder sends; the values are template names and log keys."""
+
+    QUIET = "quiet"  # to every engaged member: "your pair has been quiet"
+    ONE_SIDED = "one_sided"  # to the silent member of a one-sided pair
+    SECOND = "second"  # the second reminder
+    PARTNER_BOUNCING = "partner_bouncing"  # to the partner of a bouncing member, and coordinators
+    STALLED = "stalled"  # to coordinators: liaise, rematch or close
+
+
+FIRST_KINDS = frozenset({NudgeKind.QUIET, NudgeKind.ONE_SIDED})
+COORDINATORS = "coordinators"
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeRecord:
+    """Something the ladder already sent: kind, recipient (None = coordinators), when."""
+
+    kind: str
+    person_id: int | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    person_id: int
+    timezone: str | None  # IANA name; None = unknown (treated as UTC)
+    language: str
+    status: str  # active | paused | withdrawn
+    paused_until: datetime | None
+    away_until: datetime | None  # from an out-of-office reply
+    bouncing: bool  # bounce score at or over the threshold
+    last_wrote_at: datetime | None  # real mail only, never an auto-reply
+    messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class PairView:
+    pair_id: int
+    round_name: str
+    started_at: datetime
+    state: str  # active | paused | ended | closed
+    members: tuple[MemberView, ...]  # 2 or 3
+    nudges: tuple[NudgeRecord, ...] = ()
+    flagged_at: datetime | None = None  # when coordinators were last told about this pair
+    last_checkin_answer_at: datetime | None = None  # latest positive check-in/nudge answer
+
+
+@dataclass(frozen=True, slots=True)
+class RoundView:
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    topic_every_days: int = 14
+    topic_count: int = 9
+
+
+@dataclass(frozen=True, slots=True)
+class PairState:
+    """Where a pair stands at one instant.
+
+    `silent_days` is the ladder clock in whole days (0 when active/paused/ended); `since` the
+    instant it counts from (the episode start); `silent` the members it is about; `cause`
+    "quiet" or "one_sided" for quiet, one-sided and stalled pairs, else "".
+    """
+
+    pair_id: int
+    state: State
+    silent_days: int = 0
+    since: datetime | None = None
+    silent: tuple[int, ...] = ()
+    cause: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    """One mail the ladder decided: to a person, or to the coordinators when `person_id` is None.
+
+    `about` names the members the mail is about (the silent or bouncing ones).
+    """
+
+    key: str
+    kind: NudgeKind
+    round_name: str
+    pair_id: int
+    person_id: int | None
+    about: tuple[int, ...]
+    silent_days: int
+    cycle: str
+    language: str = "en"  # the recipient's; "" for coordinators
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A nudge the ladder would have sent but did not, and why (for the log and the digest)."""
+
+    pair_id: int
+    person_id: int | None
+    kind: NudgeKind
+    reason: str  # away_until … | cooldown | bouncing | first_week | already_flagged | all_away
+
+
+@dataclass(frozen=True)
+class LadderDecision:
+    states: tuple[PairState, ...]
+    nudges: tuple[Nudge, ...]
+    skips: tuple[Skip, ...]
+
+
+# ---------------------------------------------------------------------------- member facts
+
+
+def is_paused(m: MemberView, now: datetime) -> bool:
+    """Paused at `now`: status paused and no `paused_until` in the past."""
+    return m.status == "paused" and (m.paused_until is None or m.paused_until > now)
+
+
+def is_engaged(m: MemberView, now: datetime) -> bool:
+    """Expected to be talking: not withdrawn, not paused at `now`."""
+    return m.status != "withdrawn" and not is_paused(m, now)
+
+
+def is_away(m: MemberView, now: datetime) -> bool:
+    return m.away_until is not None and m.away_until > now
+
+
+def member_signal(m: MemberView, pair: PairView, now: datetime) -> datetime:
+    """The instant this member's silence counts from (see the module docstring)."""
+    signal = pair.started_at
+    if m.last_wrote_at is not None and m.last_wrote_at > signal:
+        signal = m.last_wrote_at
+    answer = pair.last_checkin_answer_at
+    if answer is not None and answer > signal:
+        signal = answer
+    if m.paused_until is not None and signal < m.paused_until <= now:
+        signal = m.paused_until
+    return signal
+
+
+def _days(delta: timedelta) -> int:
+    return delta // DAY
+
+
+def _stamp(at: datetime) -> str:
+    return at.strftime("%Y%m%dT%H%M%S")
+
+
+# ---------------------------------------------------------------------------- states
+
+
+def pair_state(pair: PairView, now: datetime, ladder: LadderRules) -> PairState:
+    """The pair's state at `now` (rules in the module docstring)."""
+    pid = pair.pair_id
+    if pair.state in ("ended", "closed"):
+        return PairState(pid, State.ENDED)
+    present = [m for m in pair.members if m.status != "withdrawn"]
+    if len(present) < 2:
+        return PairState(pid, State.ENDED)
+    engaged = [m for m in present if not is_paused(m, now)]
+    if pair.state == "paused" or len(engaged) < 2:
+        return PairState(pid, State.PAUSED)
+    signals = [member_signal(m, pair, now) for m in present]
+    latest = max(signals)
+    quiet = _days(now - latest)
+    if quiet >= ladder.quiet_days:
+        state = State.STALLED if quiet >= ladder.stalled_days else State.QUIET
+        silent = tuple(m.person_id for m in engaged)
+        return PairState(pid, state, quiet, latest, silent, "quiet")
+    window = ladder.one_sided_days * DAY
+    wrote = any(
+        m.last_wrote_at is not None and now - m.last_wrote_at < window and m.last_wrote_at <= now
+        for m in engaged
+    )
+    if wrote:
+        silent_members: list[int] = []
+        longest = 0
+        since = latest
+        for m, signal in zip(present, signals, strict=True):
+            if not is_engaged(m, now):
+                continue
+            days = _days(now - signal)
+            if days >= ladder.one_sided_days:
+                silent_members.append(m.person_id)
+                if days >= longest:
+                    longest, since = days, signal
+        if silent_members:
+            state = State.STALLED if longest >= ladder.stalled_days else State.ONE_SIDED
+            return PairState(pid, state, longest, since, tuple(silent_members), "one_sided")
+    return PairState(pid, State.ACTIVE)
+
+
+def pair_states(pairs: Iterable[PairView], now: datetime, ladder: LadderRules) -> list[PairState]:
+    return [pair_state(p, now, ladder) for p in pairs]
+
+
+# ---------------------------------------------------------------------------- the ladder
+
+
+def _key(pair: PairView, kind: NudgeKind, to: int | None, cycle: str) -> str:
+    who = COORDINATORS if to is None else str(to)
+    return f"nudge:{pair.round_name}:{pair.pair_id}:{kind.value}:{who}:{cycle}"
+
+
+class _Ladder:
+    """Decides one pair; collects nudges and skips into shared lists."""
+
+    __slots__ = ("cooldown", "ladder", "now", "nudges", "skips")
+
+    def __init__(self, now: datetime, ladder: LadderRules) -> None:
+        self.now = now
+        self.ladder = ladder
+        self.cooldown = ladder.nudge_cooldown_days * DAY
+        self.nudges: list[Nudge] = []
+        self.skips: list[Skip] = []
+
+    def pair(self, pair: PairView, st: PairState) -> None:
+        if st.state not in (State.QUIET, State.ONE_SIDED, State.STALLED) or st.since is None:
+            return
+        now, ladder = self.now, self.ladder
+        if now - pair.started_at < ladder.first_week_days * DAY:
+            self.skips.append(Skip(pair.pair_id, None, NudgeKind.QUIET, "first_week"))
+            return
+        by_id = {m.person_id: m for m in pair.members}
+        engaged = [m for m in pair.members if is_engaged(m, now)]
+        if st.cause == "quiet":
+            first_kind = NudgeKind.QUIET
+            targets = [(m, st.since, st.silent_days) for m in engaged]
+        else:
+            first_kind = NudgeKind.ONE_SIDED
+            targets = []
+            for pid in st.silent:
+                m = by_id[pid]
+                since = member_signal(m, pair, now)
+                targets.append((m, since, _days(now - since)))
+        bouncing = [m for m, _, days in targets if m.bouncing and days >= ladder.second_nudge_days]
+        told: set[int] = set()
+        if bouncing:
+            told = self._bouncing(pair, st, engaged, bouncing)
+        if st.silent_days >= ladder.stalled_days:
+            self._stalled(pair, st, [t[0] for t in targets])
+            return
+        for m, since, days in targets:
+            if m.person_id in told:
+                continue  # the partner_bouncing notice replaces this member's nudge
+            if m.bouncing:
+                if days < ladder.second_nudge_days:
+                    self.skips.append(Skip(pair.pair_id, m.person_id, first_kind, "bouncing"))
+                continue
+            first = ladder.quiet_days if first_kind is NudgeKind.QUIET else ladder.one_sided_days
+            if days < first:
+                continue
+            episode = [r for r in pair.nudges if r.person_id == m.person_id and r.at >= since]
+            kind = first_kind
+            if days >= ladder.second_nudge_days and any(r.kind in FIRST_KINDS for r in episode):
+                kind = NudgeKind.SECOND
+            if kind is not NudgeKind.SECOND and any(r.kind in FIRST_KINDS for r in episode):
+                continue  # this episode's first nudge is done; the second waits for its day
+            if any(r.kind == kind for r in episode):
+                continue
+            about = st.silent if st.cause == "quiet" else (m.person_id,)
+            self._send(pair, m, kind, since, days, about)
+
+    def _send(
+        self,
+        pair: PairView,
+        m: MemberView,
+        kind: NudgeKind,
+        since: datetime,
+        days: int,
+        about: tuple[int, ...],
+    ) -> bool:
+        now = self.now
+        if is_away(m, now):
+            assert m.away_until is not None
+            reason = f"away_until {m.away_until.isoformat()}"
+            self.skips.append(Skip(pair.pair_id, m.person_id, kind, reason))
+            return False
+        if any(
+            r.person_id == m.person_id and now - self.cooldown < r.at <= now for r in pair.nudges
+        ):
+            self.skips.append(Skip(pair.pair_id, m.person_id, kind, "cooldown"))
+            return False
+        cycle = _stamp(since)
+        self.nudges.append(
+            Nudge(
+                _key(pair, kind, m.person_id, cycle),
+                kind,
+                pair.round_name,
+                pair.pair_id,
+                m.person_id,
+                about,
+                days,
+                cycle,
+                m.language,
+            )
+        )
+        return True
+
+    def _bouncing(
+        self,
+        pair: PairView,
+        st: PairState,
+        engaged: Sequence[MemberView],
+        bouncing: Sequence[MemberView],
+    ) -> set[int]:
+        """Tell the bouncing members' partners and the coordinators; the ids told now."""
+        since = min(member_signal(m, pair, self.now) for m in bouncing)
+        about = tuple(m.person_id for m in bouncing)
+        kind = NudgeKind.PARTNER_BOUNCING
+        done = {r.person_id for r in pair.nudges if r.kind == kind and r.at >= since}
+        cycle = _stamp(since)
+        told: set[int] = set()
+        for m in engaged:
+            if m.bouncing:
+                continue
+            if m.person_id not in done and self._send(pair, m, kind, since, st.silent_days, about):
+                told.add(m.person_id)  # the notice replaces this run's nudge; cooldown the next
+        if None not in done:
+            self.nudges.append(
+                Nudge(
+                    _key(pair, kind, None, cycle),
+                    kind,
+                    pair.round_name,
+                    pair.pair_id,
+                    None,
+                    about,
+                    st.silent_days,
+                    cycle,
+                    "",
+                )
+            )
+        return told
+
+    def _stalled(self, pair: PairView, st: PairState, silent: Sequence[MemberView]) -> None:
+        assert st.since is not None
+        kind = NudgeKind.STALLED
+        since = st.since
+        if (pair.flagged_at is not None and pair.flagged_at >= since) or any(
+            r.kind == kind and r.person_id is None and r.at >= since for r in pair.nudges
+        ):
+            return  # coordinators already own it
+        if silent and all(is_away(m, self.now) for m in silent):
+            self.skips.append(Skip(pair.pair_id, None, kind, "all_away"))
+            return
+        cycle = _stamp(since)
+        about = tuple(m.person_id for m in silent)
+        self.nudges.append(
+            Nudge(
+                _key(pair, kind, None, cycle),
+                kind,
+                pair.round_name,
+                pair.pair_id,
+                None,
+                about,
+                st.silent_days,
+                cycle,
+                "",
+            )
+        )
+
+
+def decide_ladder(
+    pairs: Iterable[PairView],
+    now: datetime,
+    ladder: LadderRules,
+    states: Sequence[PairState] | None = None,
+) -> LadderDecision:
+    """States, nudges and noted skips for every pair at `now`.
+
+    `states`, when given, must be `pair_state` of the same pairs in the same order (saves
+    recomputing them in a tick that already has them).
+    """
+    pairs = list(pairs)
+    if states is None:
+        states = [pair_state(p, now, ladder) for p in pairs]
+    run = _Ladder(now, ladder)
+    for pair, st in zip(pairs, states, strict=True):
+        run.pair(pair, st)
+    return LadderDecision(tuple(states), tuple(run.nudges), tuple(run.skips))
+
+
+def decide_nudges(
+    pairs: Iterable[PairView],
+    now: datetime,
+    ladder: LadderRules,
+    states: Sequence[PairState] | None = None,
+) -> list[Nudge]:
+    """The nudges and coordinator flags due at `now` (see `decide_ladder` for the skips)."""
+    return list(decide_ladder(pairs, now, ladder, states).nudges)
+
+
+# ---------------------------------------------------------------------------- next round
+
+
+def silent_cycles(member: MemberView, round: RoundView, now: datetime) -> int:
+    """Whole topic cycles (`topic_every_days`) this member has been silent up to `now`.
+
+    Counted from the later of the round start and the member's `last_wrote_at`, up to the earlier
+    of `now` and the round end. A member paused at `now` counts 0 (asking for a pause is contact);
+    a withdrawn member counts as usual (the caller does not rematch them anyway).
+    """
+    if is_paused(member, now):
+        return 0
+    start = round.starts_at
+    if member.last_wrote_at is not None and member.last_wrote_at > start:
+        start = member.last_wrote_at
+    if member.paused_until is not None and start < member.paused_until <= now:
+        start = member.paused_until
+    end = min(now, round.ends_at)
+    if end <= start:
+        return 0
+    return (end - start) // (round.topic_every_days * DAY)
+
+
+def matchable_next_round(
+    member: MemberView,
+    round: RoundView,
+    now: datetime,
+    ladder: LadderRules,
+    asked: bool = False,
+) -> bool:
+    """False for someone silent through `silent_cycles_to_exclude` cycles, unless they `asked`.
+
+    `asked` is true when the member said they want another round (the end-of-round survey's
+    choice 1, or the CONTINUE command) after the round started.
+    """
+    if asked:
+        return True
+    return silent_cycles(member, round, now) < ladder.silent_cycles_to_exclude
