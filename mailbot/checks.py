@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 from mailbot.edges.render import Renderer
-from mailbot.samples import SAMPLES
+from mailbot.samples import COORDINATOR_ONLY, SAMPLES
 from mailbot.settings import Settings
 
 
@@ -20,7 +20,7 @@ def check_templates(renderer: Renderer, languages: Sequence[str]) -> list[str]:
         if contexts is None:
             problems.append(f"{name}: no sample context in mailbot/samples.py")
             continue
-        for lang in languages:
+        for lang in ["en"] if name in COORDINATOR_ONLY else languages:
             for i, ctx in enumerate(contexts):
                 try:
                     rendered = renderer.render(name, lang, ctx)

@@ -31,7 +31,7 @@ CONFIG = """\
 [program]
 name = "International Librarians Network (demo)"
 address = "coordinator@example.org"
-coordinators = ["coordinator@example.org"]
+coordinators = ["director@example.org"]
 transport = "maildir"
 maildir = "{root}/maildir"
 

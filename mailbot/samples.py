@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# Mail to coordinators is written in English only (the program has no coordinator language).
+COORDINATOR_ONLY = frozenset({"proposal", "coordinator_action_done", "digest", "final_report"})
+
 PROGRAM = {"name": "International Librarians Network", "address": "coordinator@example.org"}
 BASE: dict[str, Any] = {
     "program": PROGRAM,
@@ -40,7 +43,32 @@ ROUND = {
     "start": "2027-02-15",
 }
 
+PROPOSAL_STATS = {
+    "applicants": 41,
+    "pairs": 19,
+    "trios": 1,
+    "left": 0,
+    "excluded": 2,
+    "countries": 14,
+    "by_country": [["AU", 8], ["US", 6], ["ES", 3]],
+    "score_total": 180.5,
+    "score_mean": 9.02,
+    "score_min": 2.0,
+    "score_max": 15.5,
+}
+
 SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "proposal": [
+        BASE
+        | {
+            "round": ROUND | {"end": "2027-06-15"},
+            "proposal_id": 3,
+            "stats": PROPOSAL_STATS,
+            "left": [
+                {"name": "A", "email": "a@example.net", "code": "country_cap", "detail": "cap"}
+            ],
+        }
+    ],
     "confirmation": [
         BASE | {"fields": FIELDS, "round": ROUND, "next_round": None, "updated": False},
         BASE | {"fields": FIELDS, "round": None, "next_round": ROUND, "updated": True},

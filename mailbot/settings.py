@@ -33,7 +33,7 @@ class ConfigError(ValueError):
 class ProgramSettings:
     name: str = "International Librarians Network"
     address: str = "coordinator@example.org"
-    coordinators: tuple[str, ...] = ("coordinator@example.org",)
+    coordinators: tuple[str, ...] = ("director@example.org",)
     languages: tuple[str, ...] = LANGUAGES
     timezone: str = "UTC"
     secret: str = ""
@@ -264,6 +264,11 @@ def _validate(s: Settings) -> Settings:
     coordinators = tuple(_check_address("program.coordinators", c) for c in p.coordinators)
     if not coordinators:
         raise ConfigError("program.coordinators: at least one coordinator address is needed")
+    if address in coordinators:
+        raise ConfigError(
+            "program.coordinators: use the coordinators' own addresses, not the program "
+            "address (mail from the program address is treated as our own, a loop)"
+        )
     for lang in p.languages:
         if lang not in LANGUAGES:
             raise ConfigError(f"program.languages: {lang!r} is not one of {', '.join(LANGUAGES)}")

@@ -25,6 +25,7 @@ class Envelope:
     in_reply_to: str = ""
     key: str = ""
     unsubscribe: str = ""  # mailto: address for List-Unsubscribe on bulk mail
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (filename, mime type, text)
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -47,7 +48,7 @@ def build_message(
     if env.cc:
         msg["Cc"] = [_address(n, a) for n, a in env.cc]
     if env.reply_to:
-        msg["Reply-To"] = _address(env.program_name, env.reply_to)
+        msg["Reply-To"] = [_address("", a.strip()) for a in env.reply_to.split(",") if a.strip()]
     msg["Subject"] = one_line(subject, 250)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{env.message_id}>"
@@ -66,4 +67,12 @@ def build_message(
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
+    for filename, mime, text in env.attachments:
+        maintype, _, subtype = mime.partition("/")
+        if maintype == "text":
+            msg.add_attachment(text, subtype=subtype, filename=one_line(filename))
+        else:
+            msg.add_attachment(
+                text.encode("utf-8"), maintype=maintype, subtype=subtype, filename=one_line(filename)
+            )
     return msg

@@ -18,19 +18,21 @@ SECRET = "live-test-secret"
 class Live:
     stack: dict[str, Any]
     program: str
+    coordinator: str
     config: Path
     env: dict[str, str]
 
     @classmethod
     def create(cls, stack: dict[str, Any], db_url: str, root: Path, extra: str = "") -> Live:
         program = mailbox.new_user(stack, "prog")
+        coordinator = mailbox.new_user(stack, "coord")
         root.mkdir(parents=True, exist_ok=True)
         config = root / "mailbot.toml"
         config.write_text(
             f"""
 [program]
 address = "{program}"
-coordinators = ["{program}"]
+coordinators = ["{coordinator}"]
 max_auto_replies_per_day = 50
 [imap]
 host = "{stack["host"]}"
@@ -59,7 +61,7 @@ start = 2027-02-08
             MAILBOT_IMAP_PASSWORD=mailbox.password_for(stack, program),
             MAILBOT_LOCK_DIR=str(root),
         )
-        return cls(stack, program, config, env)
+        return cls(stack, program, coordinator, config, env)
 
     def cli(
         self, *args: str, check: bool = True, timeout: float = 120

@@ -59,7 +59,7 @@ class Program:
             f"""
 [program]
 address = "coordinator@example.org"
-coordinators = ["coordinator@example.org"]
+coordinators = ["director@example.org"]
 transport = "{transport}"
 maildir = "{root}/maildir"
 [database]

@@ -17,11 +17,11 @@ from mailbot.checks import check_templates
 from mailbot.domain import vocab
 from mailbot.domain.model import CareerStage, CommandName, Field, Sector
 from mailbot.edges.render import Renderer
-from mailbot.samples import FIELDS, SAMPLES
+from mailbot.samples import COORDINATOR_ONLY, FIELDS, SAMPLES
 
 LANGS = ("en", "fr", "es")
 RENDERER = Renderer()
-NAMES = RENDERER.names()
+NAMES = [n for n in RENDERER.names() if n not in COORDINATOR_ONLY]  # participants' mail
 TEMPLATES = RENDERER.directory
 FORM_TEMPLATES = ("application_invalid", "welcome", "help")
 
