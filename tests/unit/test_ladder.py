@@ -1,0 +1,478 @@
+"""The stall ladder at fixed instants: states, nudges, skips, idempotency, next-round exclusion."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailbot.domain.ladder import (
+    LadderDecision,
+    MemberView,
+    Nudge,
+    NudgeKind,
+    NudgeRecord,
+    PairView,
+    RoundView,
+    State,
+    decide_ladder,
+    decide_nudges,
+    matchable_next_round,
+    pair_state,
+    silent_cycles,
+)
+from mailbot.settings import LadderSection
+
+START = datetime(2024, 3, 4, tzinfo=UTC)
+LADDER = LadderSection()
+ROUND = RoundView("2024A", START, START + timedelta(days=120), 14, 9)
+
+
+def day(n: float) -> datetime:
+    return START + timedelta(days=n)
+
+
+def member(pid: int, **kw: object) -> MemberView:
+    base: dict[str, object] = {
+        "person_id": pid,
+        "timezone": "UTC",
+        "language": "en",
+        "status": "active",
+        "paused_until": None,
+        "away_until": None,
+        "bouncing": False,
+        "last_wrote_at": None,
+        "messages": 0,
+    }
+    base.update(kw)
+    return MemberView(**base)  # type: ignore[arg-type]
+
+
+def pair(*members: MemberView, **kw: object) -> PairView:
+    base: dict[str, object] = {
+        "pair_id": 7,
+        "round_name": "2024A",
+        "started_at": START,
+        "state": "active",
+        "members": members or (member(1), member(2)),
+    }
+    base.update(kw)
+    return PairView(**base)  # type: ignore[arg-type]
+
+
+def record(nudges: list[Nudge], at: datetime) -> tuple[NudgeRecord, ...]:
+    return tuple(NudgeRecord(n.kind.value, n.person_id, at) for n in nudges)
+
+
+def burst(p: PairView, until: float, every_hours: int = 6) -> list[tuple[float, str, object]]:
+    """Run the ladder every few hours from day 0 to `until`, recording what it sends, as a
+    daemon would; returns (day, kind, recipient or "coord") for every nudge decided."""
+    sent: list[tuple[float, str, object]] = []
+    t = 0.0
+    while t <= until:
+        nudges = decide_nudges([p], day(t), LADDER)
+        for n in nudges:
+            sent.append((t, n.kind.value, n.person_id if n.person_id is not None else "coord"))
+        if nudges:
+            p = dataclasses.replace(p, nudges=p.nudges + record(nudges, day(t)))
+        t += every_hours / 24
+    return sent
+
+
+# ------------------------------------------------------------------------------- states
+
+STATE_TABLE = [
+    # (name, pair, at day, expected state, silent days, silent members)
+    ("new pair, nobody wrote", pair(), 5, State.ACTIVE, 0, ()),
+    ("13 days silent is still active", pair(), 13.9, State.ACTIVE, 0, ()),
+    ("14 days from the start: quiet", pair(), 14, State.QUIET, 14, (1, 2)),
+    (
+        "14 days from the last signal",
+        pair(member(1, last_wrote_at=day(10)), member(2)),
+        24,
+        State.QUIET,
+        14,
+        (1, 2),
+    ),
+    (
+        "a positive check-in answer vouches for both",
+        pair(member(1), member(2), last_checkin_answer_at=day(12)),
+        20,
+        State.ACTIVE,
+        0,
+        (),
+    ),
+    (
+        "one writes, the other silent 10+ days",
+        pair(member(1, last_wrote_at=day(9)), member(2)),
+        10,
+        State.ONE_SIDED,
+        10,
+        (2,),
+    ),
+    (
+        "the writer's last mail 10+ days ago: not one-sided (quiet at 14 instead)",
+        pair(member(1, last_wrote_at=day(2)), member(2)),
+        12.5,
+        State.ACTIVE,
+        0,
+        (),
+    ),
+    (
+        "trio: two talk, one silent",
+        pair(
+            member(1, last_wrote_at=day(20)),
+            member(2, last_wrote_at=day(19)),
+            member(3, last_wrote_at=day(3)),
+        ),
+        21,
+        State.ONE_SIDED,
+        18,
+        (3,),
+    ),
+    ("28 days quiet: stalled", pair(), 28, State.STALLED, 28, (1, 2)),
+    (
+        "one-sided for 28 days: stalled",
+        pair(member(1, last_wrote_at=day(27)), member(2)),
+        28,
+        State.STALLED,
+        28,
+        (2,),
+    ),
+    ("pair paused", pair(state="paused"), 40, State.PAUSED, 0, ()),
+    (
+        "duo with one paused member: paused (nobody to talk to)",
+        pair(member(1), member(2, status="paused", paused_until=day(60))),
+        40,
+        State.PAUSED,
+        0,
+        (),
+    ),
+    (
+        "trio with one paused: the two others still count",
+        pair(member(1), member(2), member(3, status="paused")),
+        15,
+        State.QUIET,
+        15,
+        (1, 2),
+    ),
+    (
+        "a pause that ended restarts the clock",
+        pair(member(1), member(2, status="paused", paused_until=day(20))),
+        30,
+        State.ACTIVE,
+        0,
+        (),
+    ),
+    ("closed", pair(state="closed"), 40, State.ENDED, 0, ()),
+    ("ended", pair(state="ended"), 40, State.ENDED, 0, ()),
+    (
+        "a pair of one (partner withdrew) is not the ladder's",
+        pair(member(1), member(2, status="withdrawn")),
+        40,
+        State.ENDED,
+        0,
+        (),
+    ),
+    (
+        "an out-of-office reply is not activity: still quiet",
+        pair(member(1), member(2, away_until=day(30))),
+        15,
+        State.QUIET,
+        15,
+        (1, 2),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "p", "at", "state", "days", "silent"), STATE_TABLE, ids=[r[0] for r in STATE_TABLE]
+)
+def test_pair_state(
+    name: str, p: PairView, at: float, state: State, days: int, silent: tuple[int, ...]
+) -> None:
+    got = pair_state(p, day(at), LADDER)
+    assert (got.state, got.silent_days, got.silent) == (state, days, silent)
+
+
+# ------------------------------------------------------------------------------- the ladder
+
+
+def test_quiet_pair_full_ladder() -> None:
+    """Nobody ever writes: quiet nudge to both at 14, second at 21, coordinators at 28, then
+    nothing more -- however often the daemon wakes up."""
+    assert burst(pair(), 60) == [
+        (14, "quiet", 1),
+        (14, "quiet", 2),
+        (21, "second", 1),
+        (21, "second", 2),
+        (28, "stalled", "coord"),
+    ]
+
+
+def test_quiet_nudge_not_repeated_within_cooldown() -> None:
+    p = pair()
+    first = decide_nudges([p], day(14), LADDER)
+    assert [(n.kind, n.person_id) for n in first] == [(NudgeKind.QUIET, 1), (NudgeKind.QUIET, 2)]
+    p = dataclasses.replace(p, nudges=record(first, day(14)))
+    for t in (14, 14.5, 17, 20.99):
+        assert decide_nudges([p], day(t), LADDER) == []
+
+
+def test_one_sided_silent_partner_nudged() -> None:
+    """Alice writes every few days; Bob never answers: Bob alone is nudged at his day 10,
+    second at 21, and coordinators flagged at 28."""
+    p = pair(member(1, last_wrote_at=day(9)), member(2))
+    got = decide_nudges([p], day(10), LADDER)
+    assert [(n.kind, n.person_id, n.about) for n in got] == [(NudgeKind.ONE_SIDED, 2, (2,))]
+    p = dataclasses.replace(p, nudges=record(got, day(10)))
+    p = dataclasses.replace(p, members=(member(1, last_wrote_at=day(20)), member(2)))
+    second = decide_nudges([p], day(21), LADDER)
+    assert [(n.kind, n.person_id) for n in second] == [(NudgeKind.SECOND, 2)]
+    p = dataclasses.replace(p, nudges=p.nudges + record(second, day(21)))
+    p = dataclasses.replace(p, members=(member(1, last_wrote_at=day(27)), member(2)))
+    flag = decide_nudges([p], day(28), LADDER)
+    assert [(n.kind, n.person_id, n.about) for n in flag] == [(NudgeKind.STALLED, None, (2,))]
+
+
+def test_day_21_without_a_first_nudge_sends_the_first() -> None:
+    """After an outage the ladder does not send a 'second reminder' that had no first."""
+    got = decide_nudges([pair()], day(22), LADDER)
+    assert {n.kind for n in got} == {NudgeKind.QUIET}
+
+
+def test_stalled_flag_once_and_flagged_at_suppresses() -> None:
+    assert [n.kind for n in decide_nudges([pair()], day(30), LADDER)] == [NudgeKind.STALLED]
+    assert decide_nudges([pair(flagged_at=day(29))], day(30), LADDER) == []
+    # a flag from an earlier episode does not count
+    earlier = pair(member(1, last_wrote_at=day(5)), member(2), flagged_at=day(3))
+    assert [n.kind for n in decide_nudges([earlier], day(34), LADDER)] == [NudgeKind.STALLED]
+
+
+def test_paused_member_suppresses() -> None:
+    duo = pair(member(1), member(2, status="paused"))
+    assert decide_nudges([duo], day(14), LADDER) == []
+    assert decide_nudges([duo], day(40), LADDER) == []
+    trio = pair(member(1), member(2), member(3, status="paused"))
+    assert [n.person_id for n in decide_nudges([trio], day(14), LADDER)] == [1, 2]
+    assert decide_nudges([pair(state="paused")], day(30), LADDER) == []
+
+
+def test_withdrawn_never_nudged() -> None:
+    trio = pair(member(1), member(2), member(3, status="withdrawn"))
+    assert [n.person_id for n in decide_nudges([trio], day(14), LADDER)] == [1, 2]
+
+
+def test_out_of_office_defers_the_nudge() -> None:
+    """Bob's auto-reply says he is away until day 25: Alice is nudged at 14, Bob's nudge is noted
+    as skipped, and he gets it when he is back (his clock never stopped)."""
+    p = pair(member(1), member(2, away_until=day(25)))
+    d = decide_ladder([p], day(14), LADDER)
+    assert [(n.kind, n.person_id) for n in d.nudges] == [(NudgeKind.QUIET, 1)]
+    assert [(s.person_id, s.kind, s.reason.split()[0]) for s in d.skips] == [
+        (2, NudgeKind.QUIET, "away_until")
+    ]
+    sent = burst(p, 40)
+    assert sent == [
+        (14, "quiet", 1),
+        (21, "second", 1),
+        (25, "quiet", 2),  # back: his first nudge, not a "second" he never had a first of
+        (28, "stalled", "coord"),
+    ]
+
+
+def test_stall_flag_waits_while_everyone_silent_is_away() -> None:
+    p = pair(member(1, last_wrote_at=day(27)), member(2, away_until=day(35)))
+    d = decide_ladder([p], day(29), LADDER)
+    assert d.nudges == ()
+    assert [(s.kind, s.reason) for s in d.skips] == [(NudgeKind.STALLED, "all_away")]
+    assert [n.kind for n in decide_nudges([p], day(35), LADDER)] == [NudgeKind.STALLED]
+
+
+def test_bouncing_partner_notice_instead_of_second_nudge() -> None:
+    """Bob's address bounces: he is never nudged; at day 21 Alice hears that his address is
+    failing (instead of a second reminder) and the coordinators get a flag."""
+    p = pair(member(1), member(2, bouncing=True))
+    d14 = decide_ladder([p], day(14), LADDER)
+    assert [(n.kind, n.person_id) for n in d14.nudges] == [(NudgeKind.QUIET, 1)]
+    assert [(s.person_id, s.reason) for s in d14.skips] == [(2, "bouncing")]
+    assert burst(p, 40) == [
+        (14, "quiet", 1),
+        (21, "partner_bouncing", 1),
+        (21, "partner_bouncing", "coord"),
+        (28, "stalled", "coord"),
+    ]
+    notice = [n for n in decide_nudges([p], day(21), LADDER) if n.person_id == 1]
+    assert notice[0].about == (2,)
+
+
+def test_one_sided_bouncing_silent_member() -> None:
+    p = pair(member(1, last_wrote_at=day(20)), member(2, bouncing=True))
+    got = decide_nudges([p], day(21), LADDER)
+    assert [(n.kind, n.person_id) for n in got] == [
+        (NudgeKind.PARTNER_BOUNCING, 1),
+        (NudgeKind.PARTNER_BOUNCING, None),
+    ]
+
+
+def test_first_week_silence_nothing() -> None:
+    eager = LadderSection(quiet_days=3, one_sided_days=2, second_nudge_days=5, stalled_days=6)
+    p = pair()
+    assert pair_state(p, day(6.5), eager).state is State.STALLED
+    d = decide_ladder([p], day(6.5), eager)
+    assert d.nudges == ()
+    assert [s.reason for s in d.skips] == ["first_week"]
+    assert decide_nudges([p], day(7), eager) != []
+
+
+def test_new_contact_starts_a_new_episode() -> None:
+    """Quiet at 14, nudged; they write on day 15; quiet again at 29: a fresh quiet nudge with a
+    different cycle in its key."""
+    p = pair()
+    first = decide_nudges([p], day(14), LADDER)
+    p = dataclasses.replace(
+        p,
+        nudges=record(first, day(14)),
+        members=(member(1, last_wrote_at=day(15)), member(2, last_wrote_at=day(15))),
+    )
+    again = decide_nudges([p], day(29), LADDER)
+    assert [n.kind for n in again] == [NudgeKind.QUIET, NudgeKind.QUIET]
+    assert {n.key for n in again}.isdisjoint({n.key for n in first})
+    assert again[0].key == "nudge:2024A:7:quiet:1:20240319T000000"
+
+
+def test_idempotent_reruns() -> None:
+    """Same instant, no records yet: the same keys (the outbox dedupes). With the records: nothing
+    at the same or any later instant within the step."""
+    pairs = [
+        pair(pair_id=1),
+        pair(member(1, last_wrote_at=day(9)), member(2), pair_id=2),
+        pair(member(3), member(4, bouncing=True), pair_id=3),
+    ]
+    for at in (day(14), day(21), day(28)):
+        a = decide_nudges(pairs, at, LADDER)
+        b = decide_nudges(pairs, at, LADDER)
+        assert a == b and a
+        recorded = [
+            dataclasses.replace(p, nudges=record([n for n in a if n.pair_id == p.pair_id], at))
+            for p in pairs
+        ]
+        assert decide_nudges(recorded, at, LADDER) == []
+        assert decide_nudges(recorded, at + timedelta(hours=6), LADDER) == []
+
+
+def test_states_can_be_passed_in() -> None:
+    pairs = [pair(pair_id=i) for i in range(3)]
+    states = [pair_state(p, day(14), LADDER) for p in pairs]
+    assert decide_nudges(pairs, day(14), LADDER, states) == decide_nudges(pairs, day(14), LADDER)
+
+
+# ------------------------------------------------------------------------------- next round
+
+
+@pytest.mark.parametrize(
+    ("m", "at", "cycles", "matchable"),
+    [
+        (member(1), 13, 0, True),
+        (member(1), 42, 3, False),
+        (member(1, last_wrote_at=day(100)), 120, 1, True),
+        (member(1, last_wrote_at=day(10)), 200, 7, False),  # counted to the round end
+        (member(1, status="paused"), 100, 0, True),
+        (member(1, last_wrote_at=day(1)), 43, 3, False),
+    ],
+)
+def test_silent_cycles(m: MemberView, at: float, cycles: int, matchable: bool) -> None:
+    assert silent_cycles(m, ROUND, day(at)) == cycles
+    assert matchable_next_round(m, ROUND, day(at), LADDER) is matchable
+    assert matchable_next_round(m, ROUND, day(at), LADDER, asked=True) is True
+
+
+# ------------------------------------------------------------------------------- properties
+
+instants = st.floats(min_value=0, max_value=130).map(day)
+maybe_instant = st.none() | instants
+
+
+@st.composite
+def members(draw: st.DrawFn, pid: int) -> MemberView:
+    return member(
+        pid,
+        status=draw(st.sampled_from(["active", "active", "paused", "withdrawn"])),
+        paused_until=draw(maybe_instant),
+        away_until=draw(maybe_instant),
+        bouncing=draw(st.booleans()),
+        last_wrote_at=draw(maybe_instant),
+    )
+
+
+@st.composite
+def pairs(draw: st.DrawFn) -> list[PairView]:
+    out = []
+    n = draw(st.integers(1, 6))
+    pid = 0
+    for i in range(n):
+        size = draw(st.sampled_from([2, 2, 3]))
+        ms = []
+        for _ in range(size):
+            pid += 1
+            ms.append(draw(members(pid)))
+        recs = draw(
+            st.lists(
+                st.builds(
+                    NudgeRecord,
+                    st.sampled_from([k.value for k in NudgeKind]),
+                    st.sampled_from([None, *(m.person_id for m in ms)]),
+                    instants,
+                ),
+                max_size=4,
+            )
+        )
+        out.append(
+            pair(
+                *ms,
+                pair_id=i,
+                started_at=draw(st.floats(0, 20).map(day)),
+                state=draw(st.sampled_from(["active", "active", "active", "paused", "closed"])),
+                nudges=tuple(recs),
+                flagged_at=draw(maybe_instant),
+                last_checkin_answer_at=draw(maybe_instant),
+            )
+        )
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs(), instants)
+def test_never_targets_paused_withdrawn_or_bouncing_and_keys_unique(
+    ps: list[PairView], now: datetime
+) -> None:
+    d: LadderDecision = decide_ladder(ps, now, LADDER)
+    people = {m.person_id: m for p in ps for m in p.members}
+    by_pair = {p.pair_id: p for p in ps}
+    for n in d.nudges:
+        p = by_pair[n.pair_id]
+        assert p.state == "active"
+        assert now - p.started_at >= timedelta(days=LADDER.first_week_days)
+        if n.person_id is not None:
+            m = people[n.person_id]
+            assert m.status != "withdrawn"
+            assert not (m.status == "paused" and (m.paused_until is None or m.paused_until > now))
+            assert not m.bouncing
+            assert not (m.away_until is not None and m.away_until > now)
+            assert not any(
+                r.person_id == m.person_id and now - timedelta(days=7) < r.at <= now
+                for r in p.nudges
+            )
+    keys = [n.key for n in d.nudges]
+    assert len(keys) == len(set(keys))
+    # recording what was decided makes a re-run at the same instant decide nothing
+    recorded = [
+        dataclasses.replace(
+            p, nudges=p.nudges + record([n for n in d.nudges if n.pair_id == p.pair_id], now)
+        )
+        for p in ps
+    ]
+    assert decide_nudges(recorded, now, LADDER) == []
