@@ -1,0 +1,192 @@
+"""The coordinators' digest: counts, weekly series, flagged pairs with actions, when due."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from mailbot.domain.commands import parse_command
+from mailbot.domain.digest import DigestInputs, WeekPoint, build_digest, digest_due, week_start
+from mailbot.domain.ladder import MemberView, NudgeRecord, PairView, State
+from mailbot.domain.model import CommandName
+from mailbot.settings import LadderSection
+
+START = datetime(2024, 3, 4, tzinfo=UTC)
+LADDER = LadderSection()
+
+
+def day(n: float) -> datetime:
+    return START + timedelta(days=n)
+
+
+def member(pid: int, **kw: object) -> MemberView:
+    base: dict[str, object] = {
+        "person_id": pid,
+        "timezone": "UTC",
+        "language": "en",
+        "status": "active",
+        "paused_until": None,
+        "away_until": None,
+        "bouncing": False,
+        "last_wrote_at": None,
+        "messages": 0,
+    }
+    base.update(kw)
+    return MemberView(**base)  # type: ignore[arg-type]
+
+
+def pair(pid: int, *members: MemberView, **kw: object) -> PairView:
+    base: dict[str, object] = {
+        "pair_id": pid,
+        "round_name": "2024A",
+        "started_at": START,
+        "state": "active",
+        "members": members or (member(pid * 10 + 1), member(pid * 10 + 2)),
+    }
+    base.update(kw)
+    return PairView(**base)  # type: ignore[arg-type]
+
+
+NOW = day(35)  # a Monday
+PAIRS = [
+    pair(1, member(11, last_wrote_at=day(34)), member(12, last_wrote_at=day(33))),  # active
+    pair(2, member(21, last_wrote_at=day(30)), member(22, last_wrote_at=day(31))),  # active
+    pair(  # one-sided for 15 days
+        3,
+        member(31, last_wrote_at=day(34)),
+        member(32, last_wrote_at=day(20)),
+        nudges=(NudgeRecord("one_sided", 32, day(30)), NudgeRecord("quiet", 32, day(14))),
+    ),
+    pair(  # stalled: nobody since the start
+        4,
+        nudges=(
+            NudgeRecord("quiet", 41, day(14)),
+            NudgeRecord("quiet", 42, day(14)),
+            NudgeRecord("second", 41, day(21)),
+            NudgeRecord("stalled", None, day(28)),
+        ),
+        flagged_at=day(28),
+    ),
+    pair(5, state="paused"),
+    pair(6, state="closed"),
+    pair(7, member(71, last_wrote_at=day(15)), member(72, last_wrote_at=day(15))),  # quiet 20
+]
+
+
+def test_counts_and_share() -> None:
+    d = build_digest(PAIRS, NOW, LADDER)
+    assert d.counts == {
+        "active": 2,
+        "quiet": 1,
+        "one_sided": 1,
+        "stalled": 1,
+        "paused": 1,
+        "ended": 1,
+    }
+    assert (d.total, d.running) == (7, 5)
+    assert d.share_active == pytest.approx(2 / 5)
+    assert build_digest([], NOW, LADDER).share_active == 0.0
+
+
+def test_flagged_pairs_say_how_long_what_was_tried_and_how_to_act() -> None:
+    d = build_digest(PAIRS, NOW, LADDER)
+    (stalled,) = d.stalled
+    assert (stalled.pair_id, stalled.state, stalled.cause, stalled.silent_days) == (
+        4,
+        State.STALLED,
+        "quiet",
+        35,
+    )
+    assert [(r.kind, r.person_id) for r in stalled.tried] == [
+        ("quiet", 41),
+        ("quiet", 42),
+        ("second", 41),
+        ("stalled", None),
+    ]
+    assert stalled.flagged_at == day(28)
+    (one,) = d.one_sided
+    assert (one.pair_id, one.silent, one.silent_days, one.since) == (3, (32,), 15, day(20))
+    assert [r.kind for r in one.tried] == ["one_sided"]  # the day-14 nudge was another episode
+    for item in (stalled, one):
+        commands = [parse_command(a, "") for a in item.actions]
+        assert [(c.name, c.args["pair"]) for c in commands if c] == [
+            (CommandName.LIAISE, str(item.pair_id)),
+            (CommandName.REMATCH, str(item.pair_id)),
+            (CommandName.CLOSE, str(item.pair_id)),
+        ]
+        assert commands[0] is not None and commands[0].args["text"]
+    assert d.needs_attention
+
+
+def test_weekly_series_appends_this_week_and_replaces_a_rerun() -> None:
+    history = (
+        WeekPoint(date(2024, 3, 18), 5, 5),
+        WeekPoint(date(2024, 3, 25), 4, 5),
+        WeekPoint(date(2024, 4, 8), 9, 9),  # a stale point for this very week: replaced
+    )
+    d = build_digest(PAIRS, NOW, LADDER, DigestInputs(history=history))
+    assert d.week_start == date(2024, 4, 8)
+    assert d.weekly == (
+        WeekPoint(date(2024, 3, 18), 5, 5),
+        WeekPoint(date(2024, 3, 25), 4, 5),
+        WeekPoint(date(2024, 4, 8), 2, 5),
+    )
+
+
+def test_week_starts_in_the_coordinators_zone() -> None:
+    sunday_night_utc = datetime(2024, 4, 7, 22, tzinfo=UTC)  # Monday 08:00 in Sydney
+    assert week_start(sunday_night_utc, "UTC") == date(2024, 4, 1)
+    assert week_start(sunday_night_utc, "Australia/Sydney") == date(2024, 4, 8)
+
+
+def test_pass_through() -> None:
+    extra = DigestInputs(
+        bounces=({"address": "b@example.org", "score": 3.0},),
+        withdrawals=({"person": 5},),
+        deletions=2,
+        applications=({"name": "Ana"},),
+        held=({"from": "stranger@example.com"},),
+        uncertain=({"key": "intro:1"},),
+        survey={"responses": 3},
+    )
+    d = build_digest([], NOW, LADDER, extra)
+    assert d.extra is extra and d.extra.deletions == 2
+    assert d.needs_attention
+    assert not build_digest(PAIRS[:2], NOW, LADDER).needs_attention
+
+
+SYDNEY = "Australia/Sydney"
+
+
+@pytest.mark.parametrize(
+    ("now", "zone", "last", "due"),
+    [
+        # Monday 08:00 UTC slots
+        (
+            datetime(2024, 4, 8, 7, 59, tzinfo=UTC),
+            "UTC",
+            datetime(2024, 4, 1, 8, tzinfo=UTC),
+            False,
+        ),
+        (datetime(2024, 4, 8, 8, 0, tzinfo=UTC), "UTC", datetime(2024, 4, 1, 8, tzinfo=UTC), True),
+        (datetime(2024, 4, 8, 8, 1, tzinfo=UTC), "UTC", datetime(2024, 4, 8, 8, tzinfo=UTC), False),
+        (datetime(2024, 4, 10, tzinfo=UTC), "UTC", datetime(2024, 4, 1, 9, tzinfo=UTC), True),
+        (datetime(2024, 4, 10, tzinfo=UTC), "UTC", None, True),
+        # Monday 08:00 in Sydney (AEST, UTC+10 from 7 April) is Sunday 22:00 UTC
+        (
+            datetime(2024, 4, 14, 21, 59, tzinfo=UTC),
+            SYDNEY,
+            datetime(2024, 4, 7, 22, tzinfo=UTC),
+            False,
+        ),
+        (
+            datetime(2024, 4, 14, 22, 0, tzinfo=UTC),
+            SYDNEY,
+            datetime(2024, 4, 7, 22, tzinfo=UTC),
+            True,
+        ),
+    ],
+)
+def test_digest_due(now: datetime, zone: str, last: datetime | None, due: bool) -> None:
+    assert digest_due(now, 0, 8, zone, last) is due
