@@ -14,7 +14,7 @@ The survey mail asks three things, in English, French or Spanish:
 
 How a reply is read (`parse_survey_answer`), leniently:
 - Case, accents and spacing do not matter; a leading "1." / "-" / "*" before a label is ignored;
-  the separator may be ":", "：", "=" or nothing ("Satisfaction 4", "opción 1").
+  the separator may be ":", "：", "=", " - " or nothing ("Satisfaction 4", "opción 1").
 - Satisfaction: a label (satisfaction, satisfacción, satisfait, rating, note, nota, puntuación,
   calificación, score) followed by 1-5 as a digit or word ("four", "quatre", "cuatro"), optionally
   "/5", "out of 5", "sur 5", "de 5". Anywhere without a label, "N/5" is a rating too.
@@ -138,7 +138,7 @@ _CHOICE_WORDS: dict[Choice, tuple[str, ...]] = {
 }
 
 _BULLET_RE = re.compile(r"^\s*(?:\d[.)]|[-*•·])\s+")
-_SEPARATOR_RE = re.compile(r"\s*[:：=]\s*")
+_SEPARATOR_RE = re.compile(r"\s*[:：=]\s*|\s+[-–—]\s+")
 _PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _RATING_RE = re.compile(
     r"^\s*(?:([1-5])|(" + "|".join(_NUMBER_WORDS) + r"))\b"
@@ -181,6 +181,9 @@ def _choice(value: str) -> Choice | None:
     m = _CHOICE_NUM_RE.match(value)
     if m:
         return Choice(int(m.group(1)))
+    word = value.strip(" .!,;")
+    if _NUMBER_WORDS.get(word, 9) <= 3:  # only the whole value: "tres" may be French "très"
+        return Choice(_NUMBER_WORDS[word])
     found = {c for c, phrases in _CHOICE_WORDS.items() if any(p in value for p in phrases)}
     if len(found) == 1:
         return found.pop()
