@@ -199,7 +199,8 @@ SAMPLES_ROUND: dict[str, list[dict[str, Any]]] = {
     #   pair = PAIR; days = int (days since the last signal);
     #   topic = {"number": int, "count": int, "title": str} (the current one) | None
     "nudge_quiet": [
-        BASE | {"pair": PAIR, "days": 14, "topic": {"number": 2, "count": 9, "title": "Library spaces"}},
+        BASE
+        | {"pair": PAIR, "days": 14, "topic": {"number": 2, "count": 9, "title": "Library spaces"}},
         BASE | {"pair": PAIR_TRIO, "days": 15, "topic": None},
     ],
     # nudge_one_sided: to the silent member. pair = PAIR; writer_name = str (the partner who
@@ -213,9 +214,9 @@ SAMPLES_ROUND: dict[str, list[dict[str, Any]]] = {
         BASE | {"pair": PAIR_TRIO, "days": 22},
     ],
     # partner_bouncing: to the member(s) whose partner's address fails.
-    #   partner_name = str (the bouncing one); pair = PAIR
+    #   partner_name = str (the one whose address bounces)
     "partner_bouncing": [
-        BASE | {"partner_name": "Kofi Mensah", "pair": PAIR},
+        BASE | {"partner_name": "Kofi Mensah"},
     ],
     # partner_paused: partner_name = str; paused_until = str (ISO date) | None
     "partner_paused": [
