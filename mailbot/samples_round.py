@@ -235,11 +235,12 @@ SAMPLES_ROUND: dict[str, list[dict[str, Any]]] = {
         BASE | {"pair": PAIR, "round": ROUND_END},
     ],
     # survey: end of round, to each member. pair = PAIR; round = {"name": str, "end": str};
-    #   reply_by = str (ISO date) | None. Answer lines (label: value), any of en/fr/es labels:
-    #   "Satisfaction: 1-5" / "Satisfaction : " / "Satisfacción: "
-    #   "Most valuable: text" / "Le plus précieux : " / "Lo más valioso: "
-    #   "Choice: 1|2|3" / "Choix : " / "Opción: "  (1 new partner next round,
-    #   2 continue independently with my partner, 3 stop)
+    #   reply_by = str (ISO date) | None. The mail shows three blank lines to fill in, read back
+    #   by domain.survey.parse_survey_answer (tested in test_round_templates):
+    #   en "Satisfaction:" / "Most valuable:" / "Choice:"; fr "Satisfaction :" /
+    #   "Le plus précieux :" / "Choix :"; es "Satisfacción:" / "Lo más valioso:" / "Opción:";
+    #   choice 1 a new partner next round, 2 continue independently, 3 stop. The mail pasted
+    #   back unquoted answers nothing.
     "survey": [
         BASE | {"pair": PAIR, "round": ROUND_END, "reply_by": "2027-06-29"},
         BASE | {"pair": PAIR_TRIO, "round": ROUND_END, "reply_by": None},

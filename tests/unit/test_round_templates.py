@@ -20,6 +20,7 @@ import pytest
 
 from mailbot.domain.commands import parse_command
 from mailbot.domain.model import CommandName
+from mailbot.domain.survey import Choice, SurveyAnswer, parse_survey_answer
 from mailbot.edges.render import Renderer
 from mailbot.samples import BASE
 from mailbot.samples_round import SAMPLES_ROUND
@@ -187,10 +188,11 @@ ANSWERS: dict[str, dict[str, list[tuple[str, CommandName]]]] = {
     },
 }
 
-SURVEY_LABELS = {
-    "en": ("Satisfaction: 4", "Most valuable: ", "Choice: 2"),
-    "fr": ("Satisfaction : 4", "Le plus précieux : ", "Choix : 2"),
-    "es": ("Satisfacción: 4", "Lo más valioso: ", "Opción: 2"),
+# The blank lines to fill in, and the example's values (shown inline, not as answer lines).
+SURVEY_FORM = {
+    "en": ("Satisfaction:", "Most valuable:", "Choice:"),
+    "fr": ("Satisfaction :", "Le plus précieux :", "Choix :"),
+    "es": ("Satisfacción:", "Lo más valioso:", "Opción:"),
 }
 
 TOPIC_SLUGS = [
@@ -326,18 +328,23 @@ def test_offered_answers_read_back_as_their_command(name: str, lang: str) -> Non
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_survey_shows_its_reply_format_and_no_line_is_a_command(lang: str) -> None:
+def test_survey_shows_its_reply_format_and_reads_back(lang: str) -> None:
     out = RENDERER.render("survey", lang, SAMPLES_ROUND["survey"][0])
-    for line in SURVEY_LABELS[lang]:
-        assert f"\n  {line}" in out.text, f"{lang}: {line!r} missing"
-    example = [
-        ln.strip() for ln in out.text.splitlines() if ln.strip().startswith(SURVEY_LABELS[lang])
-    ]
-    assert len(example) >= 3
-    for line in example:
-        assert parse_command("Re: survey", line) is None, f"{line!r} reads as a command"
-    for choice in ("1 =", "2 =", "3 ="):
-        assert choice in out.text
+    sat, valuable, choice = SURVEY_FORM[lang]
+    for label in SURVEY_FORM[lang]:
+        assert f"\n  {label}\n" in out.text, f"{lang}: blank {label!r} line missing"
+    for example in (f"{sat} 4", f"{choice} 2", valuable):
+        assert example in out.text.replace("\n  ", "\n"), f"{lang}: example {example!r} missing"
+    for number in ("1 =", "2 =", "3 ="):
+        assert number in out.text
+    # the mail itself, pasted back unquoted, answers nothing (its help lines are not answers)
+    assert parse_survey_answer(out.text) is None
+    filled = f"{sat} 4\n{valuable} the video calls\n{choice} 2\n"
+    quoted = "\n".join("> " + line for line in out.text.splitlines())
+    answer = parse_survey_answer(filled + "\n" + quoted)
+    assert answer == SurveyAnswer(4, "the video calls", Choice.CONTINUE_INDEPENDENTLY)
+    for line in filled.splitlines():
+        assert parse_command("Re: " + out.subject, line) is None, f"{line!r} reads as a command"
 
 
 # --------------------------------------------------------------------------- introduction
