@@ -99,6 +99,7 @@ class NudgeKind(enum.StrEnum):
 
 
 FIRST_KINDS = frozenset({NudgeKind.QUIET, NudgeKind.ONE_SIDED})
+_LADDER_STATES = frozenset({State.QUIET, State.ONE_SIDED, State.STALLED})
 COORDINATORS = "coordinators"
 
 
@@ -243,36 +244,44 @@ def pair_state(pair: PairView, now: datetime, ladder: LadderRules) -> PairState:
     pid = pair.pair_id
     if pair.state in ("ended", "closed"):
         return PairState(pid, State.ENDED)
-    present = [m for m in pair.members if m.status != "withdrawn"]
+    present: list[MemberView] = []
+    engaged = 0
+    for m in pair.members:
+        if m.status != "withdrawn":
+            present.append(m)
+            if not (m.status == "paused" and (m.paused_until is None or m.paused_until > now)):
+                engaged += 1
     if len(present) < 2:
         return PairState(pid, State.ENDED)
-    engaged = [m for m in present if not is_paused(m, now)]
-    if pair.state == "paused" or len(engaged) < 2:
+    if pair.state == "paused" or engaged < 2:
         return PairState(pid, State.PAUSED)
     signals = [member_signal(m, pair, now) for m in present]
+    one_sided_cut = now - ladder.one_sided_days * DAY
+    if min(signals) > one_sided_cut:
+        return PairState(pid, State.ACTIVE)  # fast path: nobody silent long enough to matter
     latest = max(signals)
     quiet = _days(now - latest)
     if quiet >= ladder.quiet_days:
         state = State.STALLED if quiet >= ladder.stalled_days else State.QUIET
-        silent = tuple(m.person_id for m in engaged)
+        silent = tuple(m.person_id for m in present if is_engaged(m, now))
         return PairState(pid, state, quiet, latest, silent, "quiet")
-    window = ladder.one_sided_days * DAY
     wrote = any(
-        m.last_wrote_at is not None and now - m.last_wrote_at < window and m.last_wrote_at <= now
-        for m in engaged
+        m.last_wrote_at is not None
+        and one_sided_cut < m.last_wrote_at <= now
+        and is_engaged(m, now)
+        for m in present
     )
     if wrote:
         silent_members: list[int] = []
         longest = 0
         since = latest
         for m, signal in zip(present, signals, strict=True):
-            if not is_engaged(m, now):
+            if signal > one_sided_cut or not is_engaged(m, now):
                 continue
+            silent_members.append(m.person_id)
             days = _days(now - signal)
-            if days >= ladder.one_sided_days:
-                silent_members.append(m.person_id)
-                if days >= longest:
-                    longest, since = days, signal
+            if days >= longest:
+                longest, since = days, signal
         if silent_members:
             state = State.STALLED if longest >= ladder.stalled_days else State.ONE_SIDED
             return PairState(pid, state, longest, since, tuple(silent_members), "one_sided")
@@ -294,7 +303,7 @@ def _key(pair: PairView, kind: NudgeKind, to: int | None, cycle: str) -> str:
 class _Ladder:
     """Decides one pair; collects nudges and skips into shared lists."""
 
-    __slots__ = ("cooldown", "ladder", "now", "nudges", "skips")
+    __slots__ = ("cooldown", "ladder", "now", "nudges", "skips", "stamps")
 
     def __init__(self, now: datetime, ladder: LadderRules) -> None:
         self.now = now
@@ -302,9 +311,17 @@ class _Ladder:
         self.cooldown = ladder.nudge_cooldown_days * DAY
         self.nudges: list[Nudge] = []
         self.skips: list[Skip] = []
+        self.stamps: dict[datetime, str] = {}
+
+    def stamp(self, at: datetime) -> str:
+        """`_stamp(at)`, memoised: many pairs share an episode start (the round start)."""
+        got = self.stamps.get(at)
+        if got is None:
+            got = self.stamps[at] = _stamp(at)
+        return got
 
     def pair(self, pair: PairView, st: PairState) -> None:
-        if st.state not in (State.QUIET, State.ONE_SIDED, State.STALLED) or st.since is None:
+        if st.state not in _LADDER_STATES or st.since is None:
             return
         now, ladder = self.now, self.ladder
         if now - pair.started_at < ladder.first_week_days * DAY:
@@ -370,7 +387,7 @@ class _Ladder:
         ):
             self.skips.append(Skip(pair.pair_id, m.person_id, kind, "cooldown"))
             return False
-        cycle = _stamp(since)
+        cycle = self.stamp(since)
         self.nudges.append(
             Nudge(
                 _key(pair, kind, m.person_id, cycle),
@@ -398,7 +415,7 @@ class _Ladder:
         about = tuple(m.person_id for m in bouncing)
         kind = NudgeKind.PARTNER_BOUNCING
         done = {r.person_id for r in pair.nudges if r.kind == kind and r.at >= since}
-        cycle = _stamp(since)
+        cycle = self.stamp(since)
         told: set[int] = set()
         for m in engaged:
             if m.bouncing:
@@ -432,7 +449,7 @@ class _Ladder:
         if silent and all(is_away(m, self.now) for m in silent):
             self.skips.append(Skip(pair.pair_id, None, kind, "all_away"))
             return
-        cycle = _stamp(since)
+        cycle = self.stamp(since)
         about = tuple(m.person_id for m in silent)
         self.nudges.append(
             Nudge(
@@ -465,7 +482,8 @@ def decide_ladder(
         states = [pair_state(p, now, ladder) for p in pairs]
     run = _Ladder(now, ladder)
     for pair, st in zip(pairs, states, strict=True):
-        run.pair(pair, st)
+        if st.state in _LADDER_STATES:
+            run.pair(pair, st)
     return LadderDecision(tuple(states), tuple(run.nudges), tuple(run.skips))
 
 

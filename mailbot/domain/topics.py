@@ -100,38 +100,41 @@ def due_topics(
     if now >= round.ends_at or round.topic_count <= 0:
         return []
     every = round.topic_every_days * DAY
+    ends_at, name = round.ends_at, round.name
+    # Per start instant: the (k, slot) candidates, latest first -- most pairs share the start.
+    slots_by_start: dict[datetime, tuple[tuple[int, datetime], ...]] = {}
+    mornings: dict[tuple[datetime, str | None], datetime] = {}
     out: list[TopicSend] = []
     for pair in pairs:
-        if pair.round_name != round.name or pair.started_at > now:
+        started = pair.started_at
+        if pair.state != "active" or pair.round_name != name or started > now:
             continue
-        members = _recipients(pair, now)
-        if not members:
-            continue
-        last = min((now - pair.started_at) // every, round.topic_count - 1)
-        for m in members:
-            for k in (last, last - 1):
-                if k < 0:
-                    break
-                slot = pair.started_at + k * every
-                if slot >= round.ends_at:
-                    continue
-                not_before = morning_after(slot, m.timezone, topic_hour)
+        candidates = slots_by_start.get(started)
+        if candidates is None:
+            last = min((now - started) // every, round.topic_count - 1)
+            candidates = tuple(
+                (k, started + k * every)
+                for k in (last, last - 1)
+                if k >= 0 and started + k * every < ends_at
+            )
+            slots_by_start[started] = candidates
+        for m in pair.members:
+            if m.status == "withdrawn" or m.bouncing:
+                continue
+            if m.status == "paused" and (m.paused_until is None or m.paused_until > now):
+                continue
+            zone = m.timezone
+            for k, slot in candidates:
+                not_before = mornings.get((slot, zone))
+                if not_before is None:
+                    not_before = mornings[(slot, zone)] = morning_after(slot, zone, topic_hour)
                 if not_before > now:
                     continue  # not yet this recipient's morning: the previous one is latest
-                if now < not_before + every and not_before < round.ends_at:
-                    key = f"topic:{round.name}:{pair.pair_id}:{k}:{m.person_id}"
+                if now < not_before + every and not_before < ends_at:
+                    pair_id, pid = pair.pair_id, m.person_id
+                    key = f"topic:{name}:{pair_id}:{k}:{pid}"
                     if key not in sent:
-                        out.append(
-                            TopicSend(
-                                key,
-                                round.name,
-                                pair.pair_id,
-                                m.person_id,
-                                k,
-                                not_before,
-                                m.language,
-                            )
-                        )
+                        out.append(TopicSend(key, name, pair_id, pid, k, not_before, m.language))
                 break
     return out
 
