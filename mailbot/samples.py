@@ -103,3 +103,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         BASE | {"command_label": "PAUSE", "detail": "14 days", "outcome": "We have recorded it."}
     ],
 }
+
+# The round's mail (introductions, topics, nudges, survey …) keeps its samples beside it.
+from mailbot.samples_round import SAMPLES_ROUND  # noqa: E402
+
+SAMPLES.update(SAMPLES_ROUND)

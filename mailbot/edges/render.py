@@ -38,6 +38,7 @@ class Renderer:
             "keep_trailing_newline": True,
             "trim_blocks": True,
             "lstrip_blocks": True,
+            "auto_reload": False,  # templates do not change under a running process
         }
         self._text = jinja2.Environment(autoescape=False, **common)  # plain text: nothing to escape
         self._html = jinja2.Environment(autoescape=True, **common)

@@ -208,3 +208,27 @@ class Outbox(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Proposal(Base):
+    """A matching proposal for a round, waiting for a coordinator's APPROVE or REDO."""
+
+    __tablename__ = "proposal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_name: Mapped[str] = mapped_column(String(100), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="proposed")  # proposed|approved|redone
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # pairs, left, stats
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class BlockedPair(Base):
+    """Two people a coordinator never wants paired (lower id first)."""
+
+    __tablename__ = "blocked_pair"
+    __table_args__ = (UniqueConstraint("person_a", "person_b"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_a: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    person_b: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]

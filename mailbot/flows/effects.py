@@ -7,7 +7,7 @@ Runs inside the caller's transaction; decides nothing the domain has not decided
 from __future__ import annotations
 
 import gettext
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +24,8 @@ from mailbot.domain.model import (
     Route,
     Verdict,
 )
-from mailbot.domain.rounds import next_round, open_round
 from mailbot.edges.tables import Application, CommandRow, InboundRow, Pair, PairMember, Person
+from mailbot.flows import rounds
 
 if TYPE_CHECKING:
     from mailbot.app import Deps
@@ -52,15 +52,10 @@ def country_name(code: str, lang: str) -> str:
     return _country_translator(lang).gettext(name)
 
 
-def today_in_program(deps: Deps, now: datetime) -> date:
-    return now.astimezone(deps.settings.zone).date()
-
-
-def round_for(deps: Deps, now: datetime) -> tuple[str, Any, Any]:
+def round_for(session: Session, deps: Deps, now: datetime) -> tuple[str, Any, Any]:
     """(round name or "" for the next one, the open round, the next round)."""
-    today = today_in_program(deps, now)
-    current = open_round(deps.settings.rounds, today)
-    upcoming = next_round(deps.settings.rounds, today)
+    current = rounds.open_round(session, now)
+    upcoming = rounds.next_round(session, now)
     return (current.name if current else ""), current, upcoming
 
 
@@ -77,7 +72,7 @@ def store_application(
     person.country = fields.country
     person.updated_at = now
     session.flush()
-    round_name, _, _ = round_for(deps, now)
+    round_name, _, _ = round_for(session, deps, now)
     app = session.scalar(
         select(Application).where(
             Application.person_id == person.id, Application.round_name == round_name
@@ -128,18 +123,6 @@ def _display_fields(fields: ApplicationFields) -> dict[str, Any]:
     data["country_name"] = country_name(fields.country, lang)
     data["language_name"] = LANGUAGE_NAMES.get(lang, LANGUAGE_NAMES["en"]).get(lang, lang)
     return data
-
-
-def _round_ctx(r: Any) -> dict[str, str] | None:
-    if r is None:
-        return None
-    return {
-        "name": r.name,
-        "opens": r.applications_open.isoformat(),
-        "closes": r.applications_close.isoformat(),
-        "matching": r.matching_date.isoformat(),
-        "start": r.start.isoformat(),
-    }
 
 
 COMMAND_LABELS = {
@@ -245,7 +228,7 @@ def answer(
         "person_id": person.id if person else 0,
     }
     if template == "confirmation" and app is not None and app.fields is not None:
-        _, current, upcoming = round_for(deps, now)
+        _, current, upcoming = round_for(session, deps, now)
         earlier = session.scalar(
             select(InboundRow.id)
             .where(
@@ -258,8 +241,8 @@ def answer(
         )
         context |= {
             "fields": _display_fields(app.fields),
-            "round": _round_ctx(current),
-            "next_round": _round_ctx(upcoming),
+            "round": rounds.round_context(deps, current),
+            "next_round": rounds.round_context(deps, upcoming),
             "updated": earlier is not None,
         }
     elif template == "application_invalid" and app is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain import tokens
@@ -23,8 +23,8 @@ from mailbot.domain.answers import SenderFacts, bounce_score, decide
 from mailbot.domain.classify import ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Outgoing, Route, Verdict
 from mailbot.edges.tables import BounceEvent, InboundRow, MailboxState, Outbox, Person
-from mailbot.flows import effects
-from mailbot.flows.outbox import answers_since, enqueue
+from mailbot.flows import coordination, effects, rounds
+from mailbot.flows.outbox import enqueue
 from mailbot.mail.parse import parse_message
 
 if TYPE_CHECKING:
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mailbot.intake")
 
-# File (MOVE) handled messages this often within a fetch batch: a restart then repeats at
-# most this many look-ups of already-committed rows, and one MOVE covers many messages.
+# Handle this many messages per transaction, then file (MOVE) them: a restart repeats at most
+# this many look-ups of committed rows, and one commit and one MOVE cover them all.
 FILE_EVERY = 20
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
@@ -84,15 +84,69 @@ def _row(
     )
 
 
+@dataclass
+class Known:
+    """What handling a chunk of messages needs from the database, read with four queries."""
+
+    existing: dict[str, tuple[str, str]]  # source_key -> (state, kind) of a committed row
+    seen: set[str]  # dedupe ids of processed messages
+    persons: dict[str, Person]  # by email
+    answers: Counter[str]  # automatic answers to an address in the last 24 h
+
+    @classmethod
+    def load(cls, session: Session, keys: list[str], msgs: list[Inbound], now: datetime) -> Known:
+        existing = {
+            k: (st, kd)
+            for k, st, kd in session.execute(
+                select(InboundRow.source_key, InboundRow.state, InboundRow.kind).where(
+                    InboundRow.source_key.in_(keys)
+                )
+            )
+        }
+        ids = {_dedupe_id(m)[:300] for m in msgs}
+        seen = set(
+            session.scalars(
+                select(InboundRow.dedupe_id).where(
+                    InboundRow.dedupe_id.in_(ids), InboundRow.state == PROCESSED
+                )
+            )
+        )
+        senders = {m.from_addr for m in msgs if m.from_addr}
+        persons = {
+            p.email: p for p in session.scalars(select(Person).where(Person.email.in_(senders)))
+        }
+        answers: Counter[str] = Counter(
+            {
+                addr: n
+                for addr, n in session.execute(
+                    select(Outbox.primary_to, func.count(Outbox.id))
+                    .where(
+                        Outbox.primary_to.in_(senders),
+                        Outbox.automatic_answer.is_(True),
+                        Outbox.created_at >= now - timedelta(days=1),
+                    )
+                    .group_by(Outbox.primary_to)
+                )
+            }
+        )
+        return cls(existing, seen, persons, answers)
+
+
 def handle(
-    session: Session, deps: Deps, fetched: Fetched, source_key: str, now: datetime
+    session: Session,
+    deps: Deps,
+    fetched: Fetched,
+    source_key: str,
+    now: datetime,
+    msg: Inbound | None = None,
+    known: Known | None = None,
 ) -> tuple[str, str]:
     """Record and act on one message inside `session`. Returns (state, kind)."""
-    existing = session.scalar(select(InboundRow).where(InboundRow.source_key == source_key))
-    if existing is not None:
-        return existing.state, existing.kind
+    msg = msg or parse_message(fetched.raw)
+    known = known or Known.load(session, [source_key], [msg], now)
+    if source_key in known.existing:
+        return known.existing[source_key]
     settings = deps.settings
-    msg = parse_message(fetched.raw)
     if fetched.truncated:
         reason = (
             f"message of {fetched.size} bytes exceeds program.max_message_bytes "
@@ -102,24 +156,15 @@ def handle(
             _row(msg, source_key, now, Kind.UNKNOWN.value, reason, ["oversized"], QUARANTINED)
         )
         return QUARANTINED, Kind.UNKNOWN.value
-    dedupe = _dedupe_id(msg)
-    already = session.scalar(
-        select(InboundRow.id)
-        .where(InboundRow.dedupe_id == dedupe, InboundRow.state == PROCESSED)
-        .limit(1)
-    )
-    person = (
-        session.scalar(select(Person).where(Person.email == msg.from_addr))
-        if msg.from_addr
-        else None
-    )
+    dedupe = _dedupe_id(msg)[:300]
+    person = known.persons.get(msg.from_addr) if msg.from_addr else None
     coordinators = frozenset(settings.program.coordinators)
     ctx = ClassifyContext(
         program_address=settings.program.address,
         secret=settings.program.secret,
         own_addresses=frozenset({settings.program.address}),
         coordinators=coordinators,
-        already_seen=already is not None,
+        already_seen=dedupe in known.seen,
         sender_known=person is not None or msg.from_addr in coordinators,
     )
     verdict = classify(msg, ctx)
@@ -127,9 +172,7 @@ def handle(
         address=msg.from_addr,
         known=person is not None,
         is_coordinator=msg.from_addr in coordinators,
-        auto_answers_today=answers_since(session, msg.from_addr, now - timedelta(days=1))
-        if msg.from_addr
-        else 0,
+        auto_answers_today=known.answers[msg.from_addr],
     )
     decision = decide(verdict, facts, settings.program.max_auto_replies_per_day)
     row = _row(
@@ -153,10 +196,20 @@ def handle(
         person = effects.store_application(session, deps, verdict.application.fields, now)
         row.person_id = person.id
     if decision.record_command and verdict.command is not None:
-        effects.record_command(session, row, person, msg.from_addr, verdict.command, now)
+        cmd = effects.record_command(session, row, person, msg.from_addr, verdict.command, now)
+        if facts.is_coordinator:
+            session.flush()
+            row.reason += " — " + coordination.act(session, deps, msg, verdict, cmd, now)
     if decision.answer:
         out = effects.answer(session, deps, decision.answer, msg, verdict, person, row, now)
         enqueue(session, deps, out, now, automatic_answer=True)
+    session.flush()  # fail here, not at commit, so `known` only learns what will be kept
+    known.seen.add(dedupe)
+    known.existing[source_key] = (PROCESSED, verdict.kind.value)
+    if person is not None:
+        known.persons[person.email] = person
+    if decision.answer:
+        known.answers[msg.from_addr] += 1
     log.info(
         "inbound uid=%s kind=%s from=%s hits=%s note=%s",
         source_key,
@@ -208,29 +261,6 @@ def _record_bounces(session: Session, deps: Deps, verdict: Verdict, now: datetim
         person.updated_at = now
 
 
-def _quarantine(
-    deps: Deps, fetched: Fetched, source_key: str, now: datetime, error: BaseException
-) -> None:
-    reason = f"{type(error).__name__}: {error}\n" + "".join(traceback.format_exception(error)[-3:])
-    try:
-        msg = parse_message(fetched.raw)
-    except Exception:  # parse_message never raises, but quarantine must not depend on it
-        msg = parse_message(b"")
-    with deps.db.transaction() as s:
-        if s.scalar(select(InboundRow.id).where(InboundRow.source_key == source_key)) is None:
-            s.add(
-                _row(
-                    msg,
-                    source_key,
-                    now,
-                    Kind.UNKNOWN.value,
-                    reason,
-                    ["handling_failed"],
-                    QUARANTINED,
-                )
-            )
-
-
 async def run_once(
     deps: Deps, now: datetime, *, mailbox: Mailbox | None = None, stop: Any = None
 ) -> IntakeReport:
@@ -245,6 +275,7 @@ async def run_once(
     try:
         uidvalidity = await box.uidvalidity()
         with deps.db.transaction() as s:
+            rounds.sync_rounds(s, deps)
             state = s.get(MailboxState, folder)
             if state is None or state.uidvalidity != uidvalidity:
                 # New or changed UIDVALIDITY: rescan; Message-ID dedupe keeps it safe.
@@ -254,35 +285,63 @@ async def run_once(
         # Everything still in the folder is unfinished work: processed mail was moved out.
         uids = await box.new_uids(0)
         for start in range(0, len(uids), settings.imap.batch_size):
-            chunk = uids[start : start + settings.imap.batch_size]
-            done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: []}
-            for fetched in await box.fetch(chunk):
-                report.seen += 1
-                key = _source_key(folder, uidvalidity, fetched.uid)
-                try:
-                    with deps.db.transaction() as s:
-                        state_name, kind = handle(s, deps, fetched, key, now)
-                except Exception as exc:
-                    log.exception("inbound uid=%s failed: quarantined", key)
-                    _quarantine(deps, fetched, key, now, exc)
-                    state_name, kind = QUARANTINED, Kind.UNKNOWN.value
-                done[state_name].append(fetched.uid)
-                report.kinds[kind] += 1
-                if state_name == PROCESSED:
-                    report.processed += 1
-                else:
-                    report.quarantined += 1
+            fetched_all = await box.fetch(uids[start : start + settings.imap.batch_size])
+            for first in range(0, len(fetched_all), FILE_EVERY):
+                chunk = fetched_all[first : first + FILE_EVERY]
+                done = _handle_chunk(deps, chunk, folder, uidvalidity, now, report)
+                await _file(deps, box, folder, done)
                 if stop is not None and stop():
-                    break
-                if len(done[PROCESSED]) + len(done[QUARANTINED]) >= FILE_EVERY:
-                    await _file(deps, box, folder, done)
-            await _file(deps, box, folder, done)
-            if stop is not None and stop():
-                break
+                    return report
     finally:
         if own:
             await box.close()
     return report
+
+
+def _handle_chunk(
+    deps: Deps,
+    chunk: list[Fetched],
+    folder: str,
+    uidvalidity: int,
+    now: datetime,
+    report: IntakeReport,
+) -> dict[str, list[int]]:
+    """Handle a few messages in one transaction, each in its own savepoint; commit once."""
+    done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: []}
+    keys = [_source_key(folder, uidvalidity, f.uid) for f in chunk]
+    msgs = [parse_message(f.raw) for f in chunk]
+    with deps.db.transaction() as s:
+        known = Known.load(s, keys, msgs, now)
+        for fetched, key, msg in zip(chunk, keys, msgs, strict=True):
+            try:
+                with s.begin_nested():
+                    state_name, kind = handle(s, deps, fetched, key, now, msg, known)
+            except Exception as exc:
+                log.exception("inbound uid=%s failed: quarantined", key)
+                s.add(
+                    _row(
+                        msg,
+                        key,
+                        now,
+                        Kind.UNKNOWN.value,
+                        _failure(exc),
+                        ["handling_failed"],
+                        QUARANTINED,
+                    )
+                )
+                state_name, kind = QUARANTINED, Kind.UNKNOWN.value
+            done[state_name].append(fetched.uid)
+            report.seen += 1
+            report.kinds[kind] += 1
+            if state_name == PROCESSED:
+                report.processed += 1
+            else:
+                report.quarantined += 1
+    return done
+
+
+def _failure(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}\n" + "".join(traceback.format_exception(error)[-3:])
 
 
 async def _file(deps: Deps, box: Mailbox, folder: str, done: dict[str, list[int]]) -> None:

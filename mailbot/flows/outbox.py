@@ -112,6 +112,10 @@ def render_row(deps: Deps, row: Outbox, now: datetime) -> tuple[Any, str]:
         )
         if row.bulk
         else "",
+        attachments=tuple(
+            (a["filename"], a["content_type"], a["text"])
+            for a in row.context.get("_attachments", [])
+        ),
     )
     message = build_message(env, rendered.subject, rendered.text, rendered.html, now)
     bounce_to = tokens.tag_address(program, Route.BOUNCE, row.key_digest, settings.program.secret)

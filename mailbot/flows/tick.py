@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mailbot.flows import intake, outbox
+from mailbot.flows import intake, matching, outbox
 
 if TYPE_CHECKING:
     from mailbot.app import Deps
@@ -34,8 +35,9 @@ class TickReport:
         )
 
 
-ScheduledJob = Any  # async (deps, now) -> summary; registered by later parts (rounds, ladder)
-JOBS: dict[str, ScheduledJob] = {}
+ScheduledJob = Callable[["Deps", datetime], Awaitable[str]]
+# Run in this order at every tick: each is idempotent at a given instant.
+JOBS: dict[str, ScheduledJob] = {"rounds": matching.round_job}
 
 
 async def run_jobs(deps: Deps, now: datetime) -> dict[str, Any]:

@@ -72,7 +72,6 @@ def build_message(
         if maintype == "text":
             msg.add_attachment(text, subtype=subtype, filename=one_line(filename))
         else:
-            msg.add_attachment(
-                text.encode("utf-8"), maintype=maintype, subtype=subtype, filename=one_line(filename)
-            )
+            name = one_line(filename)
+            msg.add_attachment(text.encode(), maintype=maintype, subtype=subtype, filename=name)
     return msg

@@ -1,0 +1,569 @@
+"""From applications to introduced pairs: propose on the matching date, approve by one reply.
+
+Builds the matching engine's plain input from the database (hard rules: other country, no
+repeat partner, no blocked pair, nobody paused, withdrawn, bouncing or silent too long),
+stores the proposal, mails it to the coordinators with a CSV, and on APPROVE creates the
+pairs, introduces them and tells everyone left out why. REDO matches again as things stand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.domain import matching, tokens
+from mailbot.domain.model import Outgoing, Route
+from mailbot.edges.tables import (
+    Application,
+    BlockedPair,
+    Pair,
+    PairMember,
+    Person,
+    Proposal,
+    RoundRow,
+)
+from mailbot.flows import rounds
+from mailbot.flows.effects import LANGUAGE_NAMES, country_name
+from mailbot.flows.outbox import enqueue
+
+if TYPE_CHECKING:
+    from mailbot.app import Deps
+
+log = logging.getLogger("mailbot.matching")
+
+
+def weights(deps: Deps) -> matching.Weights:
+    m = deps.settings.matching
+    return matching.Weights(
+        shared_interest=m.weight_shared_interest,
+        wish_met=m.weight_wish_met,
+        zone_overlap=m.weight_zone_overlap,
+        common_language=m.weight_common_language,
+    )
+
+
+def _offset(zone: str | None, at: datetime) -> float | None:
+    if not zone:
+        return None
+    try:
+        off = at.astimezone(ZoneInfo(zone)).utcoffset()
+    except (KeyError, ValueError):
+        return None
+    return off.total_seconds() / 3600 if off is not None else None
+
+
+def eligible(person: Person, deps: Deps, now: datetime) -> str:
+    """ "" when the person may be matched, else why not."""
+    if person.status == "withdrawn":
+        return "withdrawn"
+    if person.status == "paused" and (person.paused_until is None or person.paused_until > now):
+        return "paused"
+    if person.bouncing:
+        return "their address bounces"
+    limit = deps.settings.ladder.silent_cycles_to_exclude
+    if person.silent_cycles >= limit and not person.wants_next_round:
+        return f"silent through {person.silent_cycles} cycles last round"
+    return ""
+
+
+def pool(
+    session: Session, deps: Deps, round_row: RoundRow, now: datetime
+) -> tuple[
+    list[matching.Candidate], dict[int, tuple[Person, Application]], list[tuple[Person, str]]
+]:
+    """Candidates for a round, who they are, and who was excluded with why."""
+    apps = list(
+        session.execute(
+            select(Person, Application)
+            .join(Application, Application.person_id == Person.id)
+            .where(Application.round_name == round_row.name, Application.status == "valid")
+            .order_by(Application.submitted_at, Application.id)
+        ).tuples()
+    )
+    cands: list[matching.Candidate] = []
+    who: dict[int, tuple[Person, Application]] = {}
+    excluded: list[tuple[Person, str]] = []
+    for order, (person, app) in enumerate(apps):
+        why = eligible(person, deps, now)
+        if why:
+            excluded.append((person, why))
+            continue
+        f = app.fields
+        cands.append(
+            matching.Candidate(
+                id=person.id,
+                country=f["country"],
+                utc_offset=_offset(f.get("timezone"), round_row.starts_at),
+                languages=frozenset({f.get("language") or person.language}),
+                sector=f["sector"],
+                career_stage=f["career_stage"],
+                interests=frozenset(f.get("interests") or ()),
+                partner_sector=f.get("partner_sector"),
+                partner_career_stage=f.get("partner_career_stage"),
+                partner_interests=frozenset(f.get("partner_interests") or ()),
+                applied_order=order,
+            )
+        )
+        who[person.id] = (person, app)
+    return cands, who, excluded
+
+
+def exclusions(session: Session) -> matching.Exclusions:
+    members: dict[int, list[int]] = {}
+    for pair_id, person_id in session.execute(select(PairMember.pair_id, PairMember.person_id)):
+        members.setdefault(pair_id, []).append(person_id)
+    previous = {frozenset((a, b)) for ms in members.values() for a in ms for b in ms if a < b}
+    blocked = {
+        frozenset((a, b))
+        for a, b in session.execute(select(BlockedPair.person_a, BlockedPair.person_b))
+    }
+    return matching.Exclusions(frozenset(previous), frozenset(blocked))
+
+
+def compute(
+    session: Session,
+    deps: Deps,
+    round_row: RoundRow,
+    now: datetime,
+    progress: Callable[[str, float], None] | None = None,
+) -> tuple[matching.Proposal, dict[int, tuple[Person, Application]], list[tuple[Person, str]]]:
+    cands, who, excluded = pool(session, deps, round_row, now)
+    m = deps.settings.matching
+    proposal = matching.propose(
+        cands,
+        weights(deps),
+        exclusions(session),
+        "trio" if m.odd == "trio" else "defer",
+        cap_share=m.cap_share,
+        progress=progress,
+    )
+    return proposal, who, excluded
+
+
+def payload(proposal: matching.Proposal, excluded: list[tuple[Person, str]]) -> dict[str, Any]:
+    return {
+        "pairs": [
+            {
+                "members": list(p.members),
+                "score": p.score,
+                "third": p.third,
+                "reasons": [
+                    {
+                        "a": r.a,
+                        "b": r.b,
+                        "score": r.score,
+                        "shared_interests": list(r.shared_interests),
+                        "wishes_met": [
+                            {"by": w.by, "kind": w.kind.value, "value": w.value}
+                            for w in r.wishes_met
+                        ],
+                        "overlap_hours": r.overlap_hours,
+                        "common_languages": list(r.common_languages),
+                    }
+                    for r in p.reasons
+                ],
+            }
+            for p in proposal.pairs
+        ],
+        "left": [{"id": x.id, "code": x.code.value, "detail": x.detail} for x in proposal.left],
+        "excluded": [{"id": p.id, "why": why} for p, why in excluded],
+        "total_score": proposal.total_score,
+        "stats": dict(proposal.stats),
+    }
+
+
+def statistics_of(data: dict[str, Any], who: dict[int, Any]) -> dict[str, Any]:
+    scores = [p["score"] for p in data["pairs"]]
+    countries = Counter(app.fields["country"] for _, app in who.values())
+    return {
+        "applicants": len(who) + len(data["excluded"]),
+        "pairs": sum(1 for p in data["pairs"] if len(p["members"]) == 2),
+        "trios": sum(1 for p in data["pairs"] if len(p["members"]) == 3),
+        "left": len(data["left"]),
+        "excluded": len(data["excluded"]),
+        "countries": len(countries),
+        "by_country": countries.most_common(),
+        "score_total": round(sum(scores), 2),
+        "score_mean": round(statistics.fmean(scores), 2) if scores else 0.0,
+        "score_min": round(min(scores), 2) if scores else 0.0,
+        "score_max": round(max(scores), 2) if scores else 0.0,
+    }
+
+
+def proposal_csv(
+    data: dict[str, Any], people: dict[int, Person], apps: dict[int, Application]
+) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(
+        [
+            "pair",
+            "name",
+            "email",
+            "country",
+            "sector",
+            "career_stage",
+            "interests",
+            "partner_names",
+            "score",
+            "shared_interests",
+            "wishes_met",
+            "overlap_hours",
+        ]
+    )
+    for n, p in enumerate(data["pairs"], 1):
+        shared = sorted({i for r in p["reasons"] for i in r["shared_interests"]})
+        wishes = [
+            f"{people[wm['by']].name}: {wm['kind']}={wm['value']}"
+            for r in p["reasons"]
+            for wm in r["wishes_met"]
+            if wm["by"] in people
+        ]
+        overlap = min(
+            (r["overlap_hours"] for r in p["reasons"] if r["overlap_hours"] is not None), default=""
+        )
+        for pid in p["members"]:
+            person, f = people[pid], apps[pid].fields
+            partners = [people[o].name for o in p["members"] if o != pid]
+            w.writerow(
+                [
+                    n,
+                    person.name,
+                    person.email,
+                    f["country"],
+                    f["sector"],
+                    f["career_stage"],
+                    "; ".join(f.get("interests") or []),
+                    "; ".join(partners),
+                    p["score"],
+                    "; ".join(shared),
+                    "; ".join(wishes),
+                    overlap,
+                ]
+            )
+    for x in data["left"]:
+        if x["id"] in people:
+            person = people[x["id"]]
+            w.writerow(
+                [
+                    "",
+                    person.name,
+                    person.email,
+                    apps[x["id"]].fields["country"],
+                    "",
+                    "",
+                    "",
+                    f"LEFT OUT: {x['code']}",
+                    "",
+                    "",
+                    x["detail"],
+                    "",
+                ]
+            )
+    return out.getvalue()
+
+
+def _program_ctx(deps: Deps) -> dict[str, str]:
+    return {"name": deps.settings.program.name, "address": deps.settings.program.address}
+
+
+def propose_round(session: Session, deps: Deps, round_row: RoundRow, now: datetime) -> Proposal:
+    """Match the round's pool, store the proposal and mail it to the coordinators."""
+    result, who, excluded = compute(session, deps, round_row, now)
+    data = payload(result, excluded)
+    row = Proposal(round_name=round_row.name, state="proposed", payload=data, created_at=now)
+    session.add(row)
+    session.flush()
+    round_row.state = "proposed"
+    people = {pid: p for pid, (p, _) in who.items()} | {p.id: p for p, _ in excluded}
+    apps = {pid: a for pid, (_, a) in who.items()}
+    stats = statistics_of(data, who)
+    log.info("proposal %s for %s: %s", row.id, round_row.name, stats)
+    if deps.settings.program.auto_approve:
+        approve(session, deps, row, "auto_approve", now)
+        return row
+    secret = deps.settings.program.secret
+    reply_to = tokens.tag_address(deps.settings.program.address, Route.REPLY, f"m{row.id}", secret)
+    left = [
+        {
+            "name": people[x["id"]].name,
+            "email": people[x["id"]].email,
+            "code": x["code"],
+            "detail": x["detail"],
+        }
+        for x in data["left"]
+        if x["id"] in people
+    ] + [
+        {"name": p.name, "email": p.email, "code": "excluded", "detail": why} for p, why in excluded
+    ]
+    for coordinator in deps.settings.program.coordinators:
+        enqueue(
+            session,
+            deps,
+            Outgoing(
+                key=f"proposal:{row.id}:{coordinator}",
+                to=(coordinator,),
+                template="proposal",
+                language="en",
+                context={
+                    "program": _program_ctx(deps),
+                    "recipient_name": "coordinators",
+                    "names": {},
+                    "person_id": 0,
+                    "round": rounds.round_context(deps, round_row),
+                    "proposal_id": row.id,
+                    "stats": stats,
+                    "left": left,
+                    "_attachments": [
+                        {
+                            "filename": f"proposal-{round_row.name}-{row.id}.csv",
+                            "content_type": "text/csv",
+                            "text": proposal_csv(data, people, apps),
+                        }
+                    ],
+                },
+                reply_to=reply_to,
+            ),
+            now,
+        )
+    return row
+
+
+def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime) -> list[Pair]:
+    """Make a proposal final: pairs, introductions, and a word to everyone left out."""
+    if row.state != "proposed":
+        return []
+    round_row = session.scalar(select(RoundRow).where(RoundRow.name == row.round_name))
+    assert round_row is not None
+    row.state, row.decided_at, row.decided_by = "approved", now, by
+    round_row.state = "matched"
+    data = row.payload
+    ids = {i for p in data["pairs"] for i in p["members"]} | {x["id"] for x in data["left"]}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
+    apps = {
+        a.person_id: a
+        for a in session.scalars(
+            select(Application).where(
+                Application.round_name == row.round_name, Application.person_id.in_(ids)
+            )
+        )
+    }
+    pairs: list[Pair] = []
+    for p in data["pairs"]:
+        pair = Pair(
+            round_name=row.round_name,
+            state="active",
+            score=p["score"],
+            reasons={"reasons": p["reasons"], "third": p["third"]},
+            created_at=now,
+        )
+        session.add(pair)
+        session.flush()
+        for pid in p["members"]:
+            session.add(PairMember(pair_id=pair.id, person_id=pid))
+            apps[pid].status, apps[pid].updated_at = "matched", now
+        pairs.append(pair)
+        introduce(session, deps, pair, [people[i] for i in p["members"]], apps, round_row, p, now)
+    upcoming = rounds.next_round(session, round_row.applications_open)
+    for x in data["left"]:
+        person, app = people.get(x["id"]), apps.get(x["id"])
+        if person is None or app is None:
+            continue
+        if x["code"] == "country_cap" or upcoming is not None:
+            app.round_name = upcoming.name if upcoming else ""  # carried to the next round
+            app.status = "valid"
+        else:
+            app.status = "left"
+        app.status_reason, app.updated_at = x["detail"], now
+        enqueue(
+            session,
+            deps,
+            Outgoing(
+                key=f"left:{row.round_name}:{person.id}",
+                to=(person.email,),
+                template="round_deferred",
+                language=person.language,
+                context={
+                    "program": _program_ctx(deps),
+                    "recipient_name": person.name,
+                    "names": {person.email: person.name},
+                    "person_id": person.id,
+                    "reason_code": x["code"] if x["code"] != "unmatched" else "no_eligible_partner",
+                    "round": rounds.round_context(deps, round_row),
+                    "next_round": rounds.round_context(deps, upcoming),
+                },
+                reply_to=reply_address(deps, person.id),
+            ),
+            now,
+        )
+    return pairs
+
+
+def reply_address(deps: Deps, person_id: int) -> str:
+    s = deps.settings.program
+    return tokens.tag_address(s.address, Route.REPLY, f"u{person_id}", s.secret)
+
+
+def tracking_address(deps: Deps, pair_id: int) -> str:
+    s = deps.settings.program
+    return tokens.tag_address(s.address, Route.PAIR, str(pair_id), s.secret)
+
+
+def _member_ctx(person: Person, app: Application, at: datetime, lang: str) -> dict[str, Any]:
+    f = app.fields
+    zone = f.get("timezone")
+    local = at.astimezone(ZoneInfo(zone)).strftime("%H:%M") if zone else ""
+    return {
+        "name": person.name,
+        "email": person.email,
+        "country_name": country_name(f["country"], lang),
+        "institution": f["institution"],
+        "sector": f["sector"],
+        "career_stage": f["career_stage"],
+        "interests": list(f.get("interests") or []),
+        "about": f.get("about") or "",
+        "timezone": zone or "",
+        "local_time": local,
+        "language_name": LANGUAGE_NAMES.get(lang, LANGUAGE_NAMES["en"]).get(
+            f.get("language") or person.language, ""
+        ),
+    }
+
+
+def introduce(
+    session: Session,
+    deps: Deps,
+    pair: Pair,
+    members: list[Person],
+    apps: dict[int, Application],
+    round_row: RoundRow,
+    p: dict[str, Any],
+    now: datetime,
+) -> None:
+    """One introduction to all partners in a language they share, else one each in their own."""
+    track = tracking_address(deps, pair.id)
+    offsets = [_offset(apps[m.id].fields.get("timezone"), now) for m in members]
+    known = [o for o in offsets if o is not None]
+    diff = round(max(known) - min(known), 1) if len(known) >= 2 else 0.0
+    reasons = {
+        "shared_interests": sorted({i for r in p["reasons"] for i in r["shared_interests"]}),
+        "wishes_met": sorted(
+            {
+                f"{wm['kind'].replace('_', ' ')}: {wm['value']}"
+                for r in p["reasons"]
+                for wm in r["wishes_met"]
+            }
+        ),
+        "overlap_hours": min(
+            (r["overlap_hours"] for r in p["reasons"] if r["overlap_hours"] is not None), default=0
+        ),
+        "common_languages": sorted(
+            set.intersection(*(set(r["common_languages"]) for r in p["reasons"]))
+        ),
+    }
+    languages = {m.language for m in members}
+    groups = (
+        [(members[0].language, members)]
+        if len(languages) == 1
+        else [(m.language, [m]) for m in members]
+    )
+    everyone = ",".join([*(m.email for m in members), track])
+    for lang, recipients in groups:
+        context = {
+            "program": _program_ctx(deps),
+            "recipient_name": " & ".join(m.name for m in recipients),
+            "names": {m.email: m.name for m in members},
+            "person_id": recipients[0].id,
+            "pair": {
+                "id": pair.id,
+                "members": [_member_ctx(m, apps[m.id], now, lang) for m in members],
+                "zone_difference_hours": diff,
+                "reasons": reasons,
+                "round": rounds.round_context(deps, round_row),
+                "tracking_address": track,
+            },
+        }
+        enqueue(
+            session,
+            deps,
+            Outgoing(
+                key=f"intro:{pair.round_name}:{pair.id}:{lang}:"
+                + ",".join(str(m.id) for m in recipients),
+                to=tuple(m.email for m in recipients),
+                cc=(track,),
+                template="introduction",
+                language=lang,
+                context=context,
+                reply_to=everyone,
+            ),
+            now,
+        )
+
+
+def redo(session: Session, deps: Deps, row: Proposal, by: str, now: datetime) -> Proposal | None:
+    if row.state != "proposed":
+        return None
+    row.state, row.decided_at, row.decided_by = "redone", now, by
+    round_row = session.scalar(select(RoundRow).where(RoundRow.name == row.round_name))
+    assert round_row is not None
+    return propose_round(session, deps, round_row, now)
+
+
+async def round_job(deps: Deps, now: datetime) -> str:
+    """Round work due at `now`: tell waiting applicants a round opened; propose on matching day."""
+    done: list[str] = []
+    with deps.db.transaction() as s:
+        rounds.sync_rounds(s, deps)
+        current = rounds.open_round(s, now)
+        if current is not None:
+            waiting = list(
+                s.execute(
+                    select(Person, Application)
+                    .join(Application, Application.person_id == Person.id)
+                    .where(Application.round_name == "")
+                ).tuples()
+            )
+            for person, app in waiting:
+                clash = s.scalar(
+                    select(Application.id).where(
+                        Application.person_id == person.id, Application.round_name == current.name
+                    )
+                )
+                if clash is None:
+                    app.round_name, app.updated_at = current.name, now
+                enqueue(
+                    s,
+                    deps,
+                    Outgoing(
+                        key=f"opened:{current.name}:{person.id}",
+                        to=(person.email,),
+                        template="round_opened",
+                        language=person.language,
+                        context={
+                            "program": _program_ctx(deps),
+                            "recipient_name": person.name,
+                            "names": {person.email: person.name},
+                            "person_id": person.id,
+                            "round": rounds.round_context(deps, current),
+                        },
+                        reply_to=reply_address(deps, person.id),
+                    ),
+                    now,
+                )
+            if waiting:
+                done.append(f"{len(waiting)} moved into {current.name}")
+        for r in rounds.rounds(s):
+            if r.state == "planned" and now >= r.matching_at:
+                row = propose_round(s, deps, r, now)
+                done.append(f"proposal {row.id} for {r.name}")
+    return "; ".join(done)

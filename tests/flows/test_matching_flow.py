@@ -1,0 +1,132 @@
+"""Applications → matching date → proposal to the coordinators → APPROVE → introductions."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.domain import tokens
+from mailbot.domain.model import Route
+from mailbot.edges.tables import Application, Pair, PairMember, Person, Proposal
+from tests.support.program import SECRET, Program, application
+
+PEOPLE = [
+    ("ana@example.net", "Ana", "Spain", "public", "outreach, makerspaces"),
+    ("kofi@example.net", "Kofi", "Ghana", "academic", "research data, outreach"),
+    ("mia@example.net", "Mia", "Australia", "public", "makerspaces, children"),
+    ("sam@example.net", "Sam", "New Zealand", "school", "children, reading"),
+    ("lea@example.net", "Léa", "France", "museum", "collections, outreach"),
+    ("raj@example.net", "Raj", "India", "special", "research data"),
+]
+
+
+def _apply(prog: Program) -> None:
+    for addr, name, country, sector, interests in PEOPLE:
+        body = (
+            f"Name: {name}\nCountry: {country}\nInstitution: Library of {name}\n"
+            f"Sector: {sector}\nCareer stage: mid-career\nInterests: {interests}\n"
+        )
+        prog.put(application(addr, name, body, message_id=f"<app-{addr}>"))
+    prog.tick("2027-01-12T09:00:00Z")
+
+
+def _reply(to: str, body: str, sender: str = "director@example.org", **headers: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = "Re: Matching proposal"
+    msg["Message-ID"] = f"<reply-{abs(hash((to, body, sender)))}@example.org>"
+    for k, v in headers.items():
+        msg[k.replace("_", "-")] = v
+    msg.set_content(body)
+    return bytes(msg)
+
+
+@pytest.fixture
+def prog(tmp_path: Path, db_url: str) -> Program:
+    p = Program.create(tmp_path / "prog", db_url)
+    yield p
+    p.close()
+
+
+def test_nothing_is_proposed_before_the_matching_date(prog: Program) -> None:
+    _apply(prog)
+    prog.tick("2027-02-02T09:00:00Z")
+    assert prog.query(select(Proposal)) == []
+    assert prog.sent_to("director@example.org") == []
+
+
+def test_proposal_then_approve_introduces_every_pair(prog: Program) -> None:
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal_mail] = prog.sent_to("director@example.org")
+    assert "APPROVE" in proposal_mail.get_body(("plain",)).get_content()
+    [csv_part] = list(proposal_mail.iter_attachments())
+    csv_text = csv_part.get_content()
+    assert all(name in csv_text for _, name, *_ in PEOPLE)
+    reply_to = proposal_mail["Reply-To"].addresses[0].addr_spec
+    assert tokens.read_tag(reply_to, "coordinator@example.org", SECRET) == (Route.REPLY, "m1")
+
+    prog.put(_reply(reply_to, "APPROVE\n\nThanks!"))
+    prog.tick("2027-02-03T12:00:00Z")
+    [row] = prog.query(select(Proposal))
+    assert row.state == "approved" and row.decided_by == "director@example.org"
+    pairs = prog.query(select(Pair))
+    assert len(pairs) == 3
+    people = {p.id: p for p in prog.query(select(Person))}
+    for pair in pairs:
+        members = [
+            people[m.person_id]
+            for m in prog.query(select(PairMember).where(PairMember.pair_id == pair.id))
+        ]
+        assert len({m.country for m in members}) == len(members)  # another country, always
+    for addr, *_ in PEOPLE:
+        intros = [m for m in prog.sent_to(addr) if m["Cc"]]
+        assert len(intros) == 1, addr
+        track = intros[0]["Cc"].addresses[0].addr_spec
+        route = tokens.read_tag(track, "coordinator@example.org", SECRET)
+        assert route is not None and route[0] is Route.PAIR
+    assert all(a.status == "matched" for a in prog.query(select(Application)))
+    done = prog.sent_to("director@example.org")[-1]
+    assert "approved" in done.get_body(("plain",)).get_content()
+
+    # A second APPROVE changes nothing and introduces nobody twice.
+    prog.put(_reply(reply_to, "APPROVE again"))
+    prog.tick("2027-02-03T13:00:00Z")
+    assert len(prog.query(select(Pair))) == 3
+    assert all(len([m for m in prog.sent_to(a) if m["Cc"]]) == 1 for a, *_ in PEOPLE)
+
+
+def test_only_an_authenticated_coordinator_can_approve(prog: Program) -> None:
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal_mail] = prog.sent_to("director@example.org")
+    reply_to = proposal_mail["Reply-To"].addresses[0].addr_spec
+    prog.put(
+        _reply(reply_to, "APPROVE", sender="mallory@example.net"),
+        _reply("coordinator@example.org", "APPROVE"),  # coordinator, but no signed key
+        _reply(
+            reply_to,
+            "APPROVE",
+            Authentication_Results="mx.example.org; dmarc=fail (p=reject) header.from=example.org",
+        ),
+    )
+    prog.tick("2027-02-03T12:00:00Z")
+    [row] = prog.query(select(Proposal))
+    assert row.state == "proposed"
+    assert prog.query(select(Pair)) == []
+
+
+def test_redo_sends_a_new_proposal(prog: Program) -> None:
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    [first] = prog.sent_to("director@example.org")
+    prog.put(_reply(first["Reply-To"].addresses[0].addr_spec, "REDO"))
+    prog.tick("2027-02-03T12:00:00Z")
+    states = [p.state for p in prog.query(select(Proposal).order_by(Proposal.id))]
+    assert states == ["redone", "proposed"]
+    subjects = [m["Subject"] for m in prog.sent_to("director@example.org")]
+    assert any("proposal 2" in s.lower() for s in subjects)
