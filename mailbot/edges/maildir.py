@@ -74,7 +74,7 @@ class MaildirMailbox:
     def _assign(self) -> dict[int, str]:
         """Give every message in the Maildir a stable UID; return uid -> key."""
         known = self._uidlist()
-        keys = sorted(self.box.keys(), key=lambda k: (self.box.get_file(k)._file.name, k))  # type: ignore[attr-defined]
+        keys = sorted(self.box.keys())  # Maildir names start with the delivery time
         next_uid = max(known.values(), default=0) + 1
         changed = False
         for key in keys:

@@ -88,7 +88,7 @@ def pool(
             .join(Application, Application.person_id == Person.id)
             .where(Application.round_name == round_row.name, Application.status == "valid")
             .order_by(Application.submitted_at, Application.id)
-        ).tuples()
+        )
     )
     cands: list[matching.Candidate] = []
     who: dict[int, tuple[Person, Application]] = {}
@@ -469,7 +469,7 @@ def introduce(
         ),
         "common_languages": sorted(
             set.intersection(*(set(r["common_languages"]) for r in p["reasons"]))
-        ),
+        ),  # codes; the template names them in the reader's language
     }
     languages = {m.language for m in members}
     groups = (
@@ -488,7 +488,13 @@ def introduce(
                 "id": pair.id,
                 "members": [_member_ctx(m, apps[m.id], now, lang) for m in members],
                 "zone_difference_hours": diff,
-                "reasons": reasons,
+                "reasons": reasons
+                | {
+                    "common_languages": [
+                        LANGUAGE_NAMES.get(lang, LANGUAGE_NAMES["en"]).get(c, c)
+                        for c in reasons["common_languages"]
+                    ]
+                },
                 "round": rounds.round_context(deps, round_row),
                 "tracking_address": track,
             },
@@ -531,7 +537,7 @@ async def round_job(deps: Deps, now: datetime) -> str:
                     select(Person, Application)
                     .join(Application, Application.person_id == Person.id)
                     .where(Application.round_name == "")
-                ).tuples()
+                )
             )
             for person, app in waiting:
                 clash = s.scalar(
