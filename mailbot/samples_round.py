@@ -27,11 +27,12 @@ __all__ = ["PROGRAM", "SAMPLES_ROUND"]
 TRACKING = "coordinator+p-7kq2m9xw@example.org"
 
 # --------------------------------------------------------------------------- introduction
-# One mail To: every member of the pair (2, or 3 for a trio), Cc: the tracking address, in one
-# language the caller chooses (the members' common one, else English). `recipient_name` is not
-# used: the mail greets every member by name.
+# One mail To: every member of the pair (2, or 3 for a trio), Cc: the tracking address, in a
+# language they share; or, when they share none, one copy each in its recipient's language.
+#   recipient_name: the names of THIS mail's recipients, joined ("Amaia Etxeberria & Kofi
+#     Mensah"); the greeting uses it as it is
 #   pair = {
-#     "members": [                      # in the order they should be presented; 2 or 3
+#     "members": [                      # every member, in the order to present them; 2 or 3
 #       {
 #         "name": str, "email": str,
 #         "country_name": str,          # in the mail's language if you have it ("Espagne")
@@ -40,26 +41,27 @@ TRACKING = "coordinator+p-7kq2m9xw@example.org"
 #                                       #   archives|museum|student|other (localised by fr/es)
 #         "career_stage": str,          # student|new professional|mid-career|senior
 #         "interests": list[str],       # as the applicant wrote them
-#         "about": str | None,          # free text, several lines allowed; None/"" → left out
-#         "timezone": str | None,       # IANA name; None → the time lines are left out
+#         "about": str | None,          # free text, several lines allowed; ""/None → left out
+#         "timezone": str | None,       # IANA name; ""/None → unknown
 #         "local_time": str | None,     # "HH:MM": this member's clock at ONE instant common to
-#                                       #   all members (e.g. 09:00 at the first member's place)
+#                                       #   all members; ""/None → unknown (then no time lines)
 #         "language_name": str,         # the language they wrote in, as a name ("español")
 #       }, …
 #     ],
 #     "zone_difference_hours": float | None,  # largest gap between members' UTC offsets, in
-#                                       #   hours (sign ignored; 0 → "same time"); None: unknown
+#                                       #   hours (sign ignored); shown only if every clock is known
 #     "reasons": {
 #       "shared_interests": list[str],  # interests both (all) members gave
-#       "wishes_met": list[str],        # short phrases shown as a bullet list, verbatim: give
-#                                       #   them in the mail's language or as form values
-#                                       #   ("Kofi Mensah: public")
-#       "overlap_hours": float | None,  # waking hours in common; None if a zone is unknown
-#       "common_languages": list[str],  # language NAMES ("English"); [] → none in common
+#       "wishes_met": list[str],        # "kind: value", kind in sector | career stage |
+#                                       #   interest ("sector: academic"); fr/es translate the
+#                                       #   kind and sector/stage values; other strings verbatim
+#       "overlap_hours": float | None,  # waking hours in common; shown only if every clock is
+#                                       #   known (so 0 for "unknown" is harmless)
+#       "common_languages": list[str],  # codes ("en") or names; [] → none in common
 #     },
-#     "round": {"name": str, "start": str, "end": str},
+#     "round": {"name": str, "start": str, "end": str},   # more keys are fine
 #     "tracking_address": str,
-#   }
+#   }                                   # more keys (e.g. "id") are fine
 AMAIA = {
     "name": "Amaia Etxeberria",
     "email": "amaia@example.net",
@@ -105,9 +107,9 @@ INTRODUCTION_PAIR = {
     "zone_difference_hours": -1.0,
     "reasons": {
         "shared_interests": ["digital literacy", "outreach"],
-        "wishes_met": ["Amaia Etxeberria: academic", "Kofi Mensah: outreach"],
+        "wishes_met": ["career stage: new professional", "interest: outreach", "sector: academic"],
         "overlap_hours": 13.0,
-        "common_languages": ["English"],
+        "common_languages": ["en"],
     },
     "round": ROUND_A,
     "tracking_address": TRACKING,
@@ -124,28 +126,38 @@ INTRODUCTION_TRIO = {
     "round": ROUND_A,
     "tracking_address": TRACKING,
 }
-INTRODUCTION_UNKNOWN = {
-    "members": [
-        AMAIA | {"timezone": None, "local_time": None, "about": ""},
-        {
-            **KOFI,
-            "name": "Ana Souza",
-            "institution": "Arquivo Público do Estado de São Paulo",
-            "sector": "archives",
-            "email": "ana@example.br",
-            "country_name": "Brazil",
-            "language_name": "português",
-            "timezone": None,
-            "local_time": None,
-            "about": None,
-        },
-    ],
-    "zone_difference_hours": None,
+ANA = {
+    **KOFI,
+    "name": "Ana Souza",
+    "email": "ana@example.br",
+    "country_name": "Brazil",
+    "institution": "Arquivo Público do Estado de São Paulo",
+    "sector": "archives",
+    "language_name": "português",
+    "timezone": "",
+    "local_time": "",
+    "about": "",
+}
+INTRODUCTION_UNKNOWN = {  # as the matching flow sends it when a zone is unknown
+    "members": [AMAIA, ANA],
+    "zone_difference_hours": 0.0,
     "reasons": {
         "shared_interests": [],
         "wishes_met": [],
-        "overlap_hours": None,
+        "overlap_hours": 0,
         "common_languages": [],
+    },
+    "round": ROUND_A,
+    "tracking_address": TRACKING,
+}
+INTRODUCTION_NONE = {  # the same, with None for what is unknown
+    "members": [AMAIA | {"timezone": None, "local_time": None, "about": None}, KOFI],
+    "zone_difference_hours": None,
+    "reasons": {
+        "shared_interests": ["outreach"],
+        "wishes_met": ["a partner who likes makerspaces"],
+        "overlap_hours": None,
+        "common_languages": ["English", "español"],
     },
     "round": ROUND_A,
     "tracking_address": TRACKING,
@@ -184,12 +196,25 @@ TOPIC_9 = {
     "prompt": "This is the last topic of the round.\n\n- What surprised you most?",
 }
 ROUND_END = {"name": "2027A", "end": "2027-06-15"}
+ROUND_B = {
+    "name": "2027B",
+    "opens": "2027-07-05",
+    "closes": "2027-08-01",
+    "matching": "2027-08-04",
+    "start": "2027-08-09",
+    "end": "2027-12-09",
+}
 
 SAMPLES_ROUND: dict[str, list[dict[str, Any]]] = {
     "introduction": [
-        BASE | {"pair": INTRODUCTION_PAIR},
-        BASE | {"pair": INTRODUCTION_TRIO},
-        BASE | {"pair": INTRODUCTION_UNKNOWN},
+        BASE | {"recipient_name": "Amaia Etxeberria & Kofi Mensah", "pair": INTRODUCTION_PAIR},
+        BASE
+        | {
+            "recipient_name": "Amaia Etxeberria & Kofi Mensah & Mei-Ling Chen",
+            "pair": INTRODUCTION_TRIO,
+        },
+        BASE | {"recipient_name": "Amaia Etxeberria", "pair": INTRODUCTION_UNKNOWN},
+        BASE | {"recipient_name": "Kofi Mensah", "pair": INTRODUCTION_NONE},
     ],
     "topic": [
         BASE | {"topic": TOPIC_3, "pair": PAIR, "round": ROUND_END},
@@ -247,9 +272,9 @@ SAMPLES_ROUND: dict[str, list[dict[str, Any]]] = {
     ],
     # round_deferred: an applicant left without a partner this round.
     #   reason_code = "country_cap" | "odd_one_out" | "no_eligible_partner"
-    #   round = {"name": str} (the round they applied to)
-    #   country_name = str | None (their country, shown for country_cap)
-    #   next_round = {"name": str, "opens": str} | None (their application is kept for it)
+    #   round = {"name": str, …} (the round they applied to)
+    #   next_round = {"name": str, "opens": str, …} | None (their application is kept for it)
+    #   country_name = str | None — OPTIONAL: their country, named for country_cap if given
     "round_deferred": [
         BASE
         | {
@@ -272,27 +297,20 @@ SAMPLES_ROUND: dict[str, list[dict[str, Any]]] = {
             "country_name": "Spain",
             "next_round": {"name": "2027B", "opens": "2027-07-05"},
         },
+        BASE | {"reason_code": "country_cap", "round": {"name": "2027A"}, "next_round": None},
     ],
     # round_opened: applications are open. round = {"name", "opens", "closes", "matching",
-    #   "start", "end"} (ISO dates); application_kept = bool: True when an application of theirs
-    #   is already registered for this round (deferred applicants), False for past participants
-    #   (invited to reply CONTINUE, or to send the form again)
+    #   "start", "end"} (ISO dates)
+    #   application_kept = bool — OPTIONAL, default True: True when an application of theirs is
+    #   already registered for this round (deferred/waiting applicants: nothing to do); False
+    #   for past participants, who are invited to reply CONTINUE or to send the form again
     "round_opened": [
-        BASE
-        | {
-            "round": {
-                "name": "2027B",
-                "opens": "2027-07-05",
-                "closes": "2027-08-01",
-                "matching": "2027-08-04",
-                "start": "2027-08-09",
-                "end": "2027-12-09",
-            },
-            "application_kept": flag,
-        }
-        for flag in (False, True)
+        BASE | {"round": ROUND_B, "application_kept": False},
+        BASE | {"round": ROUND_B, "application_kept": True},
+        BASE | {"round": ROUND_B},
     ],
-    # coordinator_action_done: to the coordinator whose command was carried out.
+    # coordinator_action_done: to the coordinator whose command was carried out (English only,
+    #   like all coordinator mail: see samples.COORDINATOR_ONLY).
     #   action = str (the command as understood, e.g. "REMATCH pair 12");
     #   detail = str (what happened, one or more lines; may be "")
     "coordinator_action_done": [
