@@ -1,0 +1,438 @@
+"""Decide who is paired with whom in a round: the pair score, the country cap, and the proposal.
+
+`propose` pairs the most people possible and, among those pairings, maximises the total score
+over the whole pool (maximum-weight matching on a general graph, not greedy). Hard rules — partner
+in another country, no previous or blocked pair, nobody twice — are checked on the solver's
+output and repaired, never trusted. Everyone not paired is in `Proposal.left` with a code and a
+reason. Same input → same proposal, whatever the input order.
+
+Must not: do I/O or read the clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from mailbot.domain import matching_graph as mg
+from mailbot.domain import matching_solve as ms
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One applicant as the matcher sees them (the caller has filtered out paused/withdrawn)."""
+
+    id: int
+    country: str  # ISO alpha-2
+    utc_offset: float | None  # hours, standard offset of their zone; None: unknown (neutral)
+    languages: frozenset[str]  # e.g. {"en"}, {"fr", "en"}; empty: unknown (neutral)
+    sector: str  # academic public school special government archives museum student other
+    career_stage: str  # student | new professional | mid-career | senior
+    interests: frozenset[str]
+    partner_sector: str | None = None  # a wish; None = any
+    partner_career_stage: str | None = None
+    partner_interests: frozenset[str] = frozenset()
+    applied_order: int = 0  # earlier = smaller (for the cap and tie-breaks)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """What a pair's score is made of — the one place each weight is explained.
+
+    | field                | default | meaning                                                 |
+    |----------------------|---------|---------------------------------------------------------|
+    | base                 | 2.0     | every valid pair                                        |
+    | shared_interest      | 1.5     | per interest both list …                                |
+    | shared_interest_cap  | 4       | … counting at most this many                            |
+    | wish_met             | 3.0     | per wish of one side met by the other, both directions: |
+    |                      |         | partner_sector == their sector, partner_career_stage == |
+    |                      |         | their stage. A wish for a *different* sector or stage   |
+    |                      |         | is just a wish for that value; None ("any") adds 0      |
+    | partner_interest_met | 1.5     | per wished interest the partner lists …                 |
+    | partner_interest_cap | 3       | … counting at most this many per direction              |
+    | zone_overlap         | 0.2     | per hour of waking time in common (waking_start to      |
+    |                      |         | waking_end local, from standard offsets) above          |
+    |                      |         | zone_neutral_hours; below it a penalty. Unknown zone: 0 |
+    | zone_neutral_hours   | 9.0     | overlap scoring 0 (same zone: 14 h; 12 h apart: 4 h)    |
+    | waking_start         | 8.0     | local hour waking time starts                           |
+    | waking_end           | 22.0    | local hour waking time ends                             |
+    | common_language      | 1.0     | when they share at least one language                   |
+    | no_common_language   | -4.0    | when both give languages and share none                 |
+
+    Scores are kept as integer hundredths (weights are rounded to 0.01), so totals are exact and
+    ties break the same way every time. With these defaults a pair scores from about −3 to 30.
+    Re-check the selection's `alpha` (MATCHING.md) when these change a lot.
+    """
+
+    base: float = 2.0
+    shared_interest: float = 1.5
+    shared_interest_cap: int = 4
+    wish_met: float = 3.0
+    partner_interest_met: float = 1.5
+    partner_interest_cap: int = 3
+    zone_overlap: float = 0.2
+    zone_neutral_hours: float = 9.0
+    waking_start: float = 8.0
+    waking_end: float = 22.0
+    common_language: float = 1.0
+    no_common_language: float = -4.0
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """Pairs that must never be formed (each a frozenset of two ids)."""
+
+    previous_pairs: frozenset[frozenset[int]] = frozenset()  # never pair these again
+    blocked_pairs: frozenset[frozenset[int]] = frozenset()  # coordinators blocked
+
+    def forbids(self, a: int, b: int) -> bool:
+        key = frozenset((a, b))
+        return key in self.previous_pairs or key in self.blocked_pairs
+
+
+class LeftCode(enum.StrEnum):
+    """Why someone is not in a pair this round."""
+
+    COUNTRY_CAP = "country_cap"  # their country was over the cap; invited to the next round
+    ODD_ONE_OUT = "odd_one_out"  # odd count and odd="defer" (or no pair could take a third)
+    NO_ELIGIBLE_PARTNER = "no_eligible_partner"  # everyone else is same-country or excluded
+    UNMATCHED = "unmatched"  # had partners, but every one of them is needed elsewhere
+
+
+class WishKind(enum.StrEnum):
+    SECTOR = "sector"
+    CAREER_STAGE = "career_stage"
+    INTEREST = "interest"
+
+
+@dataclass(frozen=True)
+class WishMet:
+    by: int  # the id of the person whose wish is met
+    kind: WishKind
+    value: str
+
+
+@dataclass(frozen=True)
+class PairReason:
+    """Why two people score what they score (one edge of a pair or trio), machine-readable."""
+
+    a: int
+    b: int
+    score: float
+    shared_interests: tuple[str, ...]  # sorted; all of them, even past the cap
+    wishes_met: tuple[WishMet, ...]
+    overlap_hours: float | None  # waking hours in common; None if a zone is unknown
+    common_languages: tuple[str, ...]  # sorted; empty: none in common (or unknown)
+    parts: tuple[tuple[str, float], ...]  # (weight name, points) summing to score
+
+
+@dataclass(frozen=True)
+class Pair:
+    members: tuple[int, ...]  # 2, or 3 for a trio; ascending ids
+    score: float  # sum over its edges
+    reasons: tuple[PairReason, ...]  # one per edge: 1 for a pair, 3 for a trio
+    third: int | None = None  # in a trio: the one who joined the pair (the odd one out)
+
+
+@dataclass(frozen=True)
+class Left:
+    id: int
+    code: LeftCode
+    detail: str
+
+
+@dataclass(frozen=True)
+class Proposal:
+    pairs: tuple[Pair, ...]  # sorted by first member
+    left: tuple[Left, ...]  # sorted by id
+    total_score: float
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- the score, one pair at a time
+
+
+def overlap_hours(off_a: float, off_b: float, w: Weights) -> float:
+    """Hours both are awake (waking_start–waking_end local) given standard UTC offsets."""
+    span = max(0.0, min(24.0, w.waking_end - w.waking_start))
+    d = (off_a - off_b) % 24.0
+    return max(0.0, span - d) + max(0.0, d + span - 24.0)
+
+
+def _zone_cents(off_a: float | None, off_b: float | None, w: Weights) -> int:
+    if off_a is None or off_b is None:
+        return 0
+    return round(w.zone_overlap * 100 * (overlap_hours(off_a, off_b, w) - w.zone_neutral_hours))
+
+
+def _lang_cents(a: frozenset[str], b: frozenset[str], w: Weights) -> int:
+    if not a or not b:
+        return 0
+    return mg.cents(w.common_language if a & b else w.no_common_language)
+
+
+def _wishes(a: Candidate, b: Candidate) -> list[WishMet]:
+    """Wishes of `a` met by `b`."""
+    out = []
+    if a.partner_sector is not None and a.partner_sector == b.sector:
+        out.append(WishMet(a.id, WishKind.SECTOR, b.sector))
+    if a.partner_career_stage is not None and a.partner_career_stage == b.career_stage:
+        out.append(WishMet(a.id, WishKind.CAREER_STAGE, b.career_stage))
+    out.extend(
+        WishMet(a.id, WishKind.INTEREST, x) for x in sorted(a.partner_interests & b.interests)
+    )
+    return out
+
+
+def _parts(a: Candidate, b: Candidate, w: Weights) -> list[tuple[str, int]]:
+    shared = len(a.interests & b.interests)
+    ab, ba = _wishes(a, b), _wishes(b, a)
+    plain = sum(1 for x in ab + ba if x.kind is not WishKind.INTEREST)
+
+    def got(ws: list[WishMet]) -> int:
+        return min(w.partner_interest_cap, sum(1 for x in ws if x.kind is WishKind.INTEREST))
+
+    return [
+        ("base", mg.cents(w.base)),
+        ("shared_interest", mg.cents(w.shared_interest) * min(shared, w.shared_interest_cap)),
+        ("wish_met", mg.cents(w.wish_met) * plain),
+        ("partner_interest_met", mg.cents(w.partner_interest_met) * (got(ab) + got(ba))),
+        ("zone_overlap", _zone_cents(a.utc_offset, b.utc_offset, w)),
+        ("language", _lang_cents(a.languages, b.languages, w)),
+    ]
+
+
+def score_cents(a: Candidate, b: Candidate, w: Weights = Weights()) -> int:
+    """The score × 100 as an exact integer (what the solver maximises)."""
+    return sum(c for _, c in _parts(a, b, w))
+
+
+def score(a: Candidate, b: Candidate, w: Weights = Weights()) -> float:
+    """How good a partnership a and b would be; symmetric. Ignores the hard rules (country,
+    exclusions): those decide whether the pair is an edge at all."""
+    return score_cents(a, b, w) / 100
+
+
+def explain(a: Candidate, b: Candidate, w: Weights = Weights()) -> PairReason:
+    """The machine-readable reasons behind `score(a, b, w)`."""
+    parts = _parts(a, b, w)
+    both = a.utc_offset is not None and b.utc_offset is not None
+    return PairReason(
+        a=a.id,
+        b=b.id,
+        score=sum(c for _, c in parts) / 100,
+        shared_interests=tuple(sorted(a.interests & b.interests)),
+        wishes_met=tuple(_wishes(a, b) + _wishes(b, a)),
+        overlap_hours=overlap_hours(a.utc_offset, b.utc_offset, w) if both else None,  # type: ignore[arg-type]
+        common_languages=tuple(sorted(a.languages & b.languages)),
+        parts=tuple((name, c / 100) for name, c in parts if c),
+    )
+
+
+def allowed(a: Candidate, b: Candidate, excl: Exclusions = Exclusions()) -> bool:
+    """The hard rules for one pair: different people, different countries, not excluded."""
+    return a.id != b.id and a.country != b.country and not excl.forbids(a.id, b.id)
+
+
+# ---------------------------------------------------------------------------- the country cap
+
+
+def apply_country_cap(
+    cands: Sequence[Candidate], cap_share: float = 0.20
+) -> tuple[list[Candidate], list[Left]]:
+    """ILN's cap: no country keeps more than `cap_share` of the round's applicants.
+
+    The limit is `max(1, floor(cap_share × len(cands)))` per country, filled first-come-first-
+    served by `applied_order` (then id); the rest are deferred with code "country_cap".
+    Returns (kept in input order, deferred sorted by id).
+    """
+    limit = max(1, int(cap_share * len(cands) + 1e-9))
+    by_country: dict[str, list[Candidate]] = {}
+    for c in cands:
+        by_country.setdefault(c.country, []).append(c)
+    deferred: set[int] = set()
+    out: list[Left] = []
+    for country, group in by_country.items():
+        if len(group) <= limit:
+            continue
+        for c in sorted(group, key=lambda c: (c.applied_order, c.id))[limit:]:
+            deferred.add(c.id)
+            out.append(
+                Left(
+                    c.id,
+                    LeftCode.COUNTRY_CAP,
+                    f"{country} has {len(group)} of {len(cands)} applicants, over the "
+                    f"{cap_share:.0%} cap of {limit}; invited to the next round",
+                )
+            )
+    return [c for c in cands if c.id not in deferred], sorted(out, key=lambda x: x.id)
+
+
+# ---------------------------------------------------------------------------- the proposal
+
+
+def propose(
+    cands: Sequence[Candidate],
+    w: Weights = Weights(),
+    excl: Exclusions = Exclusions(),
+    odd: Literal["trio", "defer"] = "trio",
+    *,
+    cap_share: float | None = 0.20,
+    k: int = 25,
+    alpha: float = 1.0,
+    exact_limit: int = 200,
+    progress: Callable[[str, float], None] | None = None,
+) -> Proposal:
+    """Pair the pool: the most pairs possible, then the highest total score.
+
+    `cap_share` applies `apply_country_cap` first (None: the caller already did). `k` and `alpha`
+    choose the candidate edges (each person's k best partners by reduced score, MATCHING.md);
+    pools of at most `exact_limit` people are solved exactly on all their valid pairs.
+    `progress(stage, fraction)` is called with stages "score", "select", "solve", "done".
+    """
+    ids = [c.id for c in cands]
+    if len(set(ids)) != len(ids):
+        dup = sorted(i for i, m in Counter(ids).items() if m > 1)
+        raise ValueError(f"duplicate candidate ids: {dup[:10]}")
+    pool = sorted(cands, key=lambda c: c.id)
+    left: list[Left] = []
+    if cap_share is not None:
+        pool, left = apply_country_cap(pool, cap_share)
+    pool.sort(key=lambda c: (c.country, c.id))  # index order: country blocks
+    n = len(pool)
+    index = {c.id: i for i, c in enumerate(pool)}
+    forbidden = sorted(
+        (min(index[a], index[b]), max(index[a], index[b]))
+        for pair in excl.previous_pairs | excl.blocked_pairs
+        if len(pair) == 2 and all(x in index for x in pair)
+        for a, b in [sorted(pair)]
+    )
+    ex = np.array(forbidden, dtype=np.int64).reshape(-1, 2)
+    feats = mg.encode(pool, w, lambda x, y: _zone_cents(x, y, w), lambda x, y: _lang_cents(x, y, w))
+    kk = max(1, n - 1) if n <= exact_limit else k
+    u, v, has_partner = mg.select_edges(feats, ex, kk, alpha, progress)
+    wts = mg.edge_cents(feats, u, v)
+    mate, stats = ms.solve(n, u, v, wts, exact_limit=exact_limit, progress=progress)
+
+    # verify the hard rules on the output; drop anything that breaks them
+    pairs: list[list[int]] = []
+    for i in range(n):
+        j = int(mate[i])
+        if j > i and mate[j] == i and allowed(pool[i], pool[j], excl):
+            pairs.append([i, j])
+    taken = {x for p in pairs for x in p}
+    free = [i for i in range(n) if i not in taken]
+
+    # the ones left over: join a pair as a third, or are deferred
+    thirds: dict[int, int] = {}  # pair index -> third
+    for i in sorted(free, key=lambda i: (pool[i].applied_order, pool[i].id)):
+        if not has_partner[i]:
+            left.append(
+                Left(
+                    pool[i].id,
+                    LeftCode.NO_ELIGIBLE_PARTNER,
+                    "everyone else in the round is from the same country or excluded",
+                )
+            )
+            continue
+        choice = None
+        if odd == "trio":
+            choice = _best_trio(pool, feats, pairs, thirds, i, excl)
+        if choice is not None:
+            thirds[choice] = i
+            continue
+        if len(free) == 1 and n % 2 == 1:
+            why = (
+                "odd number of people; deferred to the next round"
+                if odd == "defer"
+                else "odd number of people and no pair could take a third"
+            )
+            left.append(Left(pool[i].id, LeftCode.ODD_ONE_OUT, why))
+        else:
+            left.append(
+                Left(
+                    pool[i].id,
+                    LeftCode.UNMATCHED,
+                    "every possible partner is needed for another pair",
+                )
+            )
+
+    out: list[Pair] = []
+    for p_idx, (i, j) in enumerate(pairs):
+        members = [pool[i], pool[j]]
+        third = thirds.get(p_idx)
+        if third is not None:
+            members.append(pool[third])
+        members.sort(key=lambda c: c.id)
+        reasons = tuple(
+            explain(members[x], members[y], w)
+            for x in range(len(members))
+            for y in range(x + 1, len(members))
+        )
+        out.append(
+            Pair(
+                members=tuple(c.id for c in members),
+                score=sum(round(r.score * 100) for r in reasons) / 100,
+                reasons=reasons,
+                third=None if third is None else pool[third].id,
+            )
+        )
+    out.sort(key=lambda p: p.members)
+    _check(out, {c.id: c for c in pool}, excl)
+    total = sum(round(p.score * 100) for p in out) / 100
+    stats.update(
+        {
+            "candidates": float(len(cands)),
+            "after_cap": float(n),
+            "pairs": float(sum(1 for p in out if len(p.members) == 2)),
+            "trios": float(sum(1 for p in out if len(p.members) == 3)),
+            "left": float(len(left)),
+        }
+    )
+    if progress:
+        progress("done", 1.0)
+    return Proposal(tuple(out), tuple(sorted(left, key=lambda x: x.id)), total, stats)
+
+
+def _best_trio(
+    pool: list[Candidate],
+    feats: mg.Features,
+    pairs: list[list[int]],
+    thirds: dict[int, int],
+    i: int,
+    excl: Exclusions,
+) -> int | None:
+    """The pair (not yet a trio) that person i adds most to, with both new edges allowed."""
+    open_pairs = [p for p in range(len(pairs)) if p not in thirds]
+    if not open_pairs:
+        return None
+    a = np.array([pairs[p][0] for p in open_pairs], dtype=np.int64)
+    b = np.array([pairs[p][1] for p in open_pairs], dtype=np.int64)
+    me = np.full(len(a), i, dtype=np.int64)
+    gain = mg.edge_cents(feats, me, a) + mg.edge_cents(feats, me, b)
+    ok = (feats.country[a] != feats.country[i]) & (feats.country[b] != feats.country[i])
+    best: tuple[int, int] | None = None
+    for t in np.flatnonzero(ok)[np.argsort(-gain[ok], kind="stable")].tolist():
+        if excl.forbids(pool[i].id, pool[a[t]].id) or excl.forbids(pool[i].id, pool[b[t]].id):
+            continue
+        best = (int(gain[t]), open_pairs[t])
+        break
+    return None if best is None else best[1]
+
+
+def _check(pairs: list[Pair], by_id: dict[int, Candidate], excl: Exclusions) -> None:
+    """Last line of defence: the hard rules hold on what we return."""
+    seen: set[int] = set()
+    for p in pairs:
+        for x in p.members:
+            if x in seen:
+                raise AssertionError(f"{x} is in two pairs")
+            seen.add(x)
+        for r in p.reasons:
+            if not allowed(by_id[r.a], by_id[r.b], excl):
+                raise AssertionError(f"pair {r.a}-{r.b} breaks a hard rule")
