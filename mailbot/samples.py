@@ -8,16 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailbot.samples_common import BASE
+from mailbot.samples_round import SAMPLES_ROUND
+
 # Mail to coordinators is written in English only (the program has no coordinator language).
 COORDINATOR_ONLY = frozenset({"proposal", "coordinator_action_done", "digest", "final_report"})
 
-PROGRAM = {"name": "International Librarians Network", "address": "coordinator@example.org"}
-BASE: dict[str, Any] = {
-    "program": PROGRAM,
-    "recipient_name": "Amaia Etxeberria",
-    "names": {"amaia@example.net": "Amaia Etxeberria"},
-    "person_id": 1,
-}
 FIELDS = {
     "name": "Amaia Etxeberria",
     "email": "amaia@example.net",
@@ -105,6 +101,4 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
 }
 
 # The round's mail (introductions, topics, nudges, survey …) keeps its samples beside it.
-from mailbot.samples_round import SAMPLES_ROUND  # noqa: E402
-
 SAMPLES.update(SAMPLES_ROUND)

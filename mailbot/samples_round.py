@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailbot.samples import BASE, PROGRAM
+from mailbot.samples_common import BASE, PROGRAM
 
 __all__ = ["PROGRAM", "SAMPLES_ROUND"]
 

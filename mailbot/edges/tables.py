@@ -100,6 +100,7 @@ class Person(Base):
     bouncing: Mapped[bool] = mapped_column(Boolean, default=False)
     wants_next_round: Mapped[bool] = mapped_column(Boolean, default=False)
     silent_cycles: Mapped[int] = mapped_column(Integer, default=0)
+    delete_token: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -165,6 +166,8 @@ class Pair(Base):
     reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    flagged_at: Mapped[datetime | None] = mapped_column(nullable=True)  # sent to coordinators
+    last_checkin_answer_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class PairMember(Base):
@@ -232,3 +235,61 @@ class BlockedPair(Base):
     person_a: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     person_b: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     created_at: Mapped[datetime]
+
+
+class NudgeRow(Base):
+    """A ladder step taken (a nudge, a notice, a coordinator flag): what was already tried."""
+
+    __tablename__ = "nudge"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pair.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), nullable=True
+    )  # None: the coordinators
+    kind: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+
+
+class PairNote(Base):
+    """A coordinator's NOTE on a pair."""
+
+    __tablename__ = "pair_note"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pair.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(320))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class DigestRow(Base):
+    """A coordinators' digest that was sent, with the week's point for the activity chart."""
+
+    __tablename__ = "digest"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at: Mapped[datetime]
+    week_start: Mapped[str] = mapped_column(String(10), unique=True)  # ISO date
+    active: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+
+
+class SurveyAnswerRow(Base):
+    __tablename__ = "survey_answer"
+    __table_args__ = (UniqueConstraint("person_id", "round_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), nullable=True
+    )
+    round_name: Mapped[str] = mapped_column(String(100), index=True)
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    valuable: Mapped[str] = mapped_column(Text, default="")
+    choice: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime]
+
+
+class DeletionEvent(Base):
+    """That a deletion happened, and when: all coordinators are told."""
+
+    __tablename__ = "deletion_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
