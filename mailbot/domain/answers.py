@@ -84,7 +84,8 @@ def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> De
         if name in PARTICIPANT_COMMANDS or name in SIGNAL_COMMANDS:
             if not facts.known:
                 return _answer("status", facts, max_answers_per_day)
-            return _answer("command_ack", facts, max_answers_per_day, record_command=True)
+            # flows.participants acts on it and answers with what it did (rate-limited there)
+            return Decision(note="participant command", record_command=True)
     if kind is Kind.REPLY:
         return Decision(note="reply: metadata recorded")
     if facts.known or facts.is_coordinator:

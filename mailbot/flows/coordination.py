@@ -16,7 +16,7 @@ from mailbot.domain import tokens
 from mailbot.domain.auth import coordinator_may_act
 from mailbot.domain.model import CommandName, Inbound, Outgoing, Verdict
 from mailbot.edges.tables import CommandRow, Proposal
-from mailbot.flows import matching
+from mailbot.flows import coordinator_commands, matching
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def act(
         cmd.state = "refused"
         _confirm(session, deps, msg, cmd, name.value.upper(), f"nothing changed: {why}", now)
         return f"refused: {why}"
-    return "recorded"
+    return coordinator_commands.act(session, deps, msg, verdict, cmd, now)
 
 
 def _confirm(

@@ -23,7 +23,7 @@ from mailbot.domain.answers import SenderFacts, bounce_score, decide
 from mailbot.domain.classify import ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Outgoing, Route, Verdict
 from mailbot.edges.tables import BounceEvent, InboundRow, MailboxState, Outbox, Person
-from mailbot.flows import coordination, effects, rounds
+from mailbot.flows import coordination, effects, participants, rounds
 from mailbot.flows.outbox import enqueue
 from mailbot.mail.parse import parse_message
 
@@ -197,9 +197,15 @@ def handle(
         row.person_id = person.id
     if decision.record_command and verdict.command is not None:
         cmd = effects.record_command(session, row, person, msg.from_addr, verdict.command, now)
+        session.flush()
         if facts.is_coordinator:
-            session.flush()
             row.reason += " — " + coordination.act(session, deps, msg, verdict, cmd, now)
+        elif person is not None:
+            may_answer = facts.auto_answers_today < settings.program.max_auto_replies_per_day
+            outcome = participants.act(session, deps, msg, verdict, cmd, person, now, may_answer)
+            row.reason += " — " + outcome
+            if may_answer:
+                known.answers[msg.from_addr] += 1
     if decision.answer:
         out = effects.answer(session, deps, decision.answer, msg, verdict, person, row, now)
         enqueue(session, deps, out, now, automatic_answer=True)
