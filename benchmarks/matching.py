@@ -71,7 +71,7 @@ def run_one(n: int, seed: int, all_pairs_max: int, exact_max: int) -> dict[str, 
     # reference graph for the LP bound and the greedy baseline
     kept, _ = m.apply_country_cap(sorted(pool, key=lambda c: c.id))
     kept.sort(key=lambda c: (c.country, c.id))
-    f = mg.encode(kept, w, lambda a, b: m._zone_cents(a, b, w), lambda a, b: m._lang_cents(a, b, w))
+    f = m.encode(kept, w)
     if len(kept) <= all_pairs_max:
         u, v = _all_pairs(f)
         ref = "all pairs"

@@ -239,6 +239,11 @@ def allowed(a: Candidate, b: Candidate, excl: Exclusions = Exclusions()) -> bool
     return a.id != b.id and a.country != b.country and not excl.forbids(a.id, b.id)
 
 
+def encode(pool: Sequence[Candidate], w: Weights = Weights()) -> mg.Features:
+    """The pool as arrays for bulk scoring (`matching_graph`), in the given order."""
+    return mg.encode(pool, w, lambda x, y: _zone_cents(x, y, w), lambda x, y: _lang_cents(x, y, w))
+
+
 # ---------------------------------------------------------------------------- the country cap
 
 

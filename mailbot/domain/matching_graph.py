@@ -108,10 +108,12 @@ def encode(
         ),
         zone=arr([-1 if c.utc_offset is None else zi[c.utc_offset] for c in cands]),
         lang=arr([li[c.languages] if c.languages else -1 for c in cands]),
-        zone_table=np.array([[zone_cents(a, b) for b in zones] for a in zones], dtype=np.int64),
+        zone_table=np.array(
+            [[zone_cents(a, b) for b in zones] for a in zones], dtype=np.int64
+        ).reshape(len(zones), len(zones)),
         lang_table=np.array(
             [[lang_cents(a, b) for b in langsets] for a in langsets], dtype=np.int64
-        ),
+        ).reshape(len(langsets), len(langsets)),
         n_sectors=len(sectors),
         n_stages=len(stages),
         base=cents(w.base),
