@@ -53,7 +53,67 @@ PROPOSAL_STATS = {
     "score_max": 15.5,
 }
 
+SURVEY_SUMMARY = {
+    "invited": 40,
+    "responses": 31,
+    "response_rate": 0.775,
+    "satisfaction_answers": 30,
+    "satisfaction_mean": 4.2,
+    "satisfied_share": 0.83,
+    "satisfaction_distribution": {"1": 0, "2": 1, "3": 4, "4": 10, "5": 15},
+    "choices": {"new_partner": 12, "continue_independently": 14, "stop": 3, "none": 2},
+    "valuable": ["Seeing how another country runs its reading programmes."],
+}
+DIGEST = {
+    "week_start": "2027-03-01",
+    "counts": {"active": 14, "quiet": 3, "one_sided": 2, "stalled": 1, "paused": 1, "ended": 0},
+    "total": 21,
+    "running": 20,
+    "share_active": 70,
+    "weekly": [["2027-02-08", 19, 20], ["2027-02-15", 17, 20], ["2027-03-01", 14, 20]],
+    "flagged": [
+        {
+            "pair_id": 7,
+            "round": "2027A",
+            "cause": "quiet",
+            "state": "stalled",
+            "silent_days": 29,
+            "silent": ["Kofi Mensah <kofi@example.net>"],
+            "tried": ["quiet on 2027-02-22", "second on 2027-03-01"],
+            "actions": ["LIAISE 7 Hello both, how can we help?", "REMATCH 7", "CLOSE 7"],
+        }
+    ],
+    "bounces": ["gone@example.net"],
+    "withdrawals": ["amaia@example.net"],
+    "deletions": 1,
+    "applications": 3,
+    "held": ["stranger@example.com"],
+    "uncertain": 0,
+}
+
 SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "digest": [
+        BASE | DIGEST | {"survey": None},
+        BASE | DIGEST | {"flagged": [], "survey": SURVEY_SUMMARY, "uncertain": 2},
+    ],
+    "final_report": [
+        BASE
+        | {
+            "round": ROUND | {"end": "2027-06-08"},
+            "pairs": 20,
+            "survey": SURVEY_SUMMARY,
+            "weekly": DIGEST["weekly"],
+            "share_active": [95, 85, 70],
+        },
+        BASE
+        | {
+            "round": ROUND | {"end": "2027-06-08"},
+            "pairs": 20,
+            "survey": None,
+            "weekly": [],
+            "share_active": [],
+        },
+    ],
     "proposal": [
         BASE
         | {

@@ -23,7 +23,7 @@ from mailbot.domain.answers import SenderFacts, bounce_score, decide
 from mailbot.domain.classify import ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Outgoing, Route, Verdict
 from mailbot.edges.tables import BounceEvent, InboundRow, MailboxState, Outbox, Person
-from mailbot.flows import coordination, effects, participants, rounds
+from mailbot.flows import coordination, effects, participants, round_jobs, rounds
 from mailbot.flows.outbox import enqueue
 from mailbot.mail.parse import parse_message
 
@@ -209,6 +209,8 @@ def handle(
     if decision.answer:
         out = effects.answer(session, deps, decision.answer, msg, verdict, person, row, now)
         enqueue(session, deps, out, now, automatic_answer=True)
+    if person is not None and verdict.kind in (Kind.REPLY, Kind.UNKNOWN):
+        row.reason += _signals(session, msg, verdict, person, row, now)
     session.flush()  # fail here, not at commit, so `known` only learns what will be kept
     known.seen.add(dedupe)
     known.existing[source_key] = (PROCESSED, verdict.kind.value)
@@ -225,6 +227,29 @@ def handle(
         decision.note,
     )
     return PROCESSED, verdict.kind.value
+
+
+def _signals(
+    session: Session,
+    msg: Inbound,
+    verdict: Verdict,
+    person: Person,
+    row: InboundRow,
+    now: datetime,
+) -> str:
+    """Metadata only: who wrote in which pair, and when; or a survey answer by reply."""
+    pair_ids = [int(r.token) for r in verdict.routes if r.route is Route.PAIR and r.token.isdigit()]
+    if pair_ids:
+        row.pair_id = pair_ids[0]
+    else:
+        note = round_jobs.record_survey_answer(session, person, msg.text, now)
+        if note:
+            return " — " + note
+        if any(r.route is Route.REPLY for r in verdict.routes):
+            pair_ids = round_jobs.current_pairs(session, person.id)
+    sane = msg.date is not None and now - timedelta(days=30) <= msg.date <= now
+    counted = round_jobs.record_activity(session, person, pair_ids, msg.date if sane else now)
+    return f" — activity in {counted} pair(s)" if counted else ""
 
 
 def _record_bounces(session: Session, deps: Deps, verdict: Verdict, now: datetime) -> None:

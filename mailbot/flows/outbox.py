@@ -8,6 +8,7 @@ digest lists it) — sending twice is the one thing this module promises not to 
 
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -92,6 +93,11 @@ def _names(context: dict[str, Any]) -> dict[str, str]:
     return {k.lower(): str(v) for k, v in context.get("names", {}).items()}
 
 
+def _attachment(a: dict[str, str]) -> tuple[str, str, str | bytes, str]:
+    data: str | bytes = base64.b64decode(a["base64"]) if "base64" in a else a["text"]
+    return a["filename"], a["content_type"], data, a.get("cid", "")
+
+
 def render_row(deps: Deps, row: Outbox, now: datetime) -> tuple[Any, str]:
     """The EmailMessage for an outbox row and its envelope sender."""
     settings = deps.settings
@@ -112,10 +118,7 @@ def render_row(deps: Deps, row: Outbox, now: datetime) -> tuple[Any, str]:
         )
         if row.bulk
         else "",
-        attachments=tuple(
-            (a["filename"], a["content_type"], a["text"])
-            for a in row.context.get("_attachments", [])
-        ),
+        attachments=tuple(_attachment(a) for a in row.context.get("_attachments", [])),
     )
     message = build_message(env, rendered.subject, rendered.text, rendered.html, now)
     bounce_to = tokens.tag_address(program, Route.BOUNCE, row.key_digest, settings.program.secret)
@@ -172,13 +175,22 @@ async def _deliver_one(
     try:
         message, bounce_to = render_row(deps, row, now)
     except (TemplateMissing, Exception) as exc:  # a template bug must not block the queue
+        # Retried with backoff (a fixed template or config lets it go out), failed at the end.
+        attempts = row.attempts + 1
+        final = attempts >= deps.settings.smtp.max_attempts
         with deps.db.transaction() as s:
             s.execute(
                 update(Outbox)
                 .where(Outbox.id == row.id)
-                .values(status="failed", last_error=f"render: {type(exc).__name__}: {exc}"[:2000])
+                .values(
+                    status="failed" if final else "pending",
+                    attempts=attempts,
+                    next_attempt_at=now + backoff(attempts),
+                    last_error=f"render: {type(exc).__name__}: {exc}"[:2000],
+                )
             )
-        report.failed += 1
+        report.failed += final
+        report.retried += not final
         report.errors.append(f"{row.key}: {exc}")
         log.error("outbox render failed key=%s error=%s", row.key, exc)
         return

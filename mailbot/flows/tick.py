@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mailbot.flows import intake, matching, outbox
+from mailbot.flows import intake, matching, outbox, round_jobs
 
 if TYPE_CHECKING:
     from mailbot.app import Deps
@@ -37,7 +37,12 @@ class TickReport:
 
 ScheduledJob = Callable[["Deps", datetime], Awaitable[str]]
 # Run in this order at every tick: each is idempotent at a given instant.
-JOBS: dict[str, ScheduledJob] = {"rounds": matching.round_job}
+JOBS: dict[str, ScheduledJob] = {
+    "rounds": matching.round_job,  # round opening, matching proposals
+    "round": round_jobs.ladder_job,  # topics, check-ins, nudges
+    "end": round_jobs.end_of_round_job,  # survey, final report
+    "digest": round_jobs.digest_job,  # the coordinators' weekly digest
+}
 
 
 async def run_jobs(deps: Deps, now: datetime) -> dict[str, Any]:

@@ -25,7 +25,8 @@ class Envelope:
     in_reply_to: str = ""
     key: str = ""
     unsubscribe: str = ""  # mailto: address for List-Unsubscribe on bulk mail
-    attachments: tuple[tuple[str, str, str], ...] = ()  # (filename, mime type, text)
+    # (filename, mime type, text or bytes, content-id): a content-id puts an image inline
+    attachments: tuple[tuple[str, str, str | bytes, str], ...] = ()
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -67,11 +68,24 @@ def build_message(
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
-    for filename, mime, text in env.attachments:
+    for filename, mime, data, cid in env.attachments:
         maintype, _, subtype = mime.partition("/")
-        if maintype == "text":
-            msg.add_attachment(text, subtype=subtype, filename=one_line(filename))
+        name = one_line(filename)
+        if cid and html:
+            html_part = msg.get_body(("html",))
+            assert html_part is not None
+            raw = data if isinstance(data, bytes) else data.encode()
+            html_part.add_related(
+                raw,
+                maintype=maintype,
+                subtype=subtype,
+                cid=f"<{cid}>",
+                filename=name,
+                disposition="inline",
+            )
+        elif isinstance(data, str) and maintype == "text":
+            msg.add_attachment(data, subtype=subtype, filename=name)
         else:
-            name = one_line(filename)
-            msg.add_attachment(text.encode(), maintype=maintype, subtype=subtype, filename=name)
+            raw = data if isinstance(data, bytes) else data.encode()
+            msg.add_attachment(raw, maintype=maintype, subtype=subtype, filename=name)
     return msg

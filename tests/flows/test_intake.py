@@ -103,7 +103,7 @@ def test_robots_are_never_answered(prog: Program) -> None:
 def test_bounce_is_scored_and_not_answered(prog: Program) -> None:
     prog.put(application())
     prog.tick(NOW)
-    [row] = prog.query(select(Outbox))
+    [row] = prog.query(select(Outbox).where(Outbox.template == "confirmation"))
     bounce = (
         "From: MAILER-DAEMON@mx.example.net\r\nTo: " + row.reply_to + "\r\n"
         "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <b@mx.example.net>\r\n"
