@@ -378,8 +378,9 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             row.sent_at, row.active, row.total = now, point.active, point.total
         s.flush()
         names = {p.id: f"{p.name} <{p.email}>" for p in snap.people.values()}
+        weekly = [w for w in digest.weekly if w.total]  # weeks before any pair ran say nothing
         png = weekly_png(
-            [(w.week_start, w.active, w.total) for w in digest.weekly], "Active pairs per week"
+            [(w.week_start, w.active, w.total) for w in weekly], "Active pairs per week"
         )
         reply = tokens.tag_address(
             settings.program.address, Route.REPLY, f"d{row.id}", settings.program.secret
