@@ -188,7 +188,7 @@ class Skip:
     pair_id: int
     person_id: int | None
     kind: NudgeKind
-    reason: str  # away_until … | cooldown | bouncing | first_week | already_flagged | all_away
+    reason: str  # away_until … | cooldown | bouncing | partner_bouncing | first_week | all_away
 
 
 @dataclass(frozen=True)
@@ -346,9 +346,19 @@ class _Ladder:
         if st.silent_days >= ladder.stalled_days:
             self._stalled(pair, st, [t[0] for t in targets])
             return
+        # A member already told that their partner's address fails is not nudged about the
+        # silence while it lasts: nothing they do can fix it; the coordinators own the pair.
+        warned = (
+            {r.person_id for r in pair.nudges if r.kind == NudgeKind.PARTNER_BOUNCING}
+            if any(m.bouncing for m in pair.members)
+            else set()
+        )
         for m, since, days in targets:
             if m.person_id in told:
                 continue  # the partner_bouncing notice replaces this member's nudge
+            if m.person_id in warned:
+                self.skips.append(Skip(pair.pair_id, m.person_id, first_kind, "partner_bouncing"))
+                continue
             if m.bouncing:
                 if days < ladder.second_nudge_days:
                     self.skips.append(Skip(pair.pair_id, m.person_id, first_kind, "bouncing"))

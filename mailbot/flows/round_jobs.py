@@ -619,3 +619,43 @@ def current_pairs(s: Session, person_id: int) -> list[int]:
             .where(PairMember.person_id == person_id, Pair.state.in_(RUNNING))
         )
     )
+
+
+def tell_partners_of_bounce(s: Session, deps: Deps, person: Person, now: datetime) -> None:
+    """The moment an address starts failing: its partners hear it (instead of nudges), and the
+    pair is flagged for the coordinators' digest."""
+    for pair_id in current_pairs(s, person.id):
+        pair = s.get(Pair, pair_id)
+        assert pair is not None
+        pair.flagged_at = now
+        partners = s.scalars(
+            select(Person)
+            .join(PairMember, PairMember.person_id == Person.id)
+            .where(PairMember.pair_id == pair_id, Person.id != person.id)
+        )
+        for partner in partners:
+            key = f"nudge:{pair.round_name}:{pair_id}:partner_bouncing:{partner.id}:{person.id}"
+            if s.scalar(select(NudgeRow.id).where(NudgeRow.key == key)) is not None:
+                continue
+            s.add(
+                NudgeRow(
+                    key=key,
+                    pair_id=pair_id,
+                    person_id=partner.id,
+                    kind=NudgeKind.PARTNER_BOUNCING.value,
+                    at=now,
+                )
+            )
+            enqueue(
+                s,
+                deps,
+                Outgoing(
+                    key=key,
+                    to=(partner.email,),
+                    template="partner_bouncing",
+                    language=partner.language,
+                    context=_base(deps, partner) | {"partner_name": person.name},
+                    reply_to=reply_address(deps, partner.id),
+                ),
+                now,
+            )

@@ -309,6 +309,20 @@ def test_bouncing_partner_notice_instead_of_second_nudge() -> None:
     assert notice[0].about == (2,)
 
 
+def test_partner_told_of_a_bounce_is_not_nudged_about_the_silence() -> None:
+    """Alice already heard (when the bounce was recorded) that Bob's mail fails: no quiet or
+    second reminder to her while it lasts; the coordinators still get the stall."""
+    told = NudgeRecord(NudgeKind.PARTNER_BOUNCING.value, 1, day(4))
+    p = pair(member(1), member(2, bouncing=True), nudges=(told,))
+    d14 = decide_ladder([p], day(14), LADDER)
+    assert d14.nudges == ()
+    assert (1, "partner_bouncing") in [(s.person_id, s.reason) for s in d14.skips]
+    assert [(n.kind, n.person_id) for n in decide_nudges([p], day(28), LADDER)] == [
+        (NudgeKind.PARTNER_BOUNCING, None),
+        (NudgeKind.STALLED, None),
+    ]
+
+
 def test_one_sided_bouncing_silent_member() -> None:
     p = pair(member(1, last_wrote_at=day(20)), member(2, bouncing=True))
     got = decide_nudges([p], day(21), LADDER)

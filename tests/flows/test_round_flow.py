@@ -1,0 +1,182 @@
+"""A matched round run through `tick` at fixed instants: topics, activity, the ladder, digest."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.edges.tables import NudgeRow, Pair, PairMember, Person
+from tests.flows.test_matching_flow import _apply, _proposals, _reply
+from tests.support.program import Program
+
+# The round starts on Monday 2027-02-08; matching and approval happen on 2027-02-03.
+DAY = {n: f"2027-{2 + (7 + n) // 28:02d}-{(7 + n) % 28 + 1:02d}T10:00:00Z" for n in range(0, 20)}
+
+
+def at(day: int, hour: int = 10) -> str:
+    """An instant `day` days after the round's start (2027-02-08), at `hour` UTC."""
+    from datetime import datetime, timedelta
+
+    t = datetime(2027, 2, 8, hour) + timedelta(days=day)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def round_(tmp_path: Path, db_url: str) -> Program:
+    prog = Program.create(tmp_path / "prog", db_url)
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal] = _proposals(prog)
+    prog.put(_reply(proposal["Reply-To"].addresses[0].addr_spec, "APPROVE"))
+    prog.tick("2027-02-03T12:00:00Z")
+    yield prog
+    prog.close()
+
+
+def pair_of(prog: Program, email: str) -> tuple[int, list[Person], str]:
+    person = prog.query(select(Person).where(Person.email == email))[0]
+    pair_id = prog.query(select(PairMember.pair_id).where(PairMember.person_id == person.id))[0]
+    ids = prog.query(select(PairMember.person_id).where(PairMember.pair_id == pair_id))
+    people = prog.query(select(Person).where(Person.id.in_(ids)))
+    intro = next(m for m in prog.sent_to(email) if m["Cc"])
+    return pair_id, people, intro["Cc"].addresses[0].addr_spec
+
+
+def partner_mail(sender: str, to: str, track: str, n: int, **headers: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Cc"] = track
+    msg["Subject"] = "Re: Topic 1"
+    msg["Message-ID"] = f"<talk-{n}-{sender}>"
+    for k, v in headers.items():
+        msg[k.replace("_", "-")] = v
+    msg.set_content("Our conversation, which the program never stores.")
+    return bytes(msg)
+
+
+def subjects(prog: Program, email: str) -> list[str]:
+    return [m["Subject"] for m in prog.sent_to(email)]
+
+
+def nudges_to(prog: Program, email: str, word: str) -> int:
+    return sum(word in s for s in subjects(prog, email))
+
+
+def test_topics_arrive_every_other_week_at_local_morning(round_: Program) -> None:
+    round_.tick(at(0, 0))
+    assert not any("Topic 1" in s for s in subjects(round_, "raj@example.net"))
+    round_.tick(at(0, 10))
+    assert sum("Topic 1" in s for s in subjects(round_, "raj@example.net")) == 1
+    round_.tick(at(0, 12))
+    round_.tick(at(7))
+    assert sum("Topic" in s for s in subjects(round_, "raj@example.net")) == 1
+    round_.tick(at(14))
+    assert sum("Topic 2" in s for s in subjects(round_, "raj@example.net")) == 1
+
+
+def test_a_quiet_pair_is_nudged_at_day_14_and_not_again_within_the_cooldown(
+    round_: Program,
+) -> None:
+    for day in (0, 7, 13):
+        round_.tick(at(day))
+    assert nudges_to(round_, "ana@example.net", "How are things") == 0
+    round_.tick(at(14))
+    assert nudges_to(round_, "ana@example.net", "How are things") == 1
+    assert nudges_to(round_, "lea@example.net", "How are things") == 1
+    for day in (15, 17, 19):
+        round_.tick(at(day))
+    assert nudges_to(round_, "ana@example.net", "How are things") == 1
+
+
+def test_partner_mail_counts_as_activity_and_its_body_is_not_kept(round_: Program) -> None:
+    pair_id, people, track = pair_of(round_, "ana@example.net")
+    other = next(p.email for p in people if p.email != "ana@example.net")
+    round_.tick(at(1))
+    for day in (5, 12):
+        round_.put(partner_mail("ana@example.net", other, track, day))
+        round_.put(partner_mail(other, "ana@example.net", track, day + 100))
+        round_.tick(at(day))
+    round_.tick(at(14))
+    round_.tick(at(16))
+    assert nudges_to(round_, "ana@example.net", "How are things") == 0
+    members = round_.query(select(PairMember).where(PairMember.pair_id == pair_id))
+    assert all(m.messages == 2 and m.last_wrote_at is not None for m in members)
+    db_text = " ".join(str(v) for row in round_.query(select(Pair)) for v in row.__dict__.values())
+    assert "never stores" not in db_text
+
+
+def test_one_sided_pair_nudges_the_silent_partner_only(round_: Program) -> None:
+    pair_id, people, track = pair_of(round_, "kofi@example.net")
+    other = next(p.email for p in people if p.email != "kofi@example.net")
+    round_.tick(at(1))
+    for day in (2, 9, 13):
+        round_.put(partner_mail("kofi@example.net", other, track, day))
+        round_.tick(at(day))
+    round_.tick(at(14))
+    nudges = round_.query(select(NudgeRow).where(NudgeRow.pair_id == pair_id))
+    silent_id = next(p.id for p in people if p.email == other)
+    assert [(n.kind, n.person_id) for n in nudges] == [("one_sided", silent_id)]
+
+
+def test_an_out_of_office_reply_never_counts(round_: Program) -> None:
+    _, people, track = pair_of(round_, "mia@example.net")
+    round_.tick(at(1))
+    ooo = partner_mail(
+        "mia@example.net",
+        next(p.email for p in people if p.email != "mia@example.net"),
+        track,
+        3,
+        Auto_Submitted="auto-replied",
+    )
+    round_.put(ooo)
+    round_.tick(at(3))
+    members = round_.query(select(PairMember).where(PairMember.person_id == people[0].id))
+    assert all(m.messages == 0 for m in members)
+    round_.tick(at(14))
+    assert nudges_to(round_, "mia@example.net", "How are things") == 1
+
+
+def test_a_stalled_pair_reaches_the_coordinators_digest_with_actions(round_: Program) -> None:
+    for day in (0, 14, 21, 28, 29):
+        round_.tick(at(day))
+    # 2027-03-15 (day 35) is a Monday: the digest's slot.
+    round_.tick(at(35))
+    digests = [
+        m for m in round_.sent_to("director@example.org") if "digest" in m["Subject"].lower()
+    ]
+    body = digests[-1].get_body(("plain",)).get_content()
+    assert "stalled" in body and "REMATCH" in body and "LIAISE" in body
+    html = digests[-1].get_body(("html",))
+    assert html is not None
+    assert any(p.get_content_type() == "image/png" for p in digests[-1].walk())
+
+
+def test_a_bouncing_partner_is_not_nudged_and_the_other_is_told(round_: Program) -> None:
+    _, people, _ = pair_of(round_, "raj@example.net")
+    other = next(p for p in people if p.email != "raj@example.net")
+    round_.tick(at(1))
+    for day in (2, 3, 4):  # three permanent failures on separate days: the address bounces
+        dsn = (
+            f"From: MAILER-DAEMON@mx.example.net\r\nTo: coordinator@example.org\r\n"
+            f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-{day}@mx>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+            "report-type=delivery-status; boundary=XX\r\n\r\n--XX\r\n"
+            "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+            "Final-Recipient: rfc822; raj@example.net\r\nAction: failed\r\n"
+            "Status: 5.1.1\r\n\r\n--XX--\r\n"
+        ).encode()
+        round_.put(dsn)
+        round_.tick(at(day))
+    [raj] = round_.query(select(Person).where(Person.email == "raj@example.net"))
+    assert raj.bouncing
+    assert nudges_to(round_, other.email, "not getting through") == 1  # told at once
+    before = len(round_.sent_to("raj@example.net"))
+    for day in (14, 21, 22):
+        round_.tick(at(day))
+    assert len(round_.sent_to("raj@example.net")) == before  # nothing more to a dead address
+    assert nudges_to(round_, other.email, "not getting through") == 1  # and only once
+    assert nudges_to(round_, other.email, "second note") == 0
