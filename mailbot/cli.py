@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic).")
 app.add_typer(db_app, name="db")
+round_app = typer.Typer(no_args_is_help=True, help="Rounds: list and create.")
+app.add_typer(round_app, name="round")
 console = Console(stderr=True)
 
 ConfigOpt = Annotated[
@@ -176,6 +178,154 @@ def requeue(
     deps = _deps(config)
     n = asyncio.run(requeue_all(deps))
     print(f"requeued {n} message(s)")
+
+
+@app.command()
+def match(
+    round_name: Annotated[str, typer.Option("--round", help="the round to match")],
+    config: ConfigOpt = None,
+    preview: Annotated[bool, typer.Option(help="print the proposal; change nothing")] = True,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="also write the CSV here")] = None,
+    now: Annotated[str | None, typer.Option(help="as of this instant (ISO-8601)")] = None,
+) -> None:
+    """Preview the matching of a round: pairs, statistics and who is left out, and why."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from mailbot.edges.tables import RoundRow
+    from mailbot.flows import matching, rounds
+
+    deps = _deps(config)
+    instant = _parse_now(now)
+    out = Console()
+    with deps.db.transaction() as s:
+        rounds.sync_rounds(s, deps)
+        row = s.scalar(select(RoundRow).where(RoundRow.name == round_name))
+        if row is None:
+            known = ", ".join(r.name for r in rounds.rounds(s)) or "none"
+            console.print(f"[red]no round {round_name!r}[/red] (rounds: {known})")
+            raise typer.Exit(2)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("matching", total=1.0)
+
+            def progress(stage: str, fraction: float) -> None:
+                bar.update(task, description=f"matching: {stage}", completed=fraction)
+
+            result, who, excluded = matching.compute(s, deps, row, instant, progress)
+        data = matching.payload(result, excluded)
+        stats = matching.statistics_of(data, who)
+        people = {pid: p for pid, (p, _) in who.items()} | {p.id: p for p, _ in excluded}
+        apps = {pid: a for pid, (_, a) in who.items()}
+        table = Table(title=f"Proposal for {round_name} (preview: nothing saved or sent)")
+        for col in ("#", "partners", "countries", "score", "shared interests"):
+            table.add_column(col)
+        for n, p in enumerate(data["pairs"], 1):
+            names = " & ".join(people[i].name for i in p["members"])
+            countries = " / ".join(apps[i].fields["country"] for i in p["members"])
+            shared = sorted({x for r in p["reasons"] for x in r["shared_interests"]})
+            table.add_row(str(n), names, countries, f"{p['score']:.2f}", ", ".join(shared)[:60])
+        out.print(table)
+        for k in (
+            "applicants",
+            "countries",
+            "pairs",
+            "trios",
+            "left",
+            "excluded",
+            "score_total",
+            "score_mean",
+            "score_min",
+            "score_max",
+        ):
+            out.print(f"{k:>12}: {stats[k]}")
+        for x in data["left"]:
+            out.print(f"left out: {people[x['id']].name} <{people[x['id']].email}>: {x['detail']}")
+        for p, why in excluded:
+            out.print(f"not in the pool: {p.name} <{p.email}>: {why}")
+        if csv_file:
+            csv_file.write_text(matching.proposal_csv(data, people, apps), encoding="utf-8")
+            out.print(f"CSV written to {csv_file}")
+        if not preview:
+            proposal = matching.propose_round(s, deps, row, instant)
+            out.print(f"proposal {proposal.id} stored and sent to the coordinators")
+
+
+@round_app.command("list")
+def round_list(config: ConfigOpt = None) -> None:
+    """List the rounds with their dates and state."""
+    from rich.table import Table
+
+    from mailbot.flows import rounds
+
+    deps = _deps(config)
+    table = Table(title="Rounds")
+    for col in ("name", "applications", "matching", "start", "end", "topics every", "state"):
+        table.add_column(col)
+    with deps.db.transaction() as s:
+        rounds.sync_rounds(s, deps)
+        for r in rounds.rounds(s):
+            c = rounds.round_context(deps, r)
+            assert c is not None
+            table.add_row(
+                r.name,
+                f"{c['opens']} - {c['closes']}",
+                c["matching"],
+                c["start"],
+                c["end"],
+                f"{r.topic_every_days} days",
+                r.state,
+            )
+    Console().print(table)
+
+
+@round_app.command("create")
+def round_create(
+    name: Annotated[str, typer.Argument(help="e.g. 2027B")],
+    applications_open: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    applications_close: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    start: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    matching_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: close)")] = None,
+    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: 4 months on)")] = None,
+    topic_every_days: int = 14,
+    config: ConfigOpt = None,
+) -> None:
+    """Create a round in the database (rounds in the config file are created automatically)."""
+    from sqlalchemy import select
+
+    from mailbot.edges.tables import RoundRow
+    from mailbot.flows import rounds
+    from mailbot.settings import ConfigError, _rounds
+
+    deps = _deps(config)
+    item: dict[str, object] = {
+        "name": name,
+        "applications_open": applications_open,
+        "applications_close": applications_close,
+        "start": start,
+        "topic_every_days": topic_every_days,
+    }
+    if matching_date:
+        item["matching_date"] = matching_date
+    if end:
+        item["end"] = end
+    try:
+        [r] = _rounds([item])
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    with deps.db.transaction() as s:
+        if s.scalar(select(RoundRow.id).where(RoundRow.name == name)) is not None:
+            console.print(f"[red]a round named {name!r} exists already[/red]")
+            raise typer.Exit(2)
+        s.add(RoundRow(**rounds.round_row(deps, r), state="planned"))
+    print(f"round {name} created")
 
 
 @app.command()

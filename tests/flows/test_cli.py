@@ -1,0 +1,136 @@
+"""The command line as an operator uses it: match preview, rounds, inspect, check-config."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from mailbot.edges.tables import Pair, Proposal, RoundRow
+from tests.flows.test_matching_flow import PEOPLE, _apply
+from tests.support.program import SECRET, Program
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml"
+
+
+def run(prog: Program | None, *args: str) -> subprocess.CompletedProcess[str]:
+    extra = ["--config", str(prog.config)] if prog else []
+    return subprocess.run(
+        [sys.executable, "-m", "mailbot", *args, *extra],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MAILBOT_PROGRAM_SECRET=SECRET, COLUMNS="200"),
+        timeout=120,
+    )
+
+
+def test_match_preview_prints_pairs_and_writes_csv_but_changes_nothing(
+    tmp_path: Path, db_url: str
+) -> None:
+    prog = Program.create(tmp_path / "p", db_url)
+    _apply(prog)
+    out = run(prog, "match", "--round", "2027A", "--csv", str(tmp_path / "p.csv"))
+    assert out.returncode == 0, out.stderr
+    assert "pairs: 3" in out.stdout and "countries: 6" in out.stdout
+    csv_text = (tmp_path / "p.csv").read_text()
+    assert all(name in csv_text for _, name, *_ in PEOPLE)
+    assert prog.query(select(Proposal)) == [] and prog.query(select(Pair)) == []
+    bad = run(prog, "match", "--round", "nope")
+    assert bad.returncode == 2 and "2027A" in bad.stderr
+    prog.close()
+
+
+def test_round_create_and_list(tmp_path: Path) -> None:
+    prog = Program.create(tmp_path / "p", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    ok = run(
+        prog,
+        "round",
+        "create",
+        "2027B",
+        "--applications-open",
+        "2027-05-01",
+        "--applications-close",
+        "2027-05-31",
+        "--start",
+        "2027-06-14",
+    )
+    assert ok.returncode == 0, ok.stderr
+    again = run(
+        prog,
+        "round",
+        "create",
+        "2027B",
+        "--applications-open",
+        "2027-05-01",
+        "--applications-close",
+        "2027-05-31",
+        "--start",
+        "2027-06-14",
+    )
+    assert again.returncode == 2
+    wrong = run(
+        prog,
+        "round",
+        "create",
+        "2027C",
+        "--applications-open",
+        "2027-09-01",
+        "--applications-close",
+        "2027-08-01",
+        "--start",
+        "2027-10-01",
+    )
+    assert wrong.returncode == 2 and "dates" in wrong.stderr
+    listing = run(prog, "round", "list")
+    assert "2027A" in listing.stdout and "2027B" in listing.stdout
+    names = [r.name for r in prog.query(select(RoundRow))]
+    assert sorted(names) == ["2027A", "2027B"]
+    prog.close()
+
+
+def test_inspect_json_reports_kinds(tmp_path: Path) -> None:
+    files = sorted(FIXTURES.glob("*.eml"))[:6]
+    out = run(None, "inspect", "--json", *map(str, files))
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["file"] for r in rows] == [str(f) for f in files]
+    assert all(
+        r["kind"]
+        in {
+            "application",
+            "command",
+            "reply",
+            "auto_reply",
+            "bounce",
+            "loop",
+            "duplicate",
+            "unknown",
+        }
+        for r in rows
+    )
+
+
+def test_check_config_names_the_bad_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[imap]\ntls = "sometimes"\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "mailbot", "check-config", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MAILBOT_PROGRAM_SECRET="x"),
+        timeout=60,
+    )
+    assert out.returncode == 2 and "imap.tls" in out.stderr
+    cfg.write_text('[smtp]\npassword = "hunter2"\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "mailbot", "check-config", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MAILBOT_PROGRAM_SECRET="x"),
+        timeout=60,
+    )
+    assert out.returncode == 2 and "MAILBOT_SMTP_PASSWORD" in out.stderr
