@@ -162,3 +162,4 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
 
 # The round's mail (introductions, topics, nudges, survey …) keeps its samples beside it.
 SAMPLES.update(SAMPLES_ROUND)
+SAMPLES.update(__import__("mailbot.samples_commands", fromlist=["x"]).SAMPLES_COMMANDS)
