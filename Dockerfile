@@ -62,7 +62,8 @@ COPY config /app/config
 
 ENV MAILBOT_CONFIG=/data/mailbot.toml \
     MAILBOT_DATABASE_URL=sqlite:////data/mailbot.sqlite3 \
-    MAILBOT_TEMPLATES=/app/templates
+    MAILBOT_TEMPLATES=/app/templates \
+    MAILBOT_PROGRAM_TOPICS=/app/config/topics.toml
 
 # numeric, so a host (or Kubernetes runAsNonRoot) can tell it is not root without /etc/passwd
 USER 10001:10001

@@ -32,6 +32,25 @@ def check_templates(renderer: Renderer, languages: Sequence[str]) -> list[str]:
     return problems
 
 
+def check_topics(path: str, languages: Sequence[str]) -> list[str]:
+    """The topics file parses and every topic has a title and prompt (English at least)."""
+    from mailbot.flows.round_jobs import topic_catalogue
+
+    try:
+        topics = topic_catalogue(path)
+    except (OSError, KeyError, ValueError) as exc:
+        return [f"topics file {path or 'config/topics.toml'}: {type(exc).__name__}: {exc}"]
+    problems = []
+    for t in topics:
+        for lang in ("en", *languages):
+            text = t.get(lang)
+            if lang == "en" and not (text and text.get("title") and text.get("prompt")):
+                problems.append(f"topic {t.get('slug')}: no English title and prompt")
+            elif text is None and lang != "en":
+                problems.append(f"topic {t.get('slug')}: no {lang} text (English will be sent)")
+    return problems
+
+
 async def check_connections(settings: Settings) -> list[str]:
     """Log in to IMAP and SMTP (or open the local Maildir); a list of what failed."""
     from mailbot.app import build

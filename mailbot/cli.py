@@ -145,13 +145,16 @@ def check_config(
 ) -> None:
     """Validate the configuration and render every template in every language."""
     from mailbot.app import build
-    from mailbot.checks import check_connections, check_templates
+    from mailbot.checks import check_connections, check_templates, check_topics
 
     s = _settings(config)
     deps = build(s)
     problems = check_templates(deps.renderer, s.program.languages)
     for p in problems:
         console.print(f"[red]template:[/red] {p}")
+    for p in check_topics(s.program.topics, s.program.languages):
+        problems.append(p)
+        console.print(f"[red]topics:[/red] {p}")
     if connect and not problems:
         for p in asyncio.run(check_connections(s)):
             problems.append(p)

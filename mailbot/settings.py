@@ -42,6 +42,7 @@ class ProgramSettings:
     max_message_bytes: int = 10_000_000
     transport: str = "imap"  # imap | maildir (the demo's local mailbox)
     maildir: str = "var/maildir"  # used when transport = "maildir"
+    topics: str = ""  # the topics file; "" = config/topics.toml beside the code
 
 
 @dataclass(frozen=True)

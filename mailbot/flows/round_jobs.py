@@ -56,14 +56,15 @@ RUNNING = ("active", "paused")
 FINAL_REPORT_AFTER = timedelta(days=14)
 
 
-@lru_cache(maxsize=2)
-def topic_catalogue(path: str = str(TOPICS_FILE)) -> list[dict[str, Any]]:
-    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+@lru_cache(maxsize=4)
+def topic_catalogue(path: str = "") -> list[dict[str, Any]]:
+    """The discussion topics in sending order (program.topics, else config/topics.toml)."""
+    data = tomllib.loads(Path(path or TOPICS_FILE).read_text(encoding="utf-8"))
     return sorted(data["topics"], key=lambda t: t["order"])
 
 
-def topic_context(k: int, lang: str) -> dict[str, Any]:
-    topics = topic_catalogue()
+def topic_context(k: int, lang: str, path: str = "") -> dict[str, Any]:
+    topics = topic_catalogue(path)
     t = topics[k % len(topics)]
     text = t.get(lang) or t["en"]
     return {
@@ -79,8 +80,9 @@ def _program(deps: Deps) -> dict[str, str]:
     return {"name": deps.settings.program.name, "address": deps.settings.program.address}
 
 
-def round_view(r: RoundRow) -> RoundView:
-    return RoundView(r.name, r.starts_at, r.ends_at, r.topic_every_days, len(topic_catalogue()))
+def round_view(r: RoundRow, topics: str = "") -> RoundView:
+    count = len(topic_catalogue(topics))
+    return RoundView(r.name, r.starts_at, r.ends_at, r.topic_every_days, count)
 
 
 class Snapshot:
@@ -188,7 +190,7 @@ async def ladder_job(deps: Deps, now: datetime) -> str:
         snap = Snapshot(s, now)
         for name, views in snap.by_round().items():
             r = snap.rounds[name]
-            rv = round_view(r)
+            rv = round_view(r, settings.program.topics)
             sent = set(s.scalars(select(Outbox.key).where(Outbox.key.like(f"topic:{name}:%"))))
             for t in due_topics(views, rv, now, hour, sent):
                 person = snap.people[t.person_id]
@@ -204,7 +206,9 @@ async def ladder_job(deps: Deps, now: datetime) -> str:
                         language=person.language,
                         context=_base(deps, person)
                         | {
-                            "topic": topic_context(t.topic, person.language),
+                            "topic": topic_context(
+                                t.topic, person.language, settings.program.topics
+                            ),
                             "pair": _pair_ctx(deps, snap, t.pair_id, person.id),
                             "round": {"name": name, "end": _round_ctx(deps, r)["end"]},
                         },
