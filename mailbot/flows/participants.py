@@ -90,14 +90,13 @@ def running_pair(session: Session, person_id: int) -> Pair | None:
 
 
 def members(session: Session, pair_id: int) -> list[tuple[PairMember, Person]]:
-    return list(
-        session.execute(
-            select(PairMember, Person)
-            .join(Person, Person.id == PairMember.person_id)
-            .where(PairMember.pair_id == pair_id)
-            .order_by(PairMember.id)
-        ).tuples()
+    rows = session.execute(
+        select(PairMember, Person)
+        .join(Person, Person.id == PairMember.person_id)
+        .where(PairMember.pair_id == pair_id)
+        .order_by(PairMember.id)
     )
+    return [(m, p) for m, p in rows]
 
 
 def partners(session: Session, pair_id: int, person_id: int) -> list[Person]:

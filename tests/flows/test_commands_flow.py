@@ -1,0 +1,432 @@
+"""Commands that act, end to end on a matched round (Maildir + SQLite and PostgreSQL).
+
+Participants: PAUSE / RESUME tell the partner; WITHDRAW offers the partner a REMATCH; REMATCH
+pairs two partners left alone; CONTINUE keeps an application for the next round; DELETE MY DATA
+is two-step and leaves neither address nor name in any table; IN TOUCH counts as contact;
+SILENT flags the pair. Coordinators: LIAISE / REMATCH / CLOSE / PAUSE / NOTE with a signed key
+act, and without one (or from anyone else) change nothing. Answers come in the reader's language.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.domain import tokens
+from mailbot.domain.model import Route
+from mailbot.edges.tables import (
+    Application,
+    Base,
+    CommandRow,
+    DeletionEvent,
+    DigestRow,
+    InboundRow,
+    NudgeRow,
+    Outbox,
+    Pair,
+    PairMember,
+    PairNote,
+    Person,
+)
+from tests.support.program import SECRET, Program, application, instant
+
+PROGRAM = "coordinator@example.org"
+DIRECTOR = "director@example.org"
+LEA = "lea.dubois@example.net"
+PEOPLE = [
+    ("ana@example.net", "Ana García", "Spain", "public", "outreach, makerspaces"),
+    ("kofi@example.net", "Kofi Mensah", "Ghana", "academic", "research data, outreach"),
+    ("mia@example.net", "Mia Walker", "Australia", "public", "makerspaces, children"),
+    ("sam@example.net", "Sam Tane", "New Zealand", "school", "children, reading"),
+    (LEA, "Léa Dubois", "France", "museum", "collections, outreach"),
+    ("raj@example.net", "Raj Iyer", "India", "special", "research data"),
+]
+NEXT_ROUND = """
+[[rounds]]
+name = "2027B"
+applications_open = 2027-06-01
+applications_close = 2027-06-30
+matching_date = 2027-07-03
+start = 2027-07-08
+end = 2027-11-08
+"""
+_ids = itertools.count(1)
+
+
+def _form(addr: str, name: str, country: str, sector: str, interests: str) -> str:
+    if addr == LEA:  # the French participant: a French form, so French answers
+        return (
+            f"Nom : {name}\nPays : {country}\nÉtablissement : Musée de {name}\n"
+            "Secteur : musée\nÉtape de carrière : mi-carrière\nIntérêts : collections, outreach\n"
+        )
+    return (
+        f"Name: {name}\nCountry: {country}\nInstitution: Library of {name}\n"
+        f"Sector: {sector}\nCareer stage: mid-career\nInterests: {interests}\n"
+    )
+
+
+def mail(
+    sender: str,
+    body: str,
+    to: str = PROGRAM,
+    subject: str = "",
+    cc: str = "",
+    **headers: str,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    if cc:
+        msg["Cc"] = cc
+    msg["Subject"] = subject or "Re: your program"
+    msg["Date"] = "Wed, 10 Feb 2027 08:00:00 +0000"
+    msg["Message-ID"] = f"<m{next(_ids)}.x7@mua.example>"  # never the sender's address
+    for k, v in headers.items():
+        msg[k.replace("_", "-")] = v
+    msg.set_content(body)
+    return bytes(msg)
+
+
+def text(m: EmailMessage) -> str:
+    return str(m.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+def send(prog: Program, when: str, *raws: bytes) -> None:
+    prog.put(*raws)
+    prog.tick(when)
+
+
+def last(prog: Program, addr: str) -> EmailMessage:
+    return prog.sent_to(addr)[-1]
+
+
+@pytest.fixture
+def prog(tmp_path: Path, db_url: str) -> Program:
+    p = Program.create(tmp_path / "prog", db_url, extra=NEXT_ROUND)
+    for i, person in enumerate(PEOPLE):
+        p.put(application(person[0], person[1], _form(*person), message_id=f"<app{i}@mua.example>"))
+    p.tick("2027-01-12T09:00:00Z")
+    p.tick("2027-02-03T09:00:00Z")
+    [proposal] = [m for m in p.sent_to(DIRECTOR) if "proposal" in m["Subject"].lower()]
+    send(p, "2027-02-03T12:00:00Z", mail(DIRECTOR, "APPROVE", to=proposal["Reply-To"]))
+    assert len(p.query(select(Pair))) == 3
+    yield p
+    assert p.query(select(InboundRow.reason).where(InboundRow.state == "quarantined")) == []
+    p.close()
+
+
+def pairs(prog: Program) -> dict[int, list[str]]:
+    """Running pair id → member addresses (in id order)."""
+    out: dict[int, list[str]] = {}
+    with prog.deps.db.transaction() as s:
+        for pair_id, email in s.execute(
+            select(Pair.id, Person.email)
+            .join(PairMember, PairMember.pair_id == Pair.id)
+            .join(Person, Person.id == PairMember.person_id)
+            .where(Pair.state.in_(("active", "paused")))
+            .order_by(Pair.id, Person.id)
+        ):
+            out.setdefault(pair_id, []).append(email)
+    return out
+
+
+def partner_of(prog: Program, addr: str) -> tuple[int, str]:
+    for pair_id, members in pairs(prog).items():
+        if addr in members:
+            return pair_id, next(m for m in members if m != addr)
+    raise AssertionError(f"{addr} is in no running pair")
+
+
+def person(prog: Program, addr: str) -> Person | None:
+    found = prog.query(select(Person).where(Person.email == addr))
+    return found[0] if found else None
+
+
+def coordinator_key() -> str:
+    return tokens.tag_address(PROGRAM, Route.REPLY, "c0", SECRET)
+
+
+# --------------------------------------------------------------------------- participants
+
+
+def test_pause_two_weeks_tells_the_partner_and_resume_ends_it(prog: Program) -> None:
+    _, partner = partner_of(prog, LEA)
+    send(prog, "2027-02-04T09:00:00Z", mail(LEA, "PAUSE 2 semaines"))
+    lea = person(prog, LEA)
+    assert lea is not None and lea.status == "paused"
+    assert lea.paused_until == instant("2027-02-04T09:00:00Z") + timedelta(days=14)
+    ack = last(prog, LEA)
+    assert ack["Subject"].startswith("Bien reçu : PAUSE")  # her language: French
+    assert "14 jours" in text(ack) and "2027-02-18" in text(ack)
+    assert ack["Reply-To"].addresses[0].addr_spec != PROGRAM  # her signed reply key
+    told = last(prog, partner)
+    assert "Léa Dubois" in told["Subject"] and "2027-02-18" in text(told)
+
+    send(prog, "2027-02-05T09:00:00Z", mail(LEA, "REPRENDRE"))
+    lea = person(prog, LEA)
+    assert lea is not None and lea.status == "active" and lea.paused_until is None
+    assert "Bon retour" in text(last(prog, LEA))
+    assert "is back" in last(prog, partner)["Subject"]
+
+    send(prog, "2027-02-05T10:00:00Z", mail(LEA, "REPRENDRE"))  # nothing to resume
+    assert "n'était pas en pause" in text(last(prog, LEA))
+
+
+def test_withdraw_offers_rematch_and_two_lone_partners_are_paired(prog: Program) -> None:
+    (p1, (a1, a2)), (p2, (b1, b2)), _ = sorted(pairs(prog).items())
+    send(prog, "2027-02-04T09:00:00Z", mail(a2, "WITHDRAW"))
+    assert person(prog, a2).status == "withdrawn"  # type: ignore[union-attr]
+    assert prog.query(select(Pair.state).where(Pair.id == p1)) == ["ended"]
+    offer = last(prog, a1)
+    assert "has left" in offer["Subject"] or "a quitté" in offer["Subject"]
+    assert "REMATCH" in text(offer) or "NOUVEAU PARTENAIRE" in text(offer)
+    assert "WITHDRAW" in last(prog, a2)["Subject"] or "RETIRER" in last(prog, a2)["Subject"]
+
+    # Alone, but nobody else is free: recorded for the coordinators.
+    send(prog, "2027-02-04T10:00:00Z", mail(a1, "REMATCH"))
+    [waiting] = prog.query(select(CommandRow).where(CommandRow.name == "rematch"))
+    assert waiting.state == "recorded"
+    assert len(pairs(prog)) == 2
+
+    # Another partner is left alone and asks too: the two are paired and introduced.
+    send(prog, "2027-02-05T09:00:00Z", mail(b2, "WITHDRAW"))
+    before = {a: len([m for m in prog.sent_to(a) if m["Cc"]]) for a in (a1, b1)}
+    send(prog, "2027-02-05T10:00:00Z", mail(b1, "REMATCH"))
+    new = [pid for pid, ms in pairs(prog).items() if set(ms) == {a1, b1}]
+    assert len(new) == 1 and new[0] not in (p1, p2)
+    for addr in (a1, b1):
+        intros = [m for m in prog.sent_to(addr) if m["Cc"]]
+        assert len(intros) == before[addr] + 1, addr
+        track = intros[-1]["Cc"].addresses[0].addr_spec
+        assert tokens.read_tag(track, PROGRAM, SECRET) == (Route.PAIR, str(new[0]))
+    people = {p.email: p for p in prog.query(select(Person))}
+    assert people[a1].country != people[b1].country
+    assert {
+        c.state for c in prog.query(select(CommandRow).where(CommandRow.name == "rematch"))
+    } == {"done"}
+
+
+def test_continue_keeps_an_application_for_the_next_round(prog: Program) -> None:
+    send(prog, "2027-02-05T09:00:00Z", mail("kofi@example.net", "CONTINUE"))
+    kofi = person(prog, "kofi@example.net")
+    assert kofi is not None and kofi.wants_next_round
+    apps = prog.query(
+        select(Application).where(Application.person_id == kofi.id).order_by(Application.id)
+    )
+    assert [a.round_name for a in apps] == ["2027A", "2027B"]
+    assert apps[1].status == "valid" and apps[1].fields == apps[0].fields
+    body = text(last(prog, "kofi@example.net"))
+    assert "2027B" in body and "no need to send the form again" in body
+    send(prog, "2027-02-05T10:00:00Z", mail("kofi@example.net", "CONTINUE"))  # once only
+    assert len(prog.query(select(Application).where(Application.person_id == kofi.id))) == 2
+
+
+def test_in_touch_counts_as_activity_and_silent_flags(prog: Program) -> None:
+    pair_id, _ = partner_of(prog, "ana@example.net")
+    send(prog, "2027-02-05T09:00:00Z", mail("ana@example.net", "We're in touch"))
+    now = instant("2027-02-05T09:00:00Z")
+    [pair] = prog.query(select(Pair).where(Pair.id == pair_id))
+    assert pair.last_checkin_answer_at == now and pair.flagged_at is None
+    [member] = prog.query(select(PairMember).join(Person).where(Person.email == "ana@example.net"))
+    assert member.last_wrote_at == now
+    assert "in touch" in text(last(prog, "ana@example.net"))
+
+    other_pair, (writer, _) = next((p, ms) for p, ms in pairs(prog).items() if p != pair_id)
+    send(prog, "2027-02-06T09:00:00Z", mail(writer, "SILENT"))
+    [pair] = prog.query(select(Pair).where(Pair.id == other_pair))
+    assert pair.flagged_at == instant("2027-02-06T09:00:00Z")
+    assert pair.last_checkin_answer_at is None
+    [flag] = prog.query(select(NudgeRow).where(NudgeRow.kind == "silent_reported"))
+    assert flag.pair_id == other_pair and flag.person_id is None
+    assert "coordinat" in text(last(prog, writer))  # coordinators / coordinateurs
+
+
+def _mentions(value: Any, needles: list[str]) -> bool:
+    if value is None or isinstance(value, bool | int | float) or hasattr(value, "isoformat"):
+        return False
+    dumped = [json.dumps(value, ensure_ascii=a, default=str).lower() for a in (True, False)]
+    return any(n in d for n in needles for d in dumped)
+
+
+def test_delete_my_data_is_two_step_and_leaves_no_trace(prog: Program) -> None:
+    pair_id, partner = partner_of(prog, LEA)
+    # Traces to erase: a pause her partner heard about, her partner's mail to her (metadata),
+    # a coordinator's note naming her.
+    send(prog, "2027-02-04T09:00:00Z", mail(LEA, "PAUSE 3 jours"))
+    track = tokens.tag_address(PROGRAM, Route.PAIR, str(pair_id), SECRET)
+    send(prog, "2027-02-04T10:00:00Z", mail(partner, "Hello Léa!", to=LEA, cc=track))
+    send(
+        prog,
+        "2027-02-04T11:00:00Z",
+        mail(DIRECTOR, f"NOTE {pair_id} Léa Dubois ({LEA}) is busy", to=coordinator_key()),
+    )
+    assert len(prog.query(select(PairNote))) == 1
+
+    send(prog, "2027-02-05T09:00:00Z", mail(LEA, "SUPPRIMER MES DONNÉES"))
+    first = last(prog, LEA)
+    assert "Confirmez la suppression" in first["Subject"]
+    token = person(prog, LEA).delete_token  # type: ignore[union-attr]
+    assert len(token) == 8 and f"SUPPRIMER MES DONNÉES {token}" in text(first)
+
+    send(prog, "2027-02-05T10:00:00Z", mail(LEA, "SUPPRIMER MES DONNÉES deadbeef00"))
+    second = last(prog, LEA)
+    assert "ne correspond pas" in text(second)
+    new_token = person(prog, LEA).delete_token  # type: ignore[union-attr]
+    assert new_token != token and person(prog, LEA) is not None
+
+    inbound_before = len(prog.query(select(InboundRow)))
+    reply_key = first["Reply-To"].addresses[0].addr_spec
+    send(
+        prog, "2027-02-05T11:00:00Z", mail(LEA, f"SUPPRIMER MES DONNÉES {new_token}", to=reply_key)
+    )
+    assert person(prog, LEA) is None
+    done = last(prog, LEA)
+    assert "Vos données ont été supprimées" in done["Subject"]
+    assert "Léa" not in text(done) and "Léa" not in str(done["To"])
+    told = last(prog, partner)
+    assert "has left" in told["Subject"] or "a quitté" in told["Subject"]
+    assert "Léa" not in text(told) and "Dubois" not in text(told)
+    assert prog.query(select(Pair.state).where(Pair.id == pair_id)) == ["ended"]
+    assert len(prog.query(select(DeletionEvent))) == 1
+    assert len(prog.query(select(InboundRow))) == inbound_before + 1  # metadata kept, anonymous
+
+    # Nothing with her address or her name, anywhere -- except the address of the one notice.
+    needles = [LEA, "léa dubois", "l\\u00e9a dubois", "dubois"]
+    found = []
+    with prog.deps.db.transaction() as s:
+        for table in Base.metadata.sorted_tables:
+            for row in s.execute(select(table)).mappings():
+                for col, value in row.items():
+                    if not _mentions(value, needles):
+                        continue
+                    if (
+                        table.name == "outbox"
+                        and row["template"] == "data_deleted"
+                        and col in ("primary_to", "to")
+                    ):
+                        continue
+                    found.append(f"{table.name}.{col}={str(value)[:120]}")
+    assert found == []
+    [final] = prog.query(select(Outbox).where(Outbox.template == "data_deleted"))
+    assert final.to == [LEA] and final.cc == [] and not _mentions(final.context, needles)
+
+
+# --------------------------------------------------------------------------- coordinators
+
+
+def test_coordinator_liaise_note_and_close_with_a_signed_key(prog: Program) -> None:
+    pair_id, partner = partner_of(prog, "ana@example.net")
+    send(prog, "2027-02-05T09:00:00Z", mail(partner, "IN TOUCH"))  # Ana is the silent one
+    key = coordinator_key()
+    send(
+        prog,
+        "2027-02-05T10:00:00Z",
+        mail(DIRECTOR, f"LIAISE {pair_id} Hello Ana, is all well?\r\nBcc: x@evil.example", to=key),
+    )
+    liaise = last(prog, "ana@example.net")
+    assert "Hello Ana, is all well?" in text(liaise)
+    assert [a.addr_spec for a in liaise["To"].addresses] == ["ana@example.net"]
+    cc = [a.addr_spec for a in liaise["Cc"].addresses]
+    assert partner in cc and tokens.read_tag(cc[-1], PROGRAM, SECRET) == (Route.PAIR, str(pair_id))
+    assert liaise["Bcc"] is None
+    assert "Done: LIAISE" in last(prog, DIRECTOR)["Subject"]
+
+    send(prog, "2027-02-05T11:00:00Z", mail(DIRECTOR, f"NOTE {pair_id} called Ana", to=key))
+    [note] = prog.query(select(PairNote))
+    assert note.pair_id == pair_id and note.text == "called Ana" and note.author == DIRECTOR
+
+    send(prog, "2027-02-05T12:00:00Z", mail(DIRECTOR, f"CLOSE {pair_id}", to=key))
+    [pair] = prog.query(select(Pair).where(Pair.id == pair_id))
+    assert pair.state == "closed" and pair.ended_at == instant("2027-02-05T12:00:00Z")
+    for addr in ("ana@example.net", partner):
+        assert "closed" in last(prog, addr)["Subject"] or "clos" in last(prog, addr)["Subject"]
+
+
+def test_coordinator_rematch_gives_the_active_partner_a_lone_one(prog: Program) -> None:
+    (p1, (a1, a2)), (_, (b1, b2)), _ = sorted(pairs(prog).items())
+    send(prog, "2027-02-04T09:00:00Z", mail(b2, "WITHDRAW"))  # b1 is alone
+    send(prog, "2027-02-05T09:00:00Z", mail(a1, "IN TOUCH"))  # a1 writes, a2 is silent
+    silent_mail = len(prog.sent_to(a2))
+    send(prog, "2027-02-06T09:00:00Z", mail(DIRECTOR, f"REMATCH {p1}", to=coordinator_key()))
+    assert prog.query(select(Pair.state).where(Pair.id == p1)) == ["ended"]
+    assert any(set(ms) == {a1, b1} for ms in pairs(prog).values())
+    assert len(prog.sent_to(a2)) == silent_mail  # told nothing
+    assert person(prog, a2).status == "active"  # type: ignore[union-attr]
+    assert "Done: REMATCH" in last(prog, DIRECTOR)["Subject"]
+
+    # Nobody left alone: nothing changes and the coordinator hears why.
+    (p3, _), *_ = sorted(pairs(prog).items())
+    send(prog, "2027-02-06T10:00:00Z", mail(DIRECTOR, f"REMATCH {p3}", to=coordinator_key()))
+    assert p3 in pairs(prog)
+    assert "Nothing changed" in text(last(prog, DIRECTOR))
+
+
+@pytest.mark.xfail(
+    reason="domain.answers.decide answers a coordinator's PAUSE <address> with STATUS (the "
+    "coordinator is not a known participant) instead of recording it for coordination.act",
+    strict=False,
+)
+def test_coordinator_pause_by_address(prog: Program) -> None:
+    _, partner = partner_of(prog, LEA)
+    send(prog, "2027-02-06T09:00:00Z", mail(DIRECTOR, f"PAUSE {LEA} 10 days", to=coordinator_key()))
+    lea = person(prog, LEA)
+    assert lea is not None and lea.status == "paused"
+    assert lea.paused_until == instant("2027-02-16T09:00:00Z")
+    assert "Votre participation est en pause" in last(prog, LEA)["Subject"]
+    assert "Léa Dubois" in last(prog, partner)["Subject"]
+    assert "Done: PAUSE" in last(prog, DIRECTOR)["Subject"]
+
+
+def test_digest_reply_key_is_accepted(prog: Program) -> None:
+    pair_id, _ = partner_of(prog, "raj@example.net")
+    with prog.deps.db.transaction() as s:
+        row = DigestRow(
+            sent_at=instant("2027-02-01T08:00:00Z"), week_start="2026-12-28", active=0, total=0
+        )
+        s.add(row)
+        s.flush()
+        key = tokens.tag_address(PROGRAM, Route.REPLY, f"d{row.id}", SECRET)
+    send(prog, "2027-02-05T09:00:00Z", mail(DIRECTOR, f"NOTE {pair_id} fine", to=key))
+    assert [n.text for n in prog.query(select(PairNote))] == ["fine"]
+
+
+def test_unauthenticated_coordinator_commands_change_nothing(prog: Program) -> None:
+    pair_id, partner = partner_of(prog, "ana@example.net")
+    key = coordinator_key()
+    before = {a: len(prog.sent_to(a)) for a in ("ana@example.net", partner)}
+    send(
+        prog,
+        "2027-02-05T09:00:00Z",
+        mail("mallory@example.net", f"CLOSE {pair_id}", to=key),
+        mail("mallory@example.net", f"PAUSE {LEA} 10 days", to=key),
+        mail(DIRECTOR, f"CLOSE {pair_id}", to=PROGRAM),  # coordinator, but no signed key
+        mail(DIRECTOR, f"NOTE {pair_id} hi", to=PROGRAM),
+        mail(
+            DIRECTOR,
+            f"LIAISE {pair_id} hello",
+            to=key,
+            Authentication_Results="mx.example.org; dmarc=fail header.from=example.org",
+        ),
+        mail(DIRECTOR, "CLOSE 999", to=key),  # no such pair
+    )
+    assert pair_id in pairs(prog)
+    assert prog.query(select(PairNote)) == []
+    assert person(prog, LEA).status == "active"  # type: ignore[union-attr]
+    assert {a: len(prog.sent_to(a)) for a in ("ana@example.net", partner)} == before
+    refusals = [m for m in prog.sent_to(DIRECTOR) if "Nothing changed" in text(m)]
+    assert len(refusals) == 4
+    assert all(
+        c.state == "refused"
+        for c in prog.query(select(CommandRow).where(CommandRow.sender == DIRECTOR))
+        if c.name != "approve"
+    )
+    assert prog.sent_to("mallory@example.net") == [] or all(
+        "CLOSE" not in m["Subject"] for m in prog.sent_to("mallory@example.net")
+    )
