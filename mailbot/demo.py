@@ -22,8 +22,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header, decode_header, make_header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, formataddr, getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +65,7 @@ MATCHING = date(2027, 2, 3)
 END = date(2027, 6, 8)  # four months later
 FINAL_REPORT = END + timedelta(days=14)
 TICK_HOUR = 10  # every simulated day at 10:00 UTC ...
-EVENING_HOUR = 22  # ... and during the round at 22:00 UTC too (mornings in the Americas)
+EVENING_HOUR = 22  # ... and during the round at 22:00 UTC (mornings in the Americas)
 WRITE_HOUR = 8  # simulated people write before the day's first tick
 MARKER = ".mailbot-demo"
 
@@ -101,21 +104,27 @@ def round_day(d: date) -> int:
 
 @dataclass
 class Received:
-    """A program mail as a simulated person finds it in their inbox."""
+    """A program mail as a simulated person finds it in their inbox (its headers)."""
 
     to: str
     template: str
-    message: EmailMessage
+    headers: Message
     path: Path
+
+    def _addresses(self, name: str) -> list[str]:
+        return [a for _, a in getaddresses(self.headers.get_all(name, [])) if a]
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"] or "")
+        return str(make_header(decode_header(self.headers.get("Subject", ""))))
 
     @property
     def reply_to(self) -> str:
-        header = self.message["Reply-To"] or self.message["From"]
-        return header.addresses[0].addr_spec
+        return (self._addresses("Reply-To") or self._addresses("From"))[0]
+
+    @property
+    def cc(self) -> list[str]:
+        return self._addresses("Cc")
 
 
 @dataclass
@@ -149,20 +158,19 @@ class World:
         name: str = "",
         **headers: str,
     ) -> None:
-        msg = EmailMessage()
-        msg["From"] = f"{name} <{sender}>" if name else sender
+        msg = MIMEText(body, "plain", "utf-8")
+        msg["From"] = formataddr((name, sender)) if name else sender
         msg["To"] = ", ".join(to)
         if cc := list(cc):
             msg["Cc"] = ", ".join(cc)
-        msg["Subject"] = subject
+        msg["Subject"] = Header(subject, "utf-8") if not subject.isascii() else subject
         msg["Date"] = format_datetime(when)
         self.written += 1
         domain = sender.rsplit("@", 1)[-1]
         msg["Message-ID"] = f"<sim-{self.written:05d}.{when:%Y%m%d}@{domain}>"
         for k, v in headers.items():
             msg[k.replace("_", "-")] = v
-        msg.set_content(body)
-        await self.box.append(bytes(msg))
+        await self.box.append(msg.as_bytes())
 
     async def put_dsn(self, address: str, n: int, when: datetime) -> None:
         self.written += 1
@@ -213,10 +221,9 @@ class World:
         """Every program mail written since the last look, with the template it came from."""
         new = sorted(p for p in self.sent_dir.glob("*/*.eml") if p not in self.seen)
         self.seen.update(new)
-        parsed = [
-            (p, email.message_from_bytes(p.read_bytes(), policy=email.policy.default)) for p in new
-        ]
-        ids = [str(m["Message-ID"]).strip("<>") for _, m in parsed]
+        parser = BytesHeaderParser()
+        parsed = [(p, parser.parsebytes(p.read_bytes())) for p in new]
+        ids = [str(m["Message-ID"]).strip().strip("<>") for _, m in parsed]
         with self.deps.db.transaction() as s:
             templates = dict(
                 s.execute(
@@ -224,7 +231,7 @@ class World:
                 ).all()
             )
         return [
-            Received(p.parent.name, templates.get(mid, "?"), m, p)  # type: ignore[arg-type]
+            Received(p.parent.name, templates.get(mid, "?"), m, p)
             for (p, m), mid in zip(parsed, ids, strict=True)
         ]
 
@@ -251,8 +258,8 @@ class World:
         introduction's Cc, as the partners see it)."""
         tracks: dict[str, str] = {}
         for r in mail:
-            if r.template == "introduction" and r.message["Cc"]:
-                tracks[r.to] = r.message["Cc"].addresses[0].addr_spec
+            if r.template == "introduction" and r.cc:
+                tracks[r.to] = r.cc[0]
         with self.deps.db.transaction() as s:
             rows = s.execute(
                 select(Pair.id, Person.email, Person.name, Person.language)
@@ -315,8 +322,10 @@ async def simulate(world: World) -> None:
                     name=a.name,
                 )
         await world.flush_pending(d, morning)
-        if 0 <= n:
-            actions = sim.day_actions(world.pairs, world.scripts, n, (END - START).days, world.seed)
+        if n >= 0:
+            actions = sim.day_actions(
+                world.pairs, world.scripts, n, (END - START).days, world.seed, START
+            )
             await world.act(actions, morning)
         await world.tick(at(d, TICK_HOUR))
         if d == MATCHING:
@@ -346,6 +355,10 @@ def _names(items: Iterable[str], limit: int = 3) -> str:
     items = list(items)
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _people(rows: list[Outbox]) -> str:
+    return f"{len(rows)} participant{'s' if len(rows) != 1 else ''}"
 
 
 def timeline(deps: Deps) -> list[tuple[date, str]]:
@@ -379,15 +392,15 @@ def timeline(deps: Deps) -> list[tuple[date, str]]:
                 case "topic":
                     ks = sorted({int(o.key.split(":")[3]) + 1 for o in rows})
                     label = ", ".join(str(k) for k in ks)
-                    events.append((d, f"topic {label} sent to {len(rows)} participants"))
+                    events.append((d, f"topic {label} sent to {_people(rows)}"))
                 case "checkin":
-                    events.append((d, f"mid-round check-in sent to {len(rows)} participants"))
+                    events.append((d, f"mid-round check-in sent to {_people(rows)}"))
                 case "partner_bouncing":
                     events.append((d, f"'not getting through' notice to {_names(to)}"))
                 case "partner_paused" | "partner_withdrew":
                     events.append((d, f"{tpl.replace('_', ' ')}: told {_names(to)}"))
                 case "survey":
-                    events.append((d, f"end of round: survey sent to {len(rows)} participants"))
+                    events.append((d, f"end of round: survey sent to {_people(rows)}"))
                 case "final_report":
                     events.append((d, f"final report sent to {_names(to)}"))
         for p in s.scalars(select(Proposal).order_by(Proposal.id)):
@@ -401,13 +414,15 @@ def timeline(deps: Deps) -> list[tuple[date, str]]:
             )
             if p.decided_at is not None:
                 events.append((p.decided_at.date(), f"proposal {p.id} {p.state} by {p.decided_by}"))
+        commands: dict[tuple[date, str], list[str]] = defaultdict(list)
         for c in s.scalars(select(CommandRow).order_by(CommandRow.id)):
             if c.name in ("approve", "redo"):
                 continue
-            name = who.get(c.person_id or 0, c.sender)
-            args = c.args.get("days") if isinstance(c.args, dict) else None
-            what = c.name.replace("_", " ").upper() + (f" {args} days" if args else "")
-            events.append((c.created_at.date(), f"{what} from {name} ({c.state})"))
+            days = c.args.get("days") if isinstance(c.args, dict) else None
+            what = c.name.replace("_", " ").upper() + (f" {days} days" if days else "")
+            commands[(c.created_at.date(), what)].append(who.get(c.person_id or 0, c.sender))
+        for (d, what), senders in sorted(commands.items()):
+            events.append((d, f"{what} from {_names(senders)}"))
         nudges: dict[tuple[date, str], list[str]] = defaultdict(list)
         for n in s.scalars(select(NudgeRow).order_by(NudgeRow.id)):
             target = who.get(n.person_id, "coordinators") if n.person_id else "coordinators"

@@ -25,6 +25,7 @@ import enum
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 SEED = 2027
 
@@ -366,9 +367,12 @@ def day_actions(
     day: int,
     round_days: int,
     seed: int = SEED,
+    start: date | None = None,
 ) -> list[Action]:
-    """What the pairs do on round day `day` of a round lasting `round_days` days."""
+    """What the pairs do on round day `day` of a round lasting `round_days` days (starting on
+    `start`, which only dates the out-of-office replies)."""
     out: list[Action] = []
+    back = start + timedelta(days=AWAY_UNTIL) if start is not None else None
     for pair in pairs:
         script = scripts.get(pair.pair_id, Script.REGULAR)
         members = pair.members
@@ -395,7 +399,9 @@ def day_actions(
                 ToProgram(
                     m,
                     "Automatic reply: out of the office",
-                    f"I am out of the office and back in {AWAY_UNTIL - AWAY_FROM} days.",
+                    "I am out of the office"
+                    + (f" until {back:%d %B %Y}." if back else " for a while.")
+                    + "\nYour message has not been forwarded.",
                     auto_reply=True,
                 )
             )
@@ -432,11 +438,11 @@ def respond(
     rng = random.Random(f"{seed}:{kind}:{m.email}")
     if kind == "nudge_quiet" and script is Script.QUIET_THEN_IN_TOUCH and who == 0:
         return Reply(_IN_TOUCH[m.language], delay=1)
-    if kind == "checkin" and script in (Script.REGULAR, Script.PAUSE, Script.FADES):
-        if rng.random() < 0.6:
-            return Reply(_YES[m.language], delay=rng.randint(0, 2))
+    talkers = (Script.REGULAR, Script.PAUSE, Script.FADES)
+    if kind == "checkin" and script in talkers and rng.random() < 0.6:
+        return Reply(_YES[m.language], delay=rng.randint(0, 2))
     if kind == "survey":
-        if script is Script.SILENT and who == 1 or rng.random() < 0.2:
+        if (script is Script.SILENT and who == 1) or rng.random() < 0.2:
             return None  # some never answer
         good = script in (Script.REGULAR, Script.QUIET_THEN_IN_TOUCH, Script.PAUSE, Script.AWAY)
         satisfaction = rng.choice((4, 5, 5)) if good else rng.choice((2, 3, 4))
