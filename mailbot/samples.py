@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailbot.samples_commands import SAMPLES_COMMANDS
 from mailbot.samples_common import BASE
 from mailbot.samples_round import SAMPLES_ROUND
 
@@ -162,4 +163,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
 
 # The round's mail (introductions, topics, nudges, survey …) keeps its samples beside it.
 SAMPLES.update(SAMPLES_ROUND)
-SAMPLES.update(__import__("mailbot.samples_commands", fromlist=["x"]).SAMPLES_COMMANDS)
+SAMPLES.update(SAMPLES_COMMANDS)
+SAMPLES["coordinator_action_done"] = [
+    *SAMPLES["coordinator_action_done"],
+    BASE | {"action": "APPROVE", "detail": "no proposal is waiting", "refused": True},
+]

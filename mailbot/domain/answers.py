@@ -73,7 +73,8 @@ def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> De
         return _answer("application_invalid", facts, max_answers_per_day)
     if kind is Kind.COMMAND and verdict.command is not None:
         name = verdict.command.name
-        if name in COORDINATOR_COMMANDS or (verdict.command.args.get("pair") is not None):
+        args = verdict.command.args
+        if name in COORDINATOR_COMMANDS or args.get("pair") is not None or "address" in args:
             if facts.is_coordinator:
                 return Decision(note="coordinator command recorded", record_command=True)
             return _answer("help", facts, max_answers_per_day, hold_for_coordinators=True)

@@ -66,7 +66,7 @@ def act(
             _confirm(session, deps, msg, cmd, name.value.upper(), detail, now)
             return detail
         cmd.state = "refused"
-        _confirm(session, deps, msg, cmd, name.value.upper(), f"nothing changed: {why}", now)
+        _confirm(session, deps, msg, cmd, name.value.upper(), why, now, refused=True)
         return f"refused: {why}"
     return coordinator_commands.act(session, deps, msg, verdict, cmd, now)
 
@@ -79,6 +79,7 @@ def _confirm(
     action: str,
     detail: str,
     now: datetime,
+    refused: bool = False,
 ) -> None:
     if msg.from_addr not in deps.settings.program.coordinators:
         return  # only coordinators hear back; others are never answered about these
@@ -100,6 +101,7 @@ def _confirm(
                 "person_id": 0,
                 "action": action,
                 "detail": detail,
+                "refused": refused,
             },
             in_reply_to=msg.message_id,
         ),

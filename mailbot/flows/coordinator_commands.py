@@ -234,7 +234,7 @@ def act(
     except Refused as refused:
         cmd.state = "refused"
         reason = _one_line(str(refused))
-        _confirm(session, deps, msg, cmd, label, f"Nothing changed: {reason}", now)
+        _confirm(session, deps, msg, cmd, label, reason, now, refused=True)
         return f"refused: {reason}"
     cmd.state = "done"
     _confirm(session, deps, msg, cmd, label, detail, now)

@@ -204,6 +204,9 @@ def handle(
             may_answer = facts.auto_answers_today < settings.program.max_auto_replies_per_day
             outcome = participants.act(session, deps, msg, verdict, cmd, person, now, may_answer)
             row.reason += " — " + outcome
+            if person not in session:  # DELETE MY DATA removed them: forget them in this chunk
+                known.persons.pop(msg.from_addr, None)
+                person = None
             if may_answer:
                 known.answers[msg.from_addr] += 1
     if decision.answer:

@@ -368,11 +368,6 @@ def test_coordinator_rematch_gives_the_active_partner_a_lone_one(prog: Program) 
     assert "Nothing changed" in text(last(prog, DIRECTOR))
 
 
-@pytest.mark.xfail(
-    reason="domain.answers.decide answers a coordinator's PAUSE <address> with STATUS (the "
-    "coordinator is not a known participant) instead of recording it for coordination.act",
-    strict=False,
-)
 def test_coordinator_pause_by_address(prog: Program) -> None:
     _, partner = partner_of(prog, LEA)
     send(prog, "2027-02-06T09:00:00Z", mail(DIRECTOR, f"PAUSE {LEA} 10 days", to=coordinator_key()))
