@@ -357,96 +357,111 @@ def _names(items: Iterable[str], limit: int = 3) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def _people(rows: list[Outbox]) -> str:
-    return f"{len(rows)} participant{'s' if len(rows) != 1 else ''}"
+def timeline(deps: Deps) -> list[tuple[datetime, str]]:
+    """Notable events, one per kind per day, at the day's first such instant; from the
+    database and the outbox."""
+    events: list[tuple[datetime, str]] = []
+    groups: dict[tuple[date, str], list[tuple[datetime, str]]] = defaultdict(list)
 
+    def add(t: datetime, kind: str, item: str = "") -> None:
+        t = t.astimezone(UTC)
+        groups[(t.date(), kind)].append((t, item))
 
-def timeline(deps: Deps) -> list[tuple[date, str]]:
-    """Notable events per day, from the database and the outbox."""
-    events: list[tuple[date, str]] = []
     with deps.db.transaction() as s:
-        persons = {p.id: p for p in s.scalars(select(Person))}
-        who = {pid: p.name or p.email for pid, p in persons.items()}
-        apps: Counter[date] = Counter()
+        who = {p.id: p.name or p.email for p in s.scalars(select(Person))}
         for r in s.scalars(select(InboundRow).where(InboundRow.kind == "application")):
-            apps[r.received_at.date()] += 1
-        for d, n in sorted(apps.items()):
-            events.append((d, f"{n} application form{'s' if n > 1 else ''} received"))
-        sent = list(s.scalars(select(Outbox).where(Outbox.status == "sent")))
-        per: dict[tuple[date, str], list[Outbox]] = defaultdict(list)
-        for o in sent:
-            d = _day(o.sent_at)
-            if d is not None:
-                per[(d, o.template)].append(o)
-        for (d, tpl), rows in sorted(per.items()):
-            to = [o.primary_to for o in rows]
-            match tpl:
-                case "application_invalid":
-                    events.append(
-                        (d, f"form with problems answered, naming the fields: {_names(to)}")
-                    )
-                case "confirmation":
-                    events.append((d, f"{len(rows)} application(s) confirmed"))
-                case "introduction":
-                    events.append((d, f"{len(rows)} introductions sent"))
-                case "topic":
-                    ks = sorted({int(o.key.split(":")[3]) + 1 for o in rows})
-                    label = ", ".join(str(k) for k in ks)
-                    events.append((d, f"topic {label} sent to {_people(rows)}"))
-                case "checkin":
-                    events.append((d, f"mid-round check-in sent to {_people(rows)}"))
-                case "partner_bouncing":
-                    events.append((d, f"'not getting through' notice to {_names(to)}"))
-                case "partner_paused" | "partner_withdrew":
-                    events.append((d, f"{tpl.replace('_', ' ')}: told {_names(to)}"))
-                case "survey":
-                    events.append((d, f"end of round: survey sent to {_people(rows)}"))
-                case "final_report":
-                    events.append((d, f"final report sent to {_names(to)}"))
+            add(r.received_at, "application", r.from_addr)
+        for r in s.scalars(select(InboundRow).where(InboundRow.kind == "auto_reply")):
+            add(r.received_at, "auto_reply", r.from_addr)
+        for o in s.scalars(select(Outbox).where(Outbox.status == "sent")):
+            if o.sent_at is not None:
+                item = o.key.split(":")[3] if o.template == "topic" else o.primary_to
+                add(o.sent_at, "out:" + o.template, item)
         for p in s.scalars(select(Proposal).order_by(Proposal.id)):
             stats = p.payload.get("stats", {}) if isinstance(p.payload, dict) else {}
+            pairs, trios = int(stats.get("pairs", 0)), int(stats.get("trios", 0))
             events.append(
                 (
-                    p.created_at.date(),
-                    f"matching: proposal {p.id} ({stats.get('pairs', '?')} pairs, "
-                    f"{stats.get('trios', 0)} trios) sent to the coordinators",
+                    p.created_at,
+                    f"matching: proposal {p.id} ({pairs} pairs, {trios} trios) "
+                    "mailed to the coordinators",
                 )
             )
             if p.decided_at is not None:
-                events.append((p.decided_at.date(), f"proposal {p.id} {p.state} by {p.decided_by}"))
-        commands: dict[tuple[date, str], list[str]] = defaultdict(list)
+                events.append((p.decided_at, f"proposal {p.id} {p.state} by {p.decided_by}"))
         for c in s.scalars(select(CommandRow).order_by(CommandRow.id)):
             if c.name in ("approve", "redo"):
                 continue
             days = c.args.get("days") if isinstance(c.args, dict) else None
             what = c.name.replace("_", " ").upper() + (f" {days} days" if days else "")
-            commands[(c.created_at.date(), what)].append(who.get(c.person_id or 0, c.sender))
-        for (d, what), senders in sorted(commands.items()):
-            events.append((d, f"{what} from {_names(senders)}"))
-        nudges: dict[tuple[date, str], list[str]] = defaultdict(list)
+            add(c.created_at, "cmd:" + what, who.get(c.person_id or 0, c.sender))
         for n in s.scalars(select(NudgeRow).order_by(NudgeRow.id)):
-            target = who.get(n.person_id, "coordinators") if n.person_id else "coordinators"
-            nudges[(n.at.date(), n.kind)].append(f"{target} (pair {n.pair_id})")
-        for (d, kind), targets in sorted(nudges.items()):
-            if kind == "stalled":
-                events.append((d, f"flag: stalled {_names(targets)} → coordinators' digest"))
-            elif targets and all(t.startswith("coordinators") for t in targets):
-                events.append((d, f"flag: {kind.replace('_', ' ')} {_names(targets)}"))
-            else:
-                events.append((d, f"{kind.replace('_', ' ')} nudge to {_names(targets)}"))
-        for b in s.scalars(select(BounceEvent).order_by(BounceEvent.id)):
-            events.append((b.at.date(), f"bounce: mail to {b.address} failed ({b.status})"))
-        for r in s.scalars(select(InboundRow).where(InboundRow.kind == "auto_reply")):
-            events.append((r.received_at.date(), f"out-of-office reply from {r.from_addr}"))
-        for g in s.scalars(select(DigestRow).order_by(DigestRow.sent_at)):
-            share = f"{round(100 * g.active / g.total)}%" if g.total else "no running pairs"
-            events.append(
-                (g.sent_at.date(), f"weekly digest: {g.active}/{g.total} pairs active ({share})")
+            target = who.get(n.person_id, "?") if n.person_id else ""
+            add(
+                n.at,
+                ("flag:" if n.person_id is None else "nudge:") + n.kind,
+                f"{target} (pair {n.pair_id})",
             )
-        answers: Counter[date] = Counter(a.at.date() for a in s.scalars(select(SurveyAnswerRow)))
-        for d, n in sorted(answers.items()):
-            events.append((d, f"{n} survey answer{'s' if n > 1 else ''} recorded"))
+        for b in s.scalars(select(BounceEvent).order_by(BounceEvent.id)):
+            add(b.at, "bounce", f"{b.address} ({b.status})")
+        for g in s.scalars(select(DigestRow)):
+            share = f"{g.active}/{g.total} pairs active" if g.total else "no pair running"
+            add(g.sent_at, "digest", share)
+        for a in s.scalars(select(SurveyAnswerRow)):
+            add(a.at, "survey_answer")
+    for (_, kind), items in groups.items():
+        t = min(i[0] for i in items)
+        names = [i[1] for i in items]
+        n = len(items)
+        text = _describe(kind, names, n)
+        if text:
+            events.append((t, text))
     return sorted(events, key=lambda e: e[0])
+
+
+def _describe(kind: str, names: list[str], n: int) -> str:
+    """One timeline line for `n` events of `kind` on a day (`names`: who or what each was)."""
+    people = f"{n} participant{'s' if n != 1 else ''}"
+    if kind.startswith("cmd:"):
+        return f"{kind[4:]} from {_names(names)}"
+    if kind.startswith("nudge:"):
+        return f"{kind[6:].replace('_', '-')} nudge to {_names(names)}"
+    if kind.startswith("flag:"):
+        pairs = ", ".join(x.strip().strip("()") for x in names)
+        return f"flag for the coordinators' digest: {kind[5:].replace('_', ' ')} ({pairs})"
+    match kind:
+        case "application":
+            return f"{n} application form{'s' if n != 1 else ''} received"
+        case "auto_reply":
+            return f"out-of-office reply from {_names(names)} (not counted as contact)"
+        case "bounce":
+            return f"bounce: mail to {_names(names)} failed"
+        case "digest":
+            return f"weekly digest to the coordinators, chart inline: {names[0]}"
+        case "survey_answer":
+            return f"{n} survey answer{'s' if n != 1 else ''} recorded"
+        case "out:application_invalid":
+            return f"form with problems answered, naming the fields: {_names(names)}"
+        case "out:confirmation":
+            return f"{n} application{'s' if n != 1 else ''} confirmed"
+        case "out:introduction":
+            return f"{n} introductions sent (tracking address in Cc)"
+        case "out:topic":
+            ks = ", ".join(str(int(k) + 1) for k in sorted(set(names), key=int))
+            return f"topic {ks} sent to {people}"
+        case "out:checkin":
+            return f"mid-round check-in sent to {people}"
+        case "out:partner_bouncing":
+            return f"'not getting through' notice to {_names(names)}"
+        case "out:partner_paused" | "out:partner_withdrew":
+            return f"{kind[4:].replace('_', ' ')}: told {_names(names)}"
+        case "out:command_ack":
+            return f"command acknowledged to {_names(names)}"
+        case "out:survey":
+            return f"end of round: survey sent to {people}"
+        case "out:final_report":
+            return f"final report sent to {_names(names)}"
+    return ""
 
 
 def summary(deps: Deps, sent_dir: Path) -> list[tuple[str, str]]:
@@ -610,7 +625,8 @@ async def run_demo(root: Path, seed: int = sim.SEED, console: Console | None = N
     table.add_column("day", no_wrap=True)
     table.add_column("what happened")
     last: date | None = None
-    for d, what in timeline(deps):
+    for t, what in timeline(deps):
+        d = t.date()
         table.add_row(d.isoformat() if d != last else "", what)
         last = d
     console.print(table)

@@ -1,0 +1,187 @@
+"""`mailbot demo`: a whole simulated round, checked the way a person would check it — by reading
+the mail the program wrote (`maildir/sent/<recipient>/*.eml`) and the database it kept."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import io
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from mailbot.demo import COORDINATOR, ROUND, run_demo
+from mailbot.edges.tables import (
+    BounceEvent,
+    CommandRow,
+    Outbox,
+    Pair,
+    PairMember,
+    Person,
+    SurveyAnswerRow,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Demo:
+    root: Path
+    status: int
+    output: str
+    session: Session
+
+    @property
+    def sent(self) -> Path:
+        return self.root / "maildir" / "sent"
+
+    def mail_to(self, address: str) -> list[EmailMessage]:
+        return [
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            for p in sorted((self.sent / address).glob("*.eml"))
+        ]
+
+    def subjects(self, address: str) -> list[str]:
+        return [str(m["Subject"]) for m in self.mail_to(address)]
+
+    def all_subjects(self) -> list[str]:
+        return [
+            str(m["Subject"])
+            for folder in sorted(self.sent.iterdir())
+            for m in self.mail_to(folder.name)
+        ]
+
+    def people_in(self, pair_id: int) -> list[Person]:
+        ids = self.session.scalars(
+            select(PairMember.person_id).where(PairMember.pair_id == pair_id)
+        ).all()
+        return list(self.session.scalars(select(Person).where(Person.id.in_(ids))))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    root = tmp_path_factory.mktemp("demo") / "out"
+    out = io.StringIO()
+    status = asyncio.run(run_demo(root, console=Console(file=out, width=140)))
+    engine = create_engine(f"sqlite:///{root}/mailbot.sqlite3")
+    with Session(engine) as session:
+        yield Demo(root, status, out.getvalue(), session)
+    engine.dispose()
+
+
+def test_the_demo_finishes_and_says_where_to_read_the_mail(demo: Demo) -> None:
+    assert demo.status == 0, demo.output
+    assert "Summary" in demo.output and "Timeline" in demo.output
+    assert "maildir/sent" in demo.output
+    assert (demo.root / "chart.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_forms_with_problems_are_answered_then_corrected(demo: Demo) -> None:
+    fixed = [
+        p.name
+        for p in demo.sent.iterdir()
+        if any("Please fix your application" in s for s in demo.subjects(p.name))
+    ]
+    assert len(fixed) >= 3
+    for address in fixed:
+        subjects = demo.subjects(address)
+        first_fix = next(i for i, s in enumerate(subjects) if "Please fix" in s)
+        assert any("application" in s.lower() for s in subjects[first_fix + 1 :]), subjects
+        person = demo.session.scalar(select(Person).where(Person.email == address))
+        assert person is not None  # the corrected form made them an applicant
+
+
+def test_every_matched_applicant_is_introduced_with_the_tracking_address(demo: Demo) -> None:
+    pairs = demo.session.scalars(select(Pair).where(Pair.round_name == ROUND)).all()
+    assert len(pairs) >= 15
+    for pair in pairs:
+        for person in demo.people_in(pair.id):
+            intros = [m for m in demo.mail_to(person.email) if m["Cc"]]  # en/fr/es subjects
+            assert len(intros) == 1, person.email
+            assert "+p-" in str(intros[0]["Cc"])  # the pair's tracking address
+
+
+def test_every_pair_got_topic_1(demo: Demo) -> None:
+    pairs = demo.session.scalars(select(Pair.id).where(Pair.round_name == ROUND)).all()
+    keys = demo.session.scalars(
+        select(Outbox.key).where(Outbox.template == "topic", Outbox.status == "sent")
+    ).all()
+    first = {int(k.split(":")[2]) for k in keys if k.split(":")[3] == "0"}
+    assert set(pairs) <= first
+    for pair_id in pairs:
+        for person in demo.people_in(pair_id):
+            topic_1 = ("Topic 1 of", "Sujet 1 sur", "Tema 1 de")
+            assert any(s.startswith(topic_1) for s in demo.subjects(person.email)), person.email
+
+
+def test_quiet_and_one_sided_pairs_are_nudged(demo: Demo) -> None:
+    subjects = demo.all_subjects()
+    assert any(s.startswith("How are things going with") for s in subjects)  # quiet
+    assert any("has written to you" in s for s in subjects)  # one-sided
+
+
+def test_a_bouncing_address_gets_its_partner_a_notice(demo: Demo) -> None:
+    bounced = {b.address for b in demo.session.scalars(select(BounceEvent))}
+    assert bounced
+    person = demo.session.scalar(select(Person).where(Person.email.in_(bounced)))
+    assert person is not None and person.bouncing
+    pair_id = demo.session.scalar(
+        select(PairMember.pair_id).where(PairMember.person_id == person.id)
+    )
+    assert pair_id is not None
+    partners = [p for p in demo.people_in(pair_id) if p.id != person.id]
+    assert any("not getting through" in s for p in partners for s in demo.subjects(p.email)), (
+        "the partner of a bouncing address was never told"
+    )
+
+
+@pytest.mark.parametrize("command", ["pause", "withdraw"])
+def test_pause_and_withdrawal_are_acknowledged(demo: Demo, command: str) -> None:
+    rows = demo.session.scalars(select(CommandRow).where(CommandRow.name == command)).all()
+    assert rows, f"nobody sent {command.upper()}"
+    for row in rows:
+        acks = demo.session.scalars(
+            select(Outbox).where(
+                Outbox.template == "command_ack",
+                Outbox.primary_to == row.sender,
+                Outbox.status == "sent",
+            )
+        ).all()
+        ids = {f"<{o.message_id}>" for o in acks if o.context.get("command") == command}
+        assert ids, f"{command.upper()} from {row.sender} was never acknowledged"
+        received = {str(m["Message-ID"]) for m in demo.mail_to(row.sender)}
+        assert ids <= received  # and the acknowledgement is in their mailbox
+
+
+def test_digests_carry_the_chart_inline(demo: Demo) -> None:
+    digests = [m for m in demo.mail_to(COORDINATOR) if "Weekly digest" in m["Subject"]]
+    assert digests
+    pngs = [
+        part
+        for m in digests
+        for part in m.walk()
+        if part.get_content_type() == "image/png" and part["Content-ID"]
+    ]
+    assert pngs
+
+
+def test_survey_answers_are_recorded_and_the_final_report_sent(demo: Demo) -> None:
+    answers = demo.session.scalars(select(SurveyAnswerRow)).all()
+    assert len(answers) >= 10
+    assert all(a.round_name == ROUND for a in answers)
+    assert any(a.satisfaction and a.valuable and a.choice for a in answers)
+    assert any(s.startswith("Final report for round") for s in demo.subjects(COORDINATOR))
+
+
+def test_no_address_receives_the_same_message_twice(demo: Demo) -> None:
+    for folder in demo.sent.iterdir():
+        ids = Counter(str(m["Message-ID"]) for m in demo.mail_to(folder.name))
+        assert not [i for i, n in ids.items() if n > 1], folder.name
