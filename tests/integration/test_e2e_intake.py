@@ -77,7 +77,8 @@ def test_applications_get_answers_in_their_language(live: Live) -> None:
     mailbox.wait_for(stack, live.program, 3)
 
     out = live.cli("tick", "--now", NOW)
-    assert "3 in" in out.stdout and "3 sent" in out.stdout, out.stdout
+    # three answers, and the coordinators' first weekly digest (new applications)
+    assert "3 in" in out.stdout and "4 sent" in out.stdout, out.stdout
 
     [ana_reply] = [_parse(r) for r in mailbox.wait_for(stack, ana, 1)]
     [zoe_reply] = [_parse(r) for r in mailbox.wait_for(stack, zoe, 1)]
