@@ -347,10 +347,6 @@ async def simulate(world: World) -> None:
 # ---------------------------------------------------------------------- reporting
 
 
-def _day(t: datetime | None) -> date | None:
-    return t.astimezone(UTC).date() if t is not None else None
-
-
 def _names(items: Iterable[str], limit: int = 3) -> str:
     items = list(items)
     shown = ", ".join(items[:limit])
@@ -477,8 +473,13 @@ def summary(deps: Deps, sent_dir: Path) -> list[tuple[str, str]]:
                 InboundRow.kind == "application"
             )
         )
-        invalid = count(
-            select(func.count(Outbox.id)).where(Outbox.template == "application_invalid")
+        told_to_fix = set(
+            s.scalars(select(Outbox.primary_to).where(Outbox.template == "application_invalid"))
+        )
+        corrected = count(
+            select(func.count(func.distinct(Person.id)))
+            .join(Application, Application.person_id == Person.id)
+            .where(Person.email.in_(told_to_fix))
         )
         valid = count(select(func.count(Application.id)).where(Application.round_name == ROUND))
         sizes = Counter(
@@ -516,7 +517,11 @@ def summary(deps: Deps, sent_dir: Path) -> list[tuple[str, str]]:
     nudge_text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(nudges.items()))
     week_text = " ".join(f"{w[5:]}:{round(100 * a / t)}%" for w, a, t in weeks)
     return [
-        ("applicants", f"{applicants} ({forms} forms; {invalid} with problems, then corrected)"),
+        (
+            "applicants",
+            f"{applicants} ({forms} forms; {len(told_to_fix)} with problems, "
+            f"{corrected} of them corrected by a second mail)",
+        ),
         ("valid applications", str(valid)),
         (
             "pairs",
@@ -639,7 +644,8 @@ async def run_demo(root: Path, seed: int = sim.SEED, console: Console | None = N
     chart = save_chart(sent, root / "chart.png")
     console.print(
         f"{world.written} simulated messages written into {inbox}; "
-        f"{world.ticks} ticks from {START + timedelta(days=-28)} to {FINAL_REPORT} in {took:.0f} s."
+        f"{world.ticks} ticks from {START + timedelta(days=sim.APPLY_FIRST_DAY)} "
+        f"to {FINAL_REPORT} in {took:.0f} s."
     )
     console.print(
         f"Read every mail the program sent in [bold]{sent}/<recipient>/*.eml[/bold] "

@@ -156,7 +156,7 @@ _ABOUT = {
 }
 APPLY_FIRST_DAY = -28  # days before the round's start on which applications begin to arrive
 APPLY_LAST_DAY = -11  # applications close a week and a half before the start
-FIX_AFTER_DAYS = 2  # an applicant told what to fix sends a corrected form this much later
+FIX_AFTER_DAYS = 2  # an applicant told what to fix sends the corrected form this much later
 
 
 @dataclass(frozen=True)
@@ -168,10 +168,6 @@ class Applicant:
     day: int  # round day the (first) form is sent
     first_form: str | None = None  # a form with problems, sent first; the valid one follows
     wishes: bool = False  # the form states partner wishes
-
-    @property
-    def fix_day(self) -> int | None:
-        return self.day + FIX_AFTER_DAYS if self.first_form is not None else None
 
 
 def _form(lang: str, fields: Sequence[tuple[str, str]], name: str) -> str:

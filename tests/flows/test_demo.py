@@ -18,7 +18,10 @@ from rich.console import Console
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from mailbot import simulate as sim
 from mailbot.demo import COORDINATOR, ROUND, run_demo
+from mailbot.domain.forms import parse_application
+from mailbot.domain.survey import parse_survey_answer
 from mailbot.edges.tables import (
     BounceEvent,
     CommandRow,
@@ -28,8 +31,6 @@ from mailbot.edges.tables import (
     Person,
     SurveyAnswerRow,
 )
-
-pytestmark = pytest.mark.slow
 
 
 @dataclass
@@ -77,6 +78,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_the_demo_finishes_and_says_where_to_read_the_mail(demo: Demo) -> None:
     assert demo.status == 0, demo.output
     assert "Summary" in demo.output and "Timeline" in demo.output
@@ -84,6 +86,7 @@ def test_the_demo_finishes_and_says_where_to_read_the_mail(demo: Demo) -> None:
     assert (demo.root / "chart.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
+@pytest.mark.slow
 def test_forms_with_problems_are_answered_then_corrected(demo: Demo) -> None:
     fixed = [
         p.name
@@ -99,6 +102,7 @@ def test_forms_with_problems_are_answered_then_corrected(demo: Demo) -> None:
         assert person is not None  # the corrected form made them an applicant
 
 
+@pytest.mark.slow
 def test_every_matched_applicant_is_introduced_with_the_tracking_address(demo: Demo) -> None:
     pairs = demo.session.scalars(select(Pair).where(Pair.round_name == ROUND)).all()
     assert len(pairs) >= 15
@@ -109,6 +113,7 @@ def test_every_matched_applicant_is_introduced_with_the_tracking_address(demo: D
             assert "+p-" in str(intros[0]["Cc"])  # the pair's tracking address
 
 
+@pytest.mark.slow
 def test_every_pair_got_topic_1(demo: Demo) -> None:
     pairs = demo.session.scalars(select(Pair.id).where(Pair.round_name == ROUND)).all()
     keys = demo.session.scalars(
@@ -122,12 +127,14 @@ def test_every_pair_got_topic_1(demo: Demo) -> None:
             assert any(s.startswith(topic_1) for s in demo.subjects(person.email)), person.email
 
 
+@pytest.mark.slow
 def test_quiet_and_one_sided_pairs_are_nudged(demo: Demo) -> None:
     subjects = demo.all_subjects()
     assert any(s.startswith("How are things going with") for s in subjects)  # quiet
     assert any("has written to you" in s for s in subjects)  # one-sided
 
 
+@pytest.mark.slow
 def test_a_bouncing_address_gets_its_partner_a_notice(demo: Demo) -> None:
     bounced = {b.address for b in demo.session.scalars(select(BounceEvent))}
     assert bounced
@@ -143,6 +150,7 @@ def test_a_bouncing_address_gets_its_partner_a_notice(demo: Demo) -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["pause", "withdraw"])
 def test_pause_and_withdrawal_are_acknowledged(demo: Demo, command: str) -> None:
     rows = demo.session.scalars(select(CommandRow).where(CommandRow.name == command)).all()
@@ -161,6 +169,7 @@ def test_pause_and_withdrawal_are_acknowledged(demo: Demo, command: str) -> None
         assert ids <= received  # and the acknowledgement is in their mailbox
 
 
+@pytest.mark.slow
 def test_digests_carry_the_chart_inline(demo: Demo) -> None:
     digests = [m for m in demo.mail_to(COORDINATOR) if "Weekly digest" in m["Subject"]]
     assert digests
@@ -173,6 +182,7 @@ def test_digests_carry_the_chart_inline(demo: Demo) -> None:
     assert pngs
 
 
+@pytest.mark.slow
 def test_survey_answers_are_recorded_and_the_final_report_sent(demo: Demo) -> None:
     answers = demo.session.scalars(select(SurveyAnswerRow)).all()
     assert len(answers) >= 10
@@ -181,7 +191,43 @@ def test_survey_answers_are_recorded_and_the_final_report_sent(demo: Demo) -> No
     assert any(s.startswith("Final report for round") for s in demo.subjects(COORDINATOR))
 
 
+@pytest.mark.slow
 def test_no_address_receives_the_same_message_twice(demo: Demo) -> None:
     for folder in demo.sent.iterdir():
         ids = Counter(str(m["Message-ID"]) for m in demo.mail_to(folder.name))
         assert not [i for i, n in ids.items() if n > 1], folder.name
+
+
+# ---------------------------------------------------------------- the simulated people (fast)
+
+
+def test_the_cast_is_fixed_by_the_seed_and_every_final_form_is_valid() -> None:
+    people = sim.applicants()
+    assert people == sim.applicants() and len(people) >= 40
+    assert {a.language for a in people} == {"en", "fr", "es"}
+    assert sum(a.wishes for a in people) >= 5
+    countries = set()
+    for a in people:
+        result = parse_application(a.form, from_addr=a.email, from_name=a.name)
+        assert not result.problems, (a.email, result.problems)
+        assert result.fields is not None
+        countries.add(result.fields.country)
+        if a.first_form is not None:
+            assert parse_application(a.first_form, from_addr=a.email).problems
+    assert len(countries) >= 30
+    assert 3 <= sum(a.first_form is not None for a in people) <= 6
+
+
+def test_each_behaviour_is_played_by_one_pair_and_answers_parse() -> None:
+    scripts = sim.scripts_for(list(range(1, 21)))
+    assert set(scripts.values()) == set(sim.Script)
+    pair = sim.SimPair(1, (sim.Member("a@x.org", "A", "fr"), sim.Member("b@y.org", "B", "es")), "t")
+    for who in (0, 1):
+        reply = None
+        for seed in range(20):  # some people never answer; someone does
+            reply = sim.respond("survey", pair, who, sim.Script.REGULAR, 121, seed)
+            if reply is not None:
+                break
+        assert reply is not None
+        answer = parse_survey_answer(reply.body)
+        assert answer is not None and answer.satisfaction and answer.choice and answer.valuable
