@@ -231,3 +231,23 @@ def test_each_behaviour_is_played_by_one_pair_and_answers_parse() -> None:
         assert reply is not None
         answer = parse_survey_answer(reply.body)
         assert answer is not None and answer.satisfaction and answer.choice and answer.valuable
+
+
+def test_a_missing_stage_stops_the_demo_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailbot.flows import tick as tick_mod
+
+    monkeypatch.delitem(tick_mod.JOBS, "rounds")  # nothing will ever propose a matching
+    out = io.StringIO()
+    status = asyncio.run(run_demo(tmp_path / "out", console=Console(file=out, width=200)))
+    assert status == 1
+    assert "no matching proposal" in out.getvalue()
+
+
+def test_the_demo_never_overwrites_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    out = io.StringIO()
+    assert asyncio.run(run_demo(tmp_path, console=Console(file=out, width=200))) == 2
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+    assert "not made by `mailbot demo`" in out.getvalue()
