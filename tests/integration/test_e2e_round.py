@@ -130,3 +130,122 @@ def test_partner_mail_is_activity_and_the_quiet_pair_is_nudged_once(
     assert nudges(quiet[0]) == 1 and nudges(quiet[1]) == 1
     assert nudges(talker) == 0 and nudges(partner) == 0
     assert any("Topic 1" in s for s in subjects(stack, talker))
+
+
+COUNTRIES = [
+    "Ghana",
+    "Spain",
+    "India",
+    "France",
+    "Chile",
+    "Japan",
+    "Kenya",
+    "Peru",
+    "Norway",
+    "Egypt",
+]
+
+
+def test_the_ladder_and_commands_over_real_mail(
+    mailstack: dict[str, Any], db_url: str, tmp_path: Path
+) -> None:
+    """One-sided nudge, PAUSE suppressing nudges, a bounce telling the partner, WITHDRAW and
+    REMATCH by reply, and the stalled pair in the coordinators' digest."""
+    stack = mailstack
+    live = Live.create(stack, db_url, tmp_path / "live")
+    people = [
+        mailbox.new_user(stack, f"p{i}", ("example.org", "example.net")[i % 2]) for i in range(10)
+    ]
+    for i, addr in enumerate(people):
+        form = (
+            f"Name: Person {i}\nCountry: {COUNTRIES[i]}\nInstitution: Library\n"
+            "Sector: public\nCareer stage: senior\nInterests: maps\n"
+        )
+        mailbox.send(
+            stack, mailbox.make_message(addr, live.program, "Application", form), addr, live.program
+        )
+    mailbox.wait_for(stack, live.program, len(people))
+    live.cli("tick", "--now", "2027-01-12T09:00:00Z")
+    live.cli("tick", "--now", "2027-02-03T09:00:00Z")
+    proposal = next(
+        m
+        for m in parsed(mailbox.wait_for(stack, live.coordinator, 1))
+        if "proposal" in m["Subject"].lower()
+    )
+    approve = mailbox.make_message(
+        live.coordinator, proposal["Reply-To"].addresses[0].addr_spec, "Re: proposal", "APPROVE\n"
+    )
+    mailbox.send(stack, approve, live.coordinator, approve["To"])
+    mailbox.wait_for(stack, live.program, 1)
+    live.cli("tick", "--now", "2027-02-03T12:00:00Z")
+    intro = {a: next(m for m in parsed(mailbox.wait_for(stack, a, 2)) if m["Cc"]) for a in people}
+    pairs: list[tuple[str, str, str]] = []
+    for a in people:
+        b = ({x.addr_spec for x in intro[a]["To"].addresses} - {a}).pop()
+        if a < b:
+            pairs.append((a, b, intro[a]["Cc"].addresses[0].addr_spec))
+    assert len(pairs) == 5
+    (a1, a2, a_track), (b1, b2, _), (c1, c2, _), (d1, d2, _), (e1, e2, _) = pairs
+
+    def to_program(sender: str, text: str, n: int) -> None:
+        mailbox.send(
+            stack, mailbox.make_message(sender, live.program, text, "\n"), sender, live.program
+        )
+        mailbox.wait_for(stack, live.program, n)
+
+    live.cli("tick", "--now", at(0))
+    # Pair A: only a1 writes.  Pair B: b1 pauses.  Pair D and E: one of each withdraws.
+    talk = mailbox.make_message(a1, a2, "Hello", "words\n")
+    talk["Cc"] = a_track
+    mailbox.send(stack, talk, a1, [a2, a_track])
+    to_program(b1, "PAUSE 6 weeks", 2)
+    to_program(d1, "WITHDRAW", 3)
+    to_program(e1, "WITHDRAW", 4)
+    live.cli("tick", "--now", at(2))
+    # Pair C: c1's address fails three days running.
+    for day in (3, 4, 5):
+        dsn = EmailMessage()
+        dsn["From"] = "MAILER-DAEMON@example.org"
+        dsn["To"] = live.program
+        dsn["Subject"] = "Undelivered Mail Returned to Sender"
+        dsn["Message-ID"] = f"<dsn-{day}-{c1}>"
+        dsn.set_content(f"This is the mail system.\n\n<{c1}>: host said: 550 5.1.1 User unknown\n")
+        mailbox.send(stack, dsn, "", live.program)
+        mailbox.wait_for(stack, live.program, 1)
+        live.cli("tick", "--now", at(day))
+    # d2 asks for a new partner: e2, left alone too, is in another country.
+    to_program(d2, "REMATCH", 1)
+    live.cli("tick", "--now", at(6))
+    talk = mailbox.make_message(a1, a2, "Still there?", "words\n")
+    talk["Cc"] = a_track
+    mailbox.send(stack, talk, a1, [a2, a_track])
+    mailbox.wait_for(stack, live.program, 1)
+    live.cli("tick", "--now", at(10))
+    for day in (14, 15, 21, 28, 35):  # day 35 is a Monday: the digest
+        live.cli("tick", "--now", at(day))
+
+    def got(addr: str, words: str) -> int:
+        return sum(words in s for s in subjects(stack, addr))
+
+    deadline = time.monotonic() + 10
+    while got(live.coordinator, "Weekly digest") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert got(a2, "has written to you") == 1, (subjects(stack, a2), subjects(stack, a1))
+    assert got(a1, "has written") == 0
+    assert got(b2, "taking a break") == 1
+    assert got(b1, "How are things") == 0 and got(b1, "second note") == 0
+    assert got(c2, "not getting through") == 1
+    assert got(d2, "has left the round") == 1 and got(e2, "has left the round") == 1
+    new_intro = [
+        m
+        for m in parsed(mailbox.fetch_all(stack, d2))
+        if m["Cc"] and e2 in {x.addr_spec for x in m["To"].addresses}
+    ]
+    assert len(new_intro) == 1
+    digest = [
+        m
+        for m in parsed(mailbox.fetch_all(stack, live.coordinator))
+        if "Weekly digest" in m["Subject"]
+    ][-1]
+    text = digest.get_body(("plain",)).get_content()
+    assert "stalled" in text and "REMATCH" in text
