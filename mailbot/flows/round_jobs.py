@@ -366,6 +366,16 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             survey=_survey_summary(s, None),
         )
         digest = build_digest(snap.views, now, settings.ladder, extra)
+        quiet_week = not (
+            extra.bounces
+            or extra.withdrawals
+            or extra.deletions
+            or extra.applications
+            or extra.held
+            or extra.uncertain
+        )
+        if digest.running == 0 and quiet_week and not digest.stalled:
+            return ""  # between rounds and nothing happened: no mail for the coordinators
         point = digest.weekly[-1] if digest.weekly else WeekPoint(digest.week_start, 0, 0)
         row = s.scalar(
             select(DigestRow).where(DigestRow.week_start == point.week_start.isoformat())
