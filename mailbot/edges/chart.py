@@ -36,7 +36,7 @@ def weekly_png(points: Sequence[tuple[date, int, int]], title: str) -> bytes:
         for value, colour in ((total, TOTAL), (active, ACTIVE)):
             h = plot_h * value / top
             draw.rectangle([x0, MARGIN_T + plot_h - h, x0 + bar, MARGIN_T + plot_h], fill=colour)
-        if n <= 20 or i % max(n // 10, 1) == 0:
+        if i % -(-n // 10) == 0:  # at most ten date labels, so they never overlap
             draw.text((x0, HEIGHT - MARGIN_B + 6), week.strftime("%d %b"), fill=INK, font=font)
     draw.text((WIDTH - 190, 6), "green: active  grey: running", fill=INK, font=font)
     out = io.BytesIO()
