@@ -288,7 +288,7 @@ def propose(
     odd: Literal["trio", "defer"] = "trio",
     *,
     cap_share: float | None = 0.20,
-    k: int = 25,
+    k: int = 10,
     alpha: float = 1.0,
     exact_limit: int = 200,
     progress: Callable[[str, float], None] | None = None,
@@ -296,7 +296,8 @@ def propose(
     """Pair the pool: the most pairs possible, then the highest total score.
 
     `cap_share` applies `apply_country_cap` first (None: the caller already did). `k` and `alpha`
-    choose the candidate edges (each person's k best partners by reduced score, MATCHING.md);
+    choose the candidate edges (each person's k best partners j by reduced score
+    `w − alpha · price(j)`, prices from a sampled LP's duals, MATCHING.md);
     pools of at most `exact_limit` people are solved exactly on all their valid pairs.
     `progress(stage, fraction)` is called with stages "score", "select", "solve", "done".
     """
@@ -319,8 +320,11 @@ def propose(
     )
     ex = np.array(forbidden, dtype=np.int64).reshape(-1, 2)
     feats = mg.encode(pool, w, lambda x, y: _zone_cents(x, y, w), lambda x, y: _lang_cents(x, y, w))
-    kk = max(1, n - 1) if n <= exact_limit else k
-    u, v, has_partner = mg.select_edges(feats, ex, kk, alpha, progress)
+    if n <= exact_limit:
+        u, v, has_partner = mg.select_edges(feats, ex, max(1, n - 1), np.zeros(n), progress)
+    else:
+        y = mg.prices(feats, ex, progress=progress)
+        u, v, has_partner = mg.select_edges(feats, ex, k, alpha * y, progress)
     wts = mg.edge_cents(feats, u, v)
     mate, stats = ms.solve(n, u, v, wts, exact_limit=exact_limit, progress=progress)
 

@@ -1,11 +1,13 @@
 """Choose the candidate edges the matching is solved on, and weigh edges in bulk (vectorised).
 
-Every valid pair (different countries, not excluded) is scored, twice, without ever holding all
-pairs: rows are taken in blocks and scored by one matrix product (BLAS) of per-person feature
-rows. Pass 1 gives each person `y = α · mean of their 10 best scores`; pass 2 keeps, for each
-person i, the k partners j with the best *reduced* score `w(i,j) − y(j)` (MATCHING.md: raw top-k
-loses 2–3 %, reduced top-k ≈ exact). A block's top-k is found via the maxima of 64-column chunks,
-so only a small share of each row is ever partitioned.
+Pairs are scored without ever holding all of them: rows are taken in blocks and scored by one
+matrix product (BLAS) of per-person feature rows. Each person i keeps the k partners j with the
+best *reduced* score `w(i,j) − y(j)`, y being j's price (MATCHING.md: raw top-k loses 2–3 %;
+top-k by reduced cost with LP duals as prices is near exact at k ≈ 10). The prices come from a
+sample market (`prices`): every s-th person, solved as its own LP with exact duals, then each
+person priced against the sample — one pass over n × sample pairs instead of n × n. A block's
+top-k is found via the maxima of 64-column chunks, so only a small share of each row is ever
+partitioned.
 
 The selection score is the exact score without the two caps (shared interests, wished interests
 per direction): it is a bilinear form, so one matrix product gives it. It is never below the real
@@ -17,17 +19,20 @@ Must not: do I/O or read the clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from mailbot.domain import matching_solve as ms
+
 if TYPE_CHECKING:
     from mailbot.domain.matching import Candidate, Weights
 
 IntArray = npt.NDArray[np.int64]
+Progress = Callable[[str, float], None] | None
 _CHUNK = 64  # columns per chunk when looking for a row's top-k
 _BLOCK_CELLS = 1 << 22  # cells of one scored block (16 MB of float32)
 _MAX_TABLE = 256  # more distinct zones / language sets than this: left out of the selection
@@ -190,50 +195,71 @@ def _factors(f: Features) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float
     return np.hstack(left), np.hstack(right)
 
 
-def select_edges(
-    f: Features,
-    excluded: IntArray,
-    k: int,
-    alpha: float,
-    progress: Callable[[str, float], None] | None = None,
-) -> tuple[IntArray, IntArray, npt.NDArray[np.bool_]]:
-    """Candidate edges (u < v, unique, sorted) and who has any valid partner at all.
+class _Scorer:
+    """Selection scores of rows × cols (index arrays, ascending), taken a block of rows at a time.
 
-    `excluded` is an (m × 2) array of index pairs that must not become edges.
+    Invalid pairs (same country, excluded, padding) score −inf; `offset[j]` is subtracted from
+    column j (folded into the matrix product).
     """
-    n = f.n
-    if n < 2:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(n, dtype=np.bool_)
-    a_mat, b_mat = _factors(f)
-    a_mat = np.hstack([a_mat, np.ones((n, 1), dtype=np.float32)])
-    n_pad = -(-n // _CHUNK) * _CHUNK
-    b_t = np.zeros((a_mat.shape[1], n_pad), dtype=np.float32)
-    b_t[:-1, :n] = b_mat.T
-    b_t[-1, :n] = f.base
-    b_t = np.ascontiguousarray(b_t)
-    starts = np.flatnonzero(np.r_[True, f.country[1:] != f.country[:-1]])
-    ends = np.r_[starts[1:], n]
-    ex = np.vstack([excluded, excluded[:, ::-1]]) if len(excluded) else excluded.reshape(0, 2)
-    ex = ex[np.lexsort((ex[:, 1], ex[:, 0]))] if len(ex) else ex
-    block = max(16, min(n, _BLOCK_CELLS // n_pad))
 
-    def scored(r0: int, r1: int) -> npt.NDArray[np.float32]:
-        c = a_mat[r0:r1] @ b_t
-        c[:, n:] = _NEG
-        first = np.searchsorted(ends, r0, side="right")
-        for s, e in zip(starts[first:], ends[first:], strict=True):
-            if s >= r1:
+    def __init__(
+        self,
+        f: Features,
+        a_mat: npt.NDArray[np.float32],
+        b_mat: npt.NDArray[np.float32],
+        excluded: IntArray,
+        rows: IntArray,
+        cols: IntArray,
+    ) -> None:
+        self.f, self.rows, self.cols = f, rows, cols
+        self.a = a_mat[rows]
+        self.n_pad = -(-len(cols) // _CHUNK) * _CHUNK
+        b_t = np.zeros((a_mat.shape[1], self.n_pad), dtype=np.float32)
+        b_t[:-1, : len(cols)] = b_mat[cols].T
+        self.b_t = b_t
+        self.offset(np.zeros(len(cols)))
+        # country blocks: rows and cols are both sorted by country
+        rc, cc = f.country[rows], f.country[cols]
+        codes = np.unique(rc)
+        self.r_lo, self.r_hi = np.searchsorted(rc, codes), np.searchsorted(rc, codes, "right")
+        self.c_lo, self.c_hi = np.searchsorted(cc, codes), np.searchsorted(cc, codes, "right")
+        # exclusions as (row position, col position), sorted by row position
+        rpos = np.full(f.n, -1, dtype=np.int64)
+        cpos = np.full(f.n, -1, dtype=np.int64)
+        rpos[rows] = np.arange(len(rows))
+        cpos[cols] = np.arange(len(cols))
+        ex = np.vstack([excluded, excluded[:, ::-1]]) if len(excluded) else excluded.reshape(0, 2)
+        ex = np.column_stack([rpos[ex[:, 0]], cpos[ex[:, 1]]]) if len(ex) else ex
+        ex = ex[(ex[:, 0] >= 0) & (ex[:, 1] >= 0)] if len(ex) else ex
+        self.ex = ex[np.lexsort((ex[:, 1], ex[:, 0]))] if len(ex) else ex
+        self.block = max(16, min(len(rows), _BLOCK_CELLS // self.n_pad))
+
+    def offset(self, y: npt.NDArray[np.float64]) -> None:
+        self.b_t[-1, : len(self.cols)] = self.f.base - y.astype(np.float32)
+
+    def scored(self, r0: int, r1: int) -> npt.NDArray[np.float32]:
+        c = self.a[r0:r1] @ self.b_t
+        c[:, len(self.cols) :] = _NEG
+        first = np.searchsorted(self.r_hi, r0, side="right")
+        for t in range(first, len(self.r_lo)):
+            if self.r_lo[t] >= r1:
                 break
-            c[max(s, r0) - r0 : min(e, r1) - r0, s:e] = _NEG
+            lo, hi = max(int(self.r_lo[t]), r0) - r0, min(int(self.r_hi[t]), r1) - r0
+            c[lo:hi, self.c_lo[t] : self.c_hi[t]] = _NEG
+        ex = self.ex
         lo, hi = np.searchsorted(ex[:, 0], [r0, r1]) if len(ex) else (0, 0)
         if hi > lo:
             c[ex[lo:hi, 0] - r0, ex[lo:hi, 1]] = _NEG
         return c
 
-    def top(c: npt.NDArray[np.float32], kk: int) -> tuple[IntArray, npt.NDArray[np.float32]]:
-        """Column indices and values of a top-kk of each row (ties: any valid choice)."""
-        rows = c.shape[0]
+    def blocks(self) -> Iterator[tuple[int, int, npt.NDArray[np.float32]]]:
+        for r0 in range(0, len(self.rows), self.block):
+            r1 = min(len(self.rows), r0 + self.block)
+            yield r0, r1, self.scored(r0, r1)
+
+    def top(self, c: npt.NDArray[np.float32], kk: int) -> tuple[IntArray, npt.NDArray[np.float32]]:
+        """Column positions and values of a top-kk of each row (ties: any valid choice)."""
+        rows, n_pad = c.shape[0], self.n_pad
         n_chunks = n_pad // _CHUNK
         if n_chunks <= kk or n_pad <= 4 * kk:
             cols = np.broadcast_to(np.arange(n_pad), (rows, n_pad))
@@ -247,36 +273,125 @@ def select_edges(
         sel = np.argpartition(g, g.shape[1] - kk, axis=1)[:, -kk:]
         return np.take_along_axis(cols, sel, axis=1), np.take_along_axis(g, sel, axis=1)
 
-    # pass 1: y(j) from j's 10 best scores
-    y = np.zeros(n, dtype=np.float64)
-    has_partner = np.zeros(n, dtype=np.bool_)
-    for r0 in range(0, n, block):
-        r1 = min(n, r0 + block)
-        c = scored(r0, r1)
-        _, vals = top(c, 10)
-        fin = np.isfinite(vals)
-        cnt = fin.sum(axis=1)
-        has_partner[r0:r1] = cnt > 0
-        sums = np.where(fin, vals, 0).sum(axis=1, dtype=np.float64)
-        y[r0:r1] = np.where(cnt > 0, sums / np.maximum(cnt, 1), 0.0)
-        if progress:
-            progress("score", r1 / n)
-    b_t[-1, :n] = f.base - (alpha * y).astype(np.float32)
+    def mean_top(self, m: int) -> npt.NDArray[np.float64]:
+        """Each row's mean of its m best scores (0 for a row without any valid pair)."""
+        y = np.zeros(len(self.rows), dtype=np.float64)
+        for r0, r1, c in self.blocks():
+            _, vals = self.top(c, m)
+            fin = np.isfinite(vals)
+            cnt = fin.sum(axis=1)
+            sums = np.where(fin, vals, 0).sum(axis=1, dtype=np.float64)
+            y[r0:r1] = np.where(cnt > 0, sums / np.maximum(cnt, 1), 0.0)
+        return y
 
-    # pass 2: top-k by reduced score
-    us: list[IntArray] = []
-    vs: list[IntArray] = []
-    for r0 in range(0, n, block):
-        r1 = min(n, r0 + block)
-        c = scored(r0, r1)
-        cols, vals = top(c, k)
-        r, q = np.nonzero(np.isfinite(vals))
-        us.append(r + r0)
-        vs.append(cols[r, q])
-        if progress:
-            progress("select", r1 / n)
-    u = np.concatenate(us).astype(np.int64)
-    v = np.concatenate(vs).astype(np.int64)
-    lo, hi = np.minimum(u, v), np.maximum(u, v)
-    key = np.unique(lo * n + hi)
-    return key // n, key % n, has_partner
+    def best(self) -> npt.NDArray[np.float64]:
+        """Each row's best (offset) score; −inf for a row without any valid pair."""
+        y = np.empty(len(self.rows), dtype=np.float64)
+        for r0, r1, c in self.blocks():
+            y[r0:r1] = c.max(axis=1)
+        return y
+
+    def select(
+        self, k: int, progress: Progress = None
+    ) -> tuple[IntArray, IntArray, npt.NDArray[np.bool_]]:
+        """Each row's top-k edges as (u < v, unique, sorted) positions, and who has any."""
+        us: list[IntArray] = []
+        vs: list[IntArray] = []
+        has = np.zeros(len(self.rows), dtype=np.bool_)
+        for r0, r1, c in self.blocks():
+            cols, vals = self.top(c, k)
+            ok = np.isfinite(vals)
+            has[r0:r1] = ok.any(axis=1)
+            r, q = np.nonzero(ok)
+            us.append(r + r0)
+            vs.append(cols[r, q])
+            if progress:
+                progress("select", r1 / len(self.rows))
+        u = np.concatenate(us).astype(np.int64)
+        v = np.concatenate(vs).astype(np.int64)
+        m = len(self.rows)
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        key = np.unique(lo * m + hi)
+        return key // m, key % m, has
+
+
+def _scorers(f: Features, excluded: IntArray) -> Callable[[IntArray, IntArray], _Scorer]:
+    a_mat, b_mat = _factors(f)
+    a_mat = np.hstack([a_mat, np.ones((f.n, 1), dtype=np.float32)])
+    return lambda rows, cols: _Scorer(f, a_mat, b_mat, excluded, rows, cols)
+
+
+def prices(
+    f: Features,
+    excluded: IntArray,
+    *,
+    sample: int = 5000,
+    k: int = 12,
+    progress: Progress = None,
+) -> npt.NDArray[np.float64]:
+    """An estimate of everyone's LP dual ("price"): what they could get elsewhere.
+
+    A sample of at most `sample` people (every s-th in index order, so each country keeps its
+    share) is solved as a market of its own — candidate edges by the cheap proxy `mean of the
+    10 best scores`, the fractional-matching LP, its exact duals — and each person j is priced
+    `max over sampled i of (score(i, j) − y(i))`, which is y(j) itself for the sample.
+    Ranking partners by `score − price` is what makes a small k enough (MATCHING.md).
+    """
+    n = f.n
+    make = _scorers(f, excluded)
+    stride = max(1, -(-n // sample))
+    s_idx = np.arange(0, n, stride, dtype=np.int64)
+    sub = make(s_idx, s_idx)
+    sub.offset(sub.mean_top(10))
+    u, v, _ = sub.select(k)
+    y_s = np.zeros(len(s_idx), dtype=np.float64)
+    matched = np.zeros(len(s_idx), dtype=np.bool_)
+    if len(u):
+        w = edge_cents(f, s_idx[u], s_idx[v])
+        sw = ms.solver_weights(len(s_idx), w)
+        sigma, _ = ms.lp_double_cover(len(s_idx), u, v, sw)
+        y2 = ms.lp_duals(len(s_idx), u, v, sw, sigma)
+        # back to the scale of scores: the solver adds one constant to every edge
+        y_s = (y2 - int(sw[0] - w[0])) / 2
+        matched = sigma != np.arange(len(s_idx))
+    if progress:
+        progress("score", 0.5)
+    if not matched.any():
+        return np.zeros(n, dtype=np.float64)
+    cols = s_idx[matched]
+    ext = make(np.arange(n, dtype=np.int64), cols)
+    ext.offset(y_s[matched])
+    y = ext.best()
+    fin = np.isfinite(y)
+    y[~fin] = float(np.mean(y[fin])) if fin.any() else 0.0
+    if progress:
+        progress("score", 1.0)
+    return y
+
+
+def select_edges(
+    f: Features,
+    excluded: IntArray,
+    k: int,
+    y: npt.NDArray[np.float64],
+    progress: Progress = None,
+) -> tuple[IntArray, IntArray, npt.NDArray[np.bool_]]:
+    """Candidate edges (u < v, unique, sorted): each person's k best partners j by reduced score
+    `score − y(j)`; and who has any valid partner at all.
+
+    `excluded` is an (m × 2) array of index pairs that must not become edges.
+    """
+    n = f.n
+    if n < 2:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(n, dtype=np.bool_)
+    everyone = np.arange(n, dtype=np.int64)
+    sc = _scorers(f, excluded)(everyone, everyone)
+    sc.offset(y)
+    return sc.select(k, progress)
+
+
+def mean_top(f: Features, excluded: IntArray, m: int = 10) -> npt.NDArray[np.float64]:
+    """Everyone's mean of their m best scores over all pairs (the cheap proxy price)."""
+    everyone = np.arange(f.n, dtype=np.int64)
+    return _scorers(f, excluded)(everyone, everyone).mean_top(m)

@@ -65,6 +65,38 @@ def lp_double_cover(n: int, u: IntArray, v: IntArray, sw: IntArray) -> tuple[Int
     return sigma, value
 
 
+def lp_duals(n: int, u: IntArray, v: IntArray, sw: IntArray, sigma: IntArray) -> IntArray:
+    """Twice an optimal dual of the fractional-matching LP whose optimum is σ: y with
+    y(i) + y(j) ≥ sw(i, j) on every edge and equality on σ's pairs, y ≥ 0 (as integers, ×2).
+
+    On the double cover the duals are potentials (u, v) with u(i) + v(j) ≥ sw(i, j) (0 for
+    i = j, being unmatched) and equality on σ: v is a longest-path distance in the residual graph
+    (no positive cycle, since σ is optimal), found by vectorised Bellman–Ford rounds.
+    """
+    nodes = np.arange(n, dtype=np.int64)
+    ai = np.concatenate([u, v, nodes])
+    aj = np.concatenate([v, u, nodes])
+    aw = np.concatenate([sw, sw, np.zeros(n, dtype=np.int64)])
+    on = aj == sigma[ai]
+    w_sigma = np.zeros(n, dtype=np.int64)
+    w_sigma[ai[on]] = aw[on]
+    keep = ~on
+    order = np.argsort(aj[keep], kind="stable")
+    src = sigma[ai[keep][order]]
+    length = (aw[keep] - w_sigma[ai[keep]])[order]
+    tgt_sorted = aj[keep][order]
+    pot = np.zeros(n, dtype=np.int64)
+    if len(tgt_sorted):
+        starts = np.flatnonzero(np.r_[True, tgt_sorted[1:] != tgt_sorted[:-1]])
+        tgt = tgt_sorted[starts]
+        for _ in range(n + 1):
+            best = np.maximum(pot[tgt], np.maximum.reduceat(pot[src] + length, starts))
+            if np.array_equal(best, pot[tgt]):
+                break
+            pot[tgt] = best
+    return w_sigma - pot[sigma] + pot
+
+
 class _Graph:
     """Adjacency of the candidate graph with integer solver weights."""
 
