@@ -595,9 +595,13 @@ def _rematch(
     )
 
 
-def _continue(
-    session: Session, deps: Deps, cmd: CommandRow, person: Person, now: datetime
-) -> Result:
+def enrol_next_round(
+    session: Session, person: Person, now: datetime
+) -> tuple[RoundRow | None, bool]:
+    """Mark `person` for the next round and copy their latest application into it (once).
+
+    The target is the round open now if they are not in it, else the next planned one ("" when
+    none is planned yet). Returns (that round, whether an application is there for it)."""
     person.wants_next_round, person.updated_at = True, now
     if person.status == "withdrawn" and running_pair(session, person.id) is None:
         person.status = "active"  # they asked to take part again
@@ -612,31 +616,39 @@ def _continue(
         .order_by(Application.submitted_at.desc())
         .limit(1)
     )
-    outcomes = ["continue_noted"]
-    if latest is not None:
-        exists = session.scalar(
-            select(Application.id).where(
-                Application.person_id == person.id, Application.round_name == name
+    if latest is None:
+        return target, False
+    exists = session.scalar(
+        select(Application.id).where(
+            Application.person_id == person.id, Application.round_name == name
+        )
+    )
+    if exists is None:
+        session.add(
+            Application(
+                person_id=person.id,
+                round_name=name,
+                fields=dict(latest.fields),
+                status="valid",
+                status_reason="CONTINUE",
+                submitted_at=now,
+                updated_at=now,
             )
         )
-        if exists is None:
-            session.add(
-                Application(
-                    person_id=person.id,
-                    round_name=name,
-                    fields=dict(latest.fields),
-                    status="valid",
-                    status_reason="CONTINUE",
-                    submitted_at=now,
-                    updated_at=now,
-                )
-            )
-        outcomes.append("application_kept")
+    return target, True
+
+
+def _continue(
+    session: Session, deps: Deps, cmd: CommandRow, person: Person, now: datetime
+) -> Result:
+    target, kept = enrol_next_round(session, person, now)
+    outcomes = ["continue_noted", *(["application_kept"] if kept else [])]
     nxt = rounds.round_context(deps, target)
+    name = target.name if target else ""
     return Result(
         outcomes,
         f"wants the next round ({name or 'none planned yet'})"
-        + ("; application copied" if "application_kept" in outcomes else ""),
+        + ("; application copied" if kept else ""),
         {"next_round": {"name": nxt["name"], "opens": nxt["opens"]} if nxt else None},
     )
 

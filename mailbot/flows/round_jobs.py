@@ -42,7 +42,7 @@ from mailbot.edges.tables import (
     RoundRow,
     SurveyAnswerRow,
 )
-from mailbot.flows import rounds
+from mailbot.flows import participants, rounds
 from mailbot.flows.matching import reply_address, tracking_address
 from mailbot.flows.outbox import enqueue
 
@@ -604,7 +604,8 @@ def record_survey_answer(s: Session, person: Person, text: str, now: datetime) -
     row.choice = int(answer.choice) if answer.choice else None
     row.at = now
     if answer.choice is survey.Choice.NEW_PARTNER:
-        person.wants_next_round = True
+        target, _ = participants.enrol_next_round(s, person, now)
+        return f"survey answer for {round_name}; enrolled for {target.name if target else 'next'}"
     return f"survey answer for {round_name}"
 
 

@@ -120,3 +120,35 @@ def test_check_config_connects(live: Live) -> None:
     live.env["MAILBOT_IMAP_PASSWORD"] = "wrong"
     bad = live.cli("check-config", "--connect", check=False)
     assert bad.returncode != 0 and "mailbox" in bad.stderr
+
+
+def test_the_daemon_answers_within_one_poll_and_stops_cleanly_on_sigterm(live: Live) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    stack = live.stack
+    ana = mailbox.new_user(stack, "ana", "example.net")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailbot", "run", "--config", str(live.config)],
+        env=live.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        body = (
+            "Name: Ana\nCountry: Spain\nInstitution: Biblioteca\nSector: public\n"
+            "Career stage: senior\nInterests: maps\n"
+        )
+        mailbox.send(stack, _form(ana, live.program, body), ana, live.program)
+        [reply] = [_parse(r) for r in mailbox.wait_for(stack, ana, 1, timeout=30)]
+        assert "Biblioteca" in reply.get_body(("plain",)).get_content()
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert time.monotonic() - started < 15
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert mailbox.folder_count(stack, live.program, "INBOX") == 0

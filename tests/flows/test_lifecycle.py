@@ -1,0 +1,111 @@
+"""Round lifecycle edges: applying before a round opens, auto-approval, the survey's choice,
+and requeueing quarantined mail."""
+
+from __future__ import annotations
+
+import asyncio
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import select
+
+from mailbot.edges.tables import Application, InboundRow, Pair, Proposal, SurveyAnswerRow
+from mailbot.flows.requeue import requeue_all
+from tests.flows.test_matching_flow import _apply
+from tests.support.program import Program, application
+
+NEXT_ROUND = """
+[[rounds]]
+name = "2027B"
+applications_open = 2027-07-01
+applications_close = 2027-07-31
+matching_date = 2027-08-03
+start = 2027-08-09
+"""
+
+
+def test_an_application_before_any_round_opens_is_kept_and_the_person_told(
+    tmp_path: Path, db_url: str
+) -> None:
+    prog = Program.create(tmp_path / "p", db_url)
+    prog.put(application())
+    prog.tick("2026-12-01T09:00:00Z")
+    [confirmation] = prog.sent_to("ana@example.net")
+    assert "kept your application for the next one" in confirmation.get_body(
+        ("plain",)
+    ).get_content().replace("\n", " ")
+    [app] = prog.query(select(Application))
+    assert app.round_name == ""
+    prog.tick("2027-01-04T09:00:00Z")
+    opened = prog.sent_to("ana@example.net")[-1]
+    assert "2027A" in opened["Subject"] or "2027A" in opened.get_body(("plain",)).get_content()
+    [app] = prog.query(select(Application))
+    assert app.round_name == "2027A"
+    prog.tick("2027-01-05T09:00:00Z")
+    assert len(prog.sent_to("ana@example.net")) == 2  # told once
+    prog.close()
+
+
+def test_auto_approve_introduces_without_a_coordinator(tmp_path: Path, db_url: str) -> None:
+    prog = Program.create(tmp_path / "p", db_url, env={"MAILBOT_PROGRAM_AUTO_APPROVE": "true"})
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    [row] = prog.query(select(Proposal))
+    assert row.state == "approved" and row.decided_by == "auto_approve"
+    assert len(prog.query(select(Pair))) == 3
+    assert not any("proposal" in m["Subject"].lower() for m in prog.sent_to("director@example.org"))
+    assert any(m["Cc"] for m in prog.sent_to("ana@example.net"))
+    prog.close()
+
+
+def _survey_reply(to: str, body: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Ana <ana@example.net>"
+    msg["To"] = to
+    msg["Subject"] = "Re: survey"
+    msg["Message-ID"] = "<survey-ana@example.net>"
+    msg.set_content(body)
+    return bytes(msg)
+
+
+def test_survey_choice_one_enrols_in_the_next_round(tmp_path: Path, db_url: str) -> None:
+    prog = Program.create(
+        tmp_path / "p", db_url, extra=NEXT_ROUND, env={"MAILBOT_PROGRAM_AUTO_APPROVE": "true"}
+    )
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    prog.tick("2027-06-08T10:00:00Z")  # the round's end: the survey goes out
+    survey = next(m for m in prog.sent_to("ana@example.net") if "Satisfaction" in str(m))
+    reply_to = survey["Reply-To"].addresses[0].addr_spec
+    prog.put(_survey_reply(reply_to, "Satisfaction: 5\nMost valuable: a new friend\nChoice: 1\n"))
+    prog.tick("2027-06-09T10:00:00Z")
+    [answer] = prog.query(select(SurveyAnswerRow))
+    assert (answer.satisfaction, answer.choice) == (5, 1)
+    rounds = {a.round_name for a in prog.query(select(Application))}
+    assert "2027B" in rounds
+    prog.tick("2027-06-22T10:00:00Z")  # two weeks on: the final report
+    reports = [m for m in prog.sent_to("director@example.org") if "Final report" in m["Subject"]]
+    assert len(reports) == 1
+    assert "a new friend" in reports[0].get_body(("plain",)).get_content()
+    prog.close()
+
+
+def test_requeue_puts_quarantined_mail_back_and_it_is_handled(tmp_path: Path, db_url: str) -> None:
+    root = tmp_path / "p"
+    small = Program.create(root, db_url, env={"MAILBOT_PROGRAM_MAX_MESSAGE_BYTES": "1500"})
+    big = application(
+        body="Name: Ana\nCountry: Spain\nInstitution: X\nSector: public\n"
+        "Career stage: senior\nInterests: maps\nAbout me: " + "x" * 2000 + "\n"
+    )
+    small.put(big)
+    small.tick("2027-01-12T09:00:00Z")
+    assert small.count("Quarantine") == 1
+    small.close()
+    prog = Program.create(root, db_url)  # the limit raised, as an operator would
+    moved = asyncio.run(requeue_all(prog.deps))
+    assert moved == 1 and prog.count("INBOX") == 1 and prog.count("Quarantine") == 0
+    prog.tick("2027-01-12T10:00:00Z")
+    states = sorted(r.state for r in prog.query(select(InboundRow)))
+    assert states == ["processed", "requeued"]
+    assert len(prog.query(select(Application))) == 1
+    prog.close()
