@@ -34,7 +34,7 @@ from mailbot.domain.auth import coordinator_may_act
 from mailbot.domain.digest import LIAISE_TEXT
 from mailbot.domain.model import CommandName, Inbound, Outgoing, Route, Verdict
 from mailbot.edges.tables import CommandRow, DigestRow, Pair, PairNote, Person
-from mailbot.flows import matching, participants
+from mailbot.flows import letters, matching, participants
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _liaise(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: date
     if lang not in deps.settings.program.languages:
         lang = "en"
     track = matching.tracking_address(deps, pair.id)
-    context: dict[str, Any] = participants.base_context(deps, silent) | {
+    context: dict[str, Any] = letters.base_context(deps, silent) | {
         "names": {p.email: p.name for p in people},
         "text": text,
         "partner_names": [p.name for p in others],
@@ -140,7 +140,7 @@ def _close(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: datet
     people = [p for _, p in participants.members(session, pair.id) if p.status != "withdrawn"]
     round_ctx = participants.round_ctx(deps, session, pair.round_name)
     for person in people:
-        participants.notify(
+        letters.notify(
             session,
             deps,
             f"closed:{cmd.id}:{person.id}",
@@ -171,7 +171,7 @@ def _pause(session: Session, deps: Deps, cmd: CommandRow, now: datetime) -> str:
     told = participants.pause(session, deps, person, days, now, f"c{cmd.id}")
     assert person.paused_until is not None
     until = participants.local_date(deps, person, person.paused_until)
-    participants.notify(
+    letters.notify(
         session,
         deps,
         f"cmd:{cmd.id}:paused_by_coordinators",

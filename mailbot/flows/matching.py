@@ -34,6 +34,7 @@ from mailbot.edges.tables import (
 )
 from mailbot.flows import rounds
 from mailbot.flows.effects import LANGUAGE_NAMES, country_name
+from mailbot.flows.letters import notify, tracking_address
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -385,38 +386,21 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
         else:
             app.status = "left"
         app.status_reason, app.updated_at = x["detail"], now
-        enqueue(
+        reason = x["code"] if x["code"] != "unmatched" else "no_eligible_partner"
+        notify(
             session,
             deps,
-            Outgoing(
-                key=f"left:{row.round_name}:{person.id}",
-                to=(person.email,),
-                template="round_deferred",
-                language=person.language,
-                context={
-                    "program": _program_ctx(deps),
-                    "recipient_name": person.name,
-                    "names": {person.email: person.name},
-                    "person_id": person.id,
-                    "reason_code": x["code"] if x["code"] != "unmatched" else "no_eligible_partner",
-                    "round": rounds.round_context(deps, round_row),
-                    "next_round": rounds.round_context(deps, upcoming),
-                },
-                reply_to=reply_address(deps, person.id),
-            ),
+            f"left:{row.round_name}:{person.id}",
+            person,
+            "round_deferred",
+            {
+                "reason_code": reason,
+                "round": rounds.round_context(deps, round_row),
+                "next_round": rounds.round_context(deps, upcoming),
+            },
             now,
         )
     return pairs
-
-
-def reply_address(deps: Deps, person_id: int) -> str:
-    s = deps.settings.program
-    return tokens.tag_address(s.address, Route.REPLY, f"u{person_id}", s.secret)
-
-
-def tracking_address(deps: Deps, pair_id: int) -> str:
-    s = deps.settings.program
-    return tokens.tag_address(s.address, Route.PAIR, str(pair_id), s.secret)
 
 
 def _member_ctx(person: Person, app: Application, at: datetime, lang: str) -> dict[str, Any]:
@@ -547,23 +531,13 @@ async def round_job(deps: Deps, now: datetime) -> str:
                 )
                 if clash is None:
                     app.round_name, app.updated_at = current.name, now
-                enqueue(
+                notify(
                     s,
                     deps,
-                    Outgoing(
-                        key=f"opened:{current.name}:{person.id}",
-                        to=(person.email,),
-                        template="round_opened",
-                        language=person.language,
-                        context={
-                            "program": _program_ctx(deps),
-                            "recipient_name": person.name,
-                            "names": {person.email: person.name},
-                            "person_id": person.id,
-                            "round": rounds.round_context(deps, current),
-                        },
-                        reply_to=reply_address(deps, person.id),
-                    ),
+                    f"opened:{current.name}:{person.id}",
+                    person,
+                    "round_opened",
+                    {"round": rounds.round_context(deps, current)},
                     now,
                 )
             if waiting:

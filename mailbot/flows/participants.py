@@ -47,6 +47,8 @@ from mailbot.edges.tables import (
     RoundRow,
 )
 from mailbot.flows import matching, rounds
+from mailbot.flows.letters import language as _language
+from mailbot.flows.letters import notify
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -114,56 +116,12 @@ def _engaged(person: Person, now: datetime) -> bool:
     )
 
 
-def _language(deps: Deps, person: Person) -> str:
-    lang = person.language or "en"
-    return lang if lang in deps.settings.program.languages else "en"
-
-
 def local_date(deps: Deps, person: Person, at: datetime) -> str:
     try:
         zone = ZoneInfo(person.timezone) if person.timezone else deps.settings.zone
     except (KeyError, ValueError):
         zone = deps.settings.zone
     return at.astimezone(zone).date().isoformat()
-
-
-def base_context(deps: Deps, person: Person) -> dict[str, Any]:
-    return {
-        "program": {"name": deps.settings.program.name, "address": deps.settings.program.address},
-        "recipient_name": person.name or person.email,
-        "names": {person.email: person.name},
-        "person_id": person.id,
-    }
-
-
-def notify(
-    session: Session,
-    deps: Deps,
-    key: str,
-    person: Person,
-    template: str,
-    extra: dict[str, Any],
-    now: datetime,
-    *,
-    automatic_answer: bool = False,
-    in_reply_to: str = "",
-) -> bool:
-    """One mail to one participant, in their language, replies to their reply key."""
-    return enqueue(
-        session,
-        deps,
-        Outgoing(
-            key=key,
-            to=(person.email,),
-            template=template,
-            language=_language(deps, person),
-            context=base_context(deps, person) | extra,
-            reply_to=matching.reply_address(deps, person.id),
-            in_reply_to=in_reply_to,
-        ),
-        now,
-        automatic_answer=automatic_answer,
-    )
 
 
 def round_ctx(deps: Deps, session: Session, round_name: str) -> dict[str, str]:

@@ -43,7 +43,7 @@ from mailbot.edges.tables import (
     SurveyAnswerRow,
 )
 from mailbot.flows import participants, rounds
-from mailbot.flows.matching import reply_address, tracking_address
+from mailbot.flows.letters import language, notify, program_context, tracking_address
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -74,10 +74,6 @@ def topic_context(k: int, lang: str, path: str = "") -> dict[str, Any]:
         "title": text["title"],
         "prompt": text["prompt"].strip(),
     }
-
-
-def _program(deps: Deps) -> dict[str, str]:
-    return {"name": deps.settings.program.name, "address": deps.settings.program.address}
 
 
 def round_view(r: RoundRow, topics: str = "") -> RoundView:
@@ -158,15 +154,6 @@ def _pair_ctx(deps: Deps, snap: Snapshot, pair_id: int, person_id: int) -> dict[
     }
 
 
-def _base(deps: Deps, person: Person) -> dict[str, Any]:
-    return {
-        "program": _program(deps),
-        "recipient_name": person.name,
-        "names": {person.email: person.name},
-        "person_id": person.id,
-    }
-
-
 def _round_ctx(deps: Deps, r: RoundRow) -> dict[str, Any]:
     ctx = rounds.round_context(deps, r)
     assert ctx is not None
@@ -196,49 +183,39 @@ async def ladder_job(deps: Deps, now: datetime) -> str:
                 person = snap.people[t.person_id]
                 partners = snap.partners(t.pair_id, person.id)
                 track = tracking_address(deps, t.pair_id)
-                added = enqueue(
+                lang = language(deps, person)
+                added = notify(
                     s,
                     deps,
-                    Outgoing(
-                        key=t.key,
-                        to=(person.email,),
-                        template="topic",
-                        language=person.language,
-                        context=_base(deps, person)
-                        | {
-                            "topic": topic_context(
-                                t.topic, person.language, settings.program.topics
-                            ),
-                            "pair": _pair_ctx(deps, snap, t.pair_id, person.id),
-                            "round": {"name": name, "end": _round_ctx(deps, r)["end"]},
-                        },
-                        reply_to=",".join([*(p.email for p in partners), track]),
-                        bulk=True,
-                        not_before=t.not_before,
-                    ),
+                    t.key,
+                    person,
+                    "topic",
+                    {
+                        "topic": topic_context(t.topic, lang, settings.program.topics),
+                        "pair": _pair_ctx(deps, snap, t.pair_id, person.id),
+                        "round": {"name": name, "end": _round_ctx(deps, r)["end"]},
+                    },
                     now,
+                    reply_to=",".join([*(p.email for p in partners), track]),
+                    bulk=True,
+                    not_before=t.not_before,
                 )
                 counts["topics"] += added
             sent = set(s.scalars(select(Outbox.key).where(Outbox.key.like(f"checkin:{name}:%"))))
             for c in checkin_due(views, rv, now, hour, sent):
                 person = snap.people[c.person_id]
-                added = enqueue(
+                added = notify(
                     s,
                     deps,
-                    Outgoing(
-                        key=c.key,
-                        to=(person.email,),
-                        template="checkin",
-                        language=person.language,
-                        context=_base(deps, person)
-                        | {
-                            "pair": _pair_ctx(deps, snap, c.pair_id, person.id),
-                            "round": {"name": name, "end": _round_ctx(deps, r)["end"]},
-                        },
-                        reply_to=reply_address(deps, person.id),
-                        not_before=c.not_before,
-                    ),
+                    c.key,
+                    person,
+                    "checkin",
+                    {
+                        "pair": _pair_ctx(deps, snap, c.pair_id, person.id),
+                        "round": {"name": name, "end": _round_ctx(deps, r)["end"]},
+                    },
                     now,
+                    not_before=c.not_before,
                 )
                 counts["check-ins"] += added
         decision = ladder.decide_ladder(snap.views, now, settings.ladder)
@@ -264,7 +241,7 @@ def _send_nudge(s: Session, deps: Deps, snap: Snapshot, n: ladder.Nudge, now: da
     person = snap.people[n.person_id]
     r = snap.rounds[n.round_name]
     about = [snap.people[i] for i in n.about if i in snap.people]
-    ctx = _base(deps, person) | {"pair": _pair_ctx(deps, snap, n.pair_id, person.id)}
+    ctx: dict[str, Any] = {"pair": _pair_ctx(deps, snap, n.pair_id, person.id)}
     template = {
         NudgeKind.QUIET: "nudge_quiet",
         NudgeKind.ONE_SIDED: "nudge_one_sided",
@@ -272,27 +249,15 @@ def _send_nudge(s: Session, deps: Deps, snap: Snapshot, n: ladder.Nudge, now: da
         NudgeKind.PARTNER_BOUNCING: "partner_bouncing",
     }[n.kind]
     if n.kind is NudgeKind.QUIET:
-        ctx |= {"days": n.silent_days, "topic": _current_topic(r, now, person.language)}
+        ctx |= {"days": n.silent_days, "topic": _current_topic(r, now, language(deps, person))}
     elif n.kind is NudgeKind.ONE_SIDED:
         writers = [p.name for p in snap.partners(n.pair_id, person.id)]
         ctx |= {"writer_name": " & ".join(writers), "days": n.silent_days}
     elif n.kind is NudgeKind.SECOND:
         ctx |= {"days": n.silent_days}
     else:
-        ctx = _base(deps, person) | {"partner_name": " & ".join(p.name for p in about)}
-    enqueue(
-        s,
-        deps,
-        Outgoing(
-            key=n.key,
-            to=(person.email,),
-            template=template,
-            language=person.language,
-            context=ctx,
-            reply_to=reply_address(deps, person.id),
-        ),
-        now,
-    )
+        ctx = {"partner_name": " & ".join(p.name for p in about)}
+    notify(s, deps, n.key, person, template, ctx, now)
 
 
 def _since(s: Session, now: datetime) -> datetime:
@@ -400,7 +365,7 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             settings.program.address, Route.REPLY, f"d{row.id}", settings.program.secret
         )
         context = {
-            "program": _program(deps),
+            "program": program_context(deps),
             "recipient_name": "coordinators",
             "names": {},
             "person_id": 0,
@@ -491,27 +456,17 @@ async def end_of_round_job(deps: Deps, now: datetime) -> str:
                         person.silent_cycles = ladder.silent_cycles(m, rv, now)
                         if person.status == "withdrawn":
                             continue
-                        enqueue(
+                        notify(
                             s,
                             deps,
-                            Outgoing(
-                                key=f"survey:{r.name}:{person.id}",
-                                to=(person.email,),
-                                template="survey",
-                                language=person.language,
-                                context=_base(deps, person)
-                                | {
-                                    "pair": _pair_ctx(deps, snap, pair.id, person.id),
-                                    "round": {"name": r.name, "end": _round_ctx(deps, r)["end"]},
-                                    "reply_by": (r.ends_at + FINAL_REPORT_AFTER).date().isoformat(),
-                                },
-                                reply_to=tokens.tag_address(
-                                    deps.settings.program.address,
-                                    Route.REPLY,
-                                    f"s{person.id}",
-                                    deps.settings.program.secret,
-                                ),
-                            ),
+                            f"survey:{r.name}:{person.id}",
+                            person,
+                            "survey",
+                            {
+                                "pair": _pair_ctx(deps, snap, pair.id, person.id),
+                                "round": {"name": r.name, "end": _round_ctx(deps, r)["end"]},
+                                "reply_by": (r.ends_at + FINAL_REPORT_AFTER).date().isoformat(),
+                            },
                             now,
                         )
                     pair.state, pair.ended_at = "ended", now
@@ -540,7 +495,7 @@ def _final_report(s: Session, deps: Deps, r: RoundRow, now: datetime) -> None:
     png = weekly_png(weekly, f"Active pairs per week, round {r.name}")
     pairs = int(s.scalar(select(func.count(Pair.id)).where(Pair.round_name == r.name)) or 0)
     context = {
-        "program": _program(deps),
+        "program": program_context(deps),
         "recipient_name": "coordinators",
         "names": {},
         "person_id": 0,
@@ -661,16 +616,4 @@ def tell_partners_of_bounce(s: Session, deps: Deps, person: Person, now: datetim
                     at=now,
                 )
             )
-            enqueue(
-                s,
-                deps,
-                Outgoing(
-                    key=key,
-                    to=(partner.email,),
-                    template="partner_bouncing",
-                    language=partner.language,
-                    context=_base(deps, partner) | {"partner_name": person.name},
-                    reply_to=reply_address(deps, partner.id),
-                ),
-                now,
-            )
+            notify(s, deps, key, partner, "partner_bouncing", {"partner_name": person.name}, now)
