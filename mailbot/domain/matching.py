@@ -189,9 +189,17 @@ def _wishes(a: Candidate, b: Candidate) -> list[WishMet]:
     return out
 
 
-def _parts(a: Candidate, b: Candidate, w: Weights) -> list[tuple[str, int]]:
+def _parts(
+    a: Candidate,
+    b: Candidate,
+    w: Weights,
+    ab: list[WishMet] | None = None,
+    ba: list[WishMet] | None = None,
+) -> list[tuple[str, int]]:
+    """The score's parts in cents; `ab`/`ba` (`_wishes` both ways) when the caller has them."""
     shared = len(a.interests & b.interests)
-    ab, ba = _wishes(a, b), _wishes(b, a)
+    ab = _wishes(a, b) if ab is None else ab
+    ba = _wishes(b, a) if ba is None else ba
     plain = sum(1 for x in ab + ba if x.kind is not WishKind.INTEREST)
 
     def got(ws: list[WishMet]) -> int:
@@ -220,14 +228,15 @@ def score(a: Candidate, b: Candidate, w: Weights = Weights()) -> float:
 
 def explain(a: Candidate, b: Candidate, w: Weights = Weights()) -> PairReason:
     """The machine-readable reasons behind `score(a, b, w)`."""
-    parts = _parts(a, b, w)
+    ab, ba = _wishes(a, b), _wishes(b, a)
+    parts = _parts(a, b, w, ab, ba)
     both = a.utc_offset is not None and b.utc_offset is not None
     return PairReason(
         a=a.id,
         b=b.id,
         score=sum(c for _, c in parts) / 100,
         shared_interests=tuple(sorted(a.interests & b.interests)),
-        wishes_met=tuple(_wishes(a, b) + _wishes(b, a)),
+        wishes_met=tuple(ab + ba),
         overlap_hours=overlap_hours(a.utc_offset, b.utc_offset, w) if both else None,  # type: ignore[arg-type]
         common_languages=tuple(sorted(a.languages & b.languages)),
         parts=tuple((name, c / 100) for name, c in parts if c),
@@ -320,13 +329,14 @@ def propose(
     )
     ex = np.array(forbidden, dtype=np.int64).reshape(-1, 2)
     feats = mg.encode(pool, w, lambda x, y: _zone_cents(x, y, w), lambda x, y: _lang_cents(x, y, w))
+    y = None
     if n <= exact_limit:
         u, v, has_partner = mg.select_edges(feats, ex, max(1, n - 1), np.zeros(n), progress)
     else:
         y = mg.prices(feats, ex, progress=progress)
         u, v, has_partner = mg.select_edges(feats, ex, k, alpha * y, progress)
     wts = mg.edge_cents(feats, u, v)
-    mate, stats = ms.solve(n, u, v, wts, exact_limit=exact_limit, progress=progress)
+    mate, stats = ms.solve(n, u, v, wts, exact_limit=exact_limit, prices=y, progress=progress)
 
     # verify the hard rules on the output; drop anything that breaks them
     pairs: list[list[int]] = []

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from benchmarks.pools import make_pool
 from mailbot.domain import matching_graph as mg
+from mailbot.domain import matching_solve as ms
 from mailbot.domain.matching import (
     Candidate,
     Exclusions,
@@ -358,3 +359,37 @@ def test_generated_pool_uses_the_lp_path_and_pairs_everyone() -> None:
     assert "exact" not in prop.stats and seen[-1] == "done"
     kept = prop.stats["after_cap"]
     assert sum(len(p.members) for p in prop.pairs) >= kept - 1
+
+
+# ---------------------------------------------------------------------- the LP and its duals
+
+
+def _random_graphs(count: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(7)
+    out = []
+    for _ in range(count):
+        n = int(rng.integers(2, 30))
+        key = np.unique(rng.integers(0, n * n, int(rng.integers(1, n * n))))
+        u, v = key // n, key % n
+        keep = u < v
+        if keep.any():
+            w = rng.integers(-300, 3000, int(keep.sum()))
+            out.append((n, u[keep], v[keep], ms.solver_weights(n, w)))
+    return out
+
+
+def test_lp_duals_are_feasible_and_tight() -> None:
+    for n, u, v, sw in _random_graphs(150):
+        sigma, twice = ms.lp_double_cover(n, u, v, sw)
+        y2 = ms.lp_duals(n, u, v, sw, sigma)
+        assert (y2 >= 0).all()
+        assert (y2[u] + y2[v] >= 2 * sw).all()
+        assert int(y2.sum()) == twice  # strong duality: Σ y = the LP's value
+
+
+def test_lp_guess_changes_nothing_but_speed() -> None:
+    rng = np.random.default_rng(3)
+    for n, u, v, sw in _random_graphs(150):
+        plain = ms.lp_double_cover(n, u, v, sw)[1]
+        guess = rng.integers(-(10**4), 10**8, n)
+        assert ms.lp_double_cover(n, u, v, sw, guess)[1] == plain
