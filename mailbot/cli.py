@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,7 +111,17 @@ def inspect(
     from mailbot.mail.inspect import verdict_json
     from mailbot.mail.parse import parse_message
 
-    s = _settings(config)
+    try:
+        s = settings_mod.load(config)
+    except ConfigError as exc:
+        if not str(exc).startswith("program.secret"):
+            console.print(f"[red]configuration error:[/red] {exc}")
+            raise typer.Exit(2) from None
+        # Without the secret, signed tags and Message-IDs cannot be verified; all else can.
+        console.print(
+            "[yellow]MAILBOT_PROGRAM_SECRET is not set: signed tags not verified[/yellow]"
+        )
+        s = settings_mod.load(config, {**os.environ, "MAILBOT_PROGRAM_SECRET": "-"})
     ctx = ClassifyContext(
         program_address=s.program.address,
         secret=s.program.secret,

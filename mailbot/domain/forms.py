@@ -9,7 +9,8 @@ Reading rules (see tests/unit/test_forms.py for each as a scenario):
   the label possibly bulleted (-, *, •, "1."), in markdown bold or in HTML tags.
 - Quoted lines (`>`) and mail-client attribution lines are ignored; reading stops at the
   `-- ` signature separator.
-- "About me" takes every following line up to the next label (or quote, attribution, signature).
+- "About me" takes every following line up to the next label (or quote, attribution, signature,
+  or a closing line such as "Best wishes," / "Cordialement," / "Enviado desde mi iPhone").
   Any other value continues onto the next line only when its line looks hard-wrapped (the line
   was at least `_WRAP_WIDTH` characters long and the next line is neither blank nor a label).
   Interests may also be given as a bulleted list under their label, one item a line.
@@ -113,6 +114,18 @@ def _label_line(line: str) -> tuple[Field, frozenset[str], str] | None:
     return hit[0], hit[1], value
 
 
+# A closing line that ends a letter (and so "About me"), in the three languages.
+_SIGN_OFF_RE = re.compile(
+    r"^\s*(best( wishes| regards)?|kind regards|regards|many thanks|thanks( again)?|cheers|"
+    r"warm(est)? regards|yours( sincerely| truly)?|sincerely|cordialement|amicalement|"
+    r"bien (à vous|cordialement)|merci( beaucoup)?|salutations|saludos( cordiales)?|"
+    r"atentamente|un saludo|"
+    r"gracias|sent from my|envoyé de mon|enviado desde mi)\b[\s,.!]*$|"
+    r"^\s*(sent from my|envoyé de mon|enviado desde mi)\b",
+    re.IGNORECASE,
+)
+
+
 def _scan(text: str) -> list[_Entry]:
     """Every field line of the writer's own text, in order, with continuation lines joined."""
     entries: list[_Entry] = []
@@ -134,6 +147,8 @@ def _scan(text: str) -> list[_Entry]:
             continue
         line = strip_tags(raw).rstrip()
         if current.field is Field.ABOUT:
+            if _SIGN_OFF_RE.match(line):
+                break  # "Best wishes," / "Sent from my iPhone": the letter ends, the form too
             current.lines.append(line)
         elif current.field in _LIST_FIELDS and (item := _BULLET_RE.match(line)):
             current.lines.append("\n" + line[item.end() :])  # one bullet, one item

@@ -109,10 +109,8 @@ def test_french_form_under_a_greeting_above_a_signature() -> None:
     assert f.partner_sector is None
     assert f.partner_career_stage is CareerStage.MID_CAREER
     assert f.partner_interests == ()
-    # "About me" runs over lines, keeps the closing, stops at the "--" signature separator.
-    assert f.about == (
-        "Je travaille à la bibliothèque centrale.\nJ'aime les archives sonores.\n\nCordialement,"
-    )
+    # "About me" runs over lines and stops at the closing ("Cordialement,") or the "--" line.
+    assert f.about == ("Je travaille à la bibliothèque centrale.\nJ'aime les archives sonores.")
 
 
 def test_spanish_form() -> None:
