@@ -96,10 +96,18 @@ class MaildirMailbox:
         return 1
 
     async def new_uids(self, after_uid: int) -> list[int]:
-        return sorted(uid for uid in self._assign() if uid > after_uid)
+        self._by_uid = self._assign()
+        return sorted(uid for uid in self._by_uid if uid > after_uid)
+
+    def _known(self, uids: Sequence[int]) -> dict[int, str]:
+        """uid -> key from the last listing; list again only when a uid is not in it."""
+        cached = getattr(self, "_by_uid", None)
+        if cached is None or any(u not in cached for u in uids):
+            cached = self._by_uid = self._assign()
+        return cached
 
     async def fetch(self, uids: Sequence[int]) -> list[Fetched]:
-        by_uid = self._assign()
+        by_uid = self._known(uids)
         out: list[Fetched] = []
         for uid in uids:
             key = by_uid.get(uid)
@@ -116,15 +124,14 @@ class MaildirMailbox:
         return out
 
     async def move(self, uids: Sequence[int], folder: str) -> None:
-        by_uid = self._assign()
+        by_uid = self._known(uids)
         target = self._folder(folder)
         for uid in uids:
-            key = by_uid.get(uid)
+            key = by_uid.pop(uid, None)
             if key is None:
                 continue
             target.add(self.box.get_bytes(key))
             self.box.remove(key)
-        self._assign()
 
     async def append(self, raw: bytes, folder: str = "INBOX", flags: str = "") -> None:
         self._folder(folder).add(raw)
