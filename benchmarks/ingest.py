@@ -176,7 +176,8 @@ def main() -> None:
 
             prof = cProfile.Profile()
             report = prof.runcall(asyncio.run, tick(deps, datetime(2027, 1, 12, 9, tzinfo=UTC)))
-            pstats.Stats(prof).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(35)
+            order = os.environ.get("BENCH_SORT", "cumulative")
+            pstats.Stats(prof).sort_stats(order).print_stats(35)
         else:
             report = asyncio.run(tick(deps, datetime(2027, 1, 12, 9, tzinfo=UTC)))
         t_tick = time.perf_counter() - t0
