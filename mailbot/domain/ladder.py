@@ -433,20 +433,17 @@ class _Ladder:
             if m.person_id not in done and self._send(pair, m, kind, since, st.silent_days, about):
                 told.add(m.person_id)  # the notice replaces this run's nudge; cooldown the next
         if None not in done:
-            self.nudges.append(
-                Nudge(
-                    _key(pair, kind, None, cycle),
-                    kind,
-                    pair.round_name,
-                    pair.pair_id,
-                    None,
-                    about,
-                    st.silent_days,
-                    cycle,
-                    "",
-                )
-            )
+            self._flag(pair, kind, about, st.silent_days, cycle)
         return told
+
+    def _flag(
+        self, pair: PairView, kind: NudgeKind, about: tuple[int, ...], days: int, cycle: str
+    ) -> None:
+        """A step addressed to the coordinators (no person, no language)."""
+        key = _key(pair, kind, None, cycle)
+        self.nudges.append(
+            Nudge(key, kind, pair.round_name, pair.pair_id, None, about, days, cycle, "")
+        )
 
     def _stalled(self, pair: PairView, st: PairState, silent: Sequence[MemberView]) -> None:
         assert st.since is not None
@@ -459,21 +456,8 @@ class _Ladder:
         if silent and all(is_away(m, self.now) for m in silent):
             self.skips.append(Skip(pair.pair_id, None, kind, "all_away"))
             return
-        cycle = self.stamp(since)
         about = tuple(m.person_id for m in silent)
-        self.nudges.append(
-            Nudge(
-                _key(pair, kind, None, cycle),
-                kind,
-                pair.round_name,
-                pair.pair_id,
-                None,
-                about,
-                st.silent_days,
-                cycle,
-                "",
-            )
-        )
+        self._flag(pair, kind, about, st.silent_days, self.stamp(since))
 
 
 def decide_ladder(

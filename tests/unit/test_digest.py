@@ -11,8 +11,9 @@ from mailbot.domain.digest import DigestInputs, WeekPoint, build_digest, digest_
 from mailbot.domain.ladder import MemberView, NudgeRecord, PairView, State
 from mailbot.domain.model import CommandName
 from mailbot.settings import LadderSection
+from tests.support import views
+from tests.support.views import START, member
 
-START = datetime(2024, 3, 4, tzinfo=UTC)
 LADDER = LadderSection()
 
 
@@ -20,32 +21,9 @@ def day(n: float) -> datetime:
     return START + timedelta(days=n)
 
 
-def member(pid: int, **kw: object) -> MemberView:
-    base: dict[str, object] = {
-        "person_id": pid,
-        "timezone": "UTC",
-        "language": "en",
-        "status": "active",
-        "paused_until": None,
-        "away_until": None,
-        "bouncing": False,
-        "last_wrote_at": None,
-        "messages": 0,
-    }
-    base.update(kw)
-    return MemberView(**base)  # type: ignore[arg-type]
-
-
 def pair(pid: int, *members: MemberView, **kw: object) -> PairView:
-    base: dict[str, object] = {
-        "pair_id": pid,
-        "round_name": "2024A",
-        "started_at": START,
-        "state": "active",
-        "members": members or (member(pid * 10 + 1), member(pid * 10 + 2)),
-    }
-    base.update(kw)
-    return PairView(**base)  # type: ignore[arg-type]
+    members = members or (member(pid * 10 + 1), member(pid * 10 + 2))
+    return views.pair(*members, pair_id=pid, **kw)
 
 
 NOW = day(35)  # a Monday

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -25,42 +25,14 @@ from mailbot.domain.ladder import (
     silent_cycles,
 )
 from mailbot.settings import LadderSection
+from tests.support.views import START, member, pair
 
-START = datetime(2024, 3, 4, tzinfo=UTC)
 LADDER = LadderSection()
 ROUND = RoundView("2024A", START, START + timedelta(days=120), 14, 9)
 
 
 def day(n: float) -> datetime:
     return START + timedelta(days=n)
-
-
-def member(pid: int, **kw: object) -> MemberView:
-    base: dict[str, object] = {
-        "person_id": pid,
-        "timezone": "UTC",
-        "language": "en",
-        "status": "active",
-        "paused_until": None,
-        "away_until": None,
-        "bouncing": False,
-        "last_wrote_at": None,
-        "messages": 0,
-    }
-    base.update(kw)
-    return MemberView(**base)  # type: ignore[arg-type]
-
-
-def pair(*members: MemberView, **kw: object) -> PairView:
-    base: dict[str, object] = {
-        "pair_id": 7,
-        "round_name": "2024A",
-        "started_at": START,
-        "state": "active",
-        "members": members or (member(1), member(2)),
-    }
-    base.update(kw)
-    return PairView(**base)  # type: ignore[arg-type]
 
 
 def record(nudges: list[Nudge], at: datetime) -> tuple[NudgeRecord, ...]:

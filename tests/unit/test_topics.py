@@ -9,8 +9,9 @@ import pytest
 
 from mailbot.domain.ladder import MemberView, PairView, RoundView
 from mailbot.domain.topics import checkin_at, checkin_due, due_topics, morning_after
+from tests.support import views
+from tests.support.views import START
 
-START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
 ROUND = RoundView("2024A", START, START + timedelta(days=120), 14, 9)
 
 
@@ -19,31 +20,11 @@ def at(day: float, hour: float = 0) -> datetime:
 
 
 def member(pid: int, zone: str | None = "UTC", **kw: object) -> MemberView:
-    base: dict[str, object] = {
-        "person_id": pid,
-        "timezone": zone,
-        "language": "en",
-        "status": "active",
-        "paused_until": None,
-        "away_until": None,
-        "bouncing": False,
-        "last_wrote_at": None,
-        "messages": 0,
-    }
-    base.update(kw)
-    return MemberView(**base)  # type: ignore[arg-type]
+    return views.member(pid, timezone=zone, **kw)
 
 
 def pair(*members: MemberView, **kw: object) -> PairView:
-    base: dict[str, object] = {
-        "pair_id": 3,
-        "round_name": "2024A",
-        "started_at": START,
-        "state": "active",
-        "members": members,
-    }
-    base.update(kw)
-    return PairView(**base)  # type: ignore[arg-type]
+    return views.pair(*members, pair_id=3, **kw)
 
 
 TOKYO_LIMA = pair(member(1, "Asia/Tokyo", language="en"), member(2, "America/Lima", language="es"))
