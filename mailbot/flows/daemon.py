@@ -8,6 +8,7 @@ overlap; interrupted sends from a previous run are recovered once, at start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -72,10 +73,16 @@ async def serve(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
     log.info("mailbot running: %s via %s", settings.program.address, settings.program.transport)
     try:
         while not stop.is_set():
-            report = await intake.run_once(deps, clock(), mailbox=mailbox, stop=stop.is_set)
-            if report.seen:
-                log.info("intake: %s messages, %s quarantined", report.seen, report.quarantined)
-                await deliver_job()
+            try:
+                report = await intake.run_once(deps, clock(), mailbox=mailbox, stop=stop.is_set)
+                if report.seen:
+                    log.info("intake: %s in, %s quarantined", report.seen, report.quarantined)
+                    await deliver_job()
+            except Exception:  # a server or database outage: log, wait, try again
+                log.exception("intake failed; retrying after %s s", settings.imap.poll_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), settings.imap.poll_seconds)
+                continue
             if stop.is_set():
                 break
             wait = asyncio.create_task(
