@@ -15,17 +15,16 @@ import pycountry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.domain import tokens
 from mailbot.domain.model import (
     ApplicationFields,
     Command,
     Inbound,
     Outgoing,
-    Route,
     Verdict,
 )
 from mailbot.edges.tables import Application, CommandRow, InboundRow, Pair, PairMember, Person
 from mailbot.flows import rounds
+from mailbot.flows.letters import reply_address
 
 if TYPE_CHECKING:
     from mailbot.app import Deps
@@ -125,38 +124,6 @@ def _display_fields(fields: ApplicationFields) -> dict[str, Any]:
     return data
 
 
-COMMAND_LABELS = {
-    "pause": "PAUSE",
-    "resume": "RESUME",
-    "withdraw": "WITHDRAW",
-    "rematch": "REMATCH",
-    "continue": "CONTINUE",
-    "delete_my_data": "DELETE MY DATA",
-    "in_touch": "IN TOUCH",
-    "silent": "SILENT",
-    "yes": "YES",
-    "no": "NO",
-    "help": "HELP",
-    "status": "STATUS",
-}
-
-OUTCOMES = {
-    "pause": "We have recorded your pause; topics and reminders will stop for that time.",
-    "resume": "We have recorded that you are back.",
-    "withdraw": "We have recorded that you wish to leave the round.",
-    "rematch": "We have passed your request for a new partner to the coordinators.",
-    "continue": "We have noted that you would like to join the next round.",
-    "delete_my_data": "We have recorded your request to delete your data.",
-    "in_touch": "Thank you: we have noted that you are in touch with your partner.",
-    "silent": (
-        "Thank you: we have noted that your partner is not answering; "
-        "the coordinators will look into it."
-    ),
-    "yes": "Thank you for your answer.",
-    "no": "Thank you for your answer.",
-}
-
-
 def _status_ctx(session: Session, person: Person | None, address: str) -> dict[str, Any]:
     if person is None:
         return {"known": False, "address": address}
@@ -251,21 +218,7 @@ def answer(
         ]
     elif template == "status":
         context |= _status_ctx(session, person, msg.from_addr)
-    elif template == "command_ack" and verdict.command is not None:
-        cmd = verdict.command
-        days = cmd.args.get("days")
-        context |= {
-            "command_label": COMMAND_LABELS.get(cmd.name.value, cmd.name.value.upper()),
-            "detail": f"{days} days" if days else "",
-            "outcome": OUTCOMES.get(cmd.name.value, "We have recorded it."),
-        }
-    reply_to = (
-        tokens.tag_address(
-            settings.program.address, Route.REPLY, f"u{person.id}", settings.program.secret
-        )
-        if person is not None
-        else settings.program.address
-    )
+    reply_to = reply_address(deps, person.id) if person is not None else settings.program.address
     return Outgoing(
         key=f"answer:{row.dedupe_id}:{template}",
         to=(msg.from_addr,),

@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot.domain import tokens
 from mailbot.domain.answers import SenderFacts, bounce_score, decide
 from mailbot.domain.classify import ClassifyContext, classify
-from mailbot.domain.model import Inbound, Kind, Outgoing, Route, Verdict
+from mailbot.domain.model import Inbound, Kind, Route, Verdict
 from mailbot.edges.tables import BounceEvent, InboundRow, MailboxState, Outbox, Person
 from mailbot.flows import coordination, effects, participants, round_jobs, rounds
 from mailbot.flows.outbox import enqueue
@@ -397,13 +396,4 @@ async def _file(deps: Deps, box: Mailbox, folder: str, done: dict[str, list[int]
     done[PROCESSED], done[QUARANTINED] = [], []
 
 
-def reply_key_address(deps: Deps, person_id: int | None) -> str:
-    settings = deps.settings
-    if person_id is None:
-        return settings.program.address
-    return tokens.tag_address(
-        settings.program.address, Route.REPLY, f"u{person_id}", settings.program.secret
-    )
-
-
-__all__ = ["IntakeReport", "Outgoing", "handle", "reply_key_address", "run_once"]
+__all__ = ["IntakeReport", "Known", "handle", "run_once"]
