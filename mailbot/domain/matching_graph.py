@@ -6,8 +6,8 @@ best *reduced* score `w(i,j) − y(j)`, y being j's price (MATCHING.md: raw top-
 top-k by reduced cost with LP duals as prices is near exact at k ≈ 10). The prices come from a
 sample market (`prices`): every s-th person, solved as its own LP with exact duals, then each
 person priced against the sample — one pass over n × sample pairs instead of n × n. A block's
-top-k is found via the maxima of 64-column chunks, so only a small share of each row is ever
-partitioned.
+top-k is found via the maxima of interleaved 16-column chunks, so only a small share of each row
+is ever partitioned.
 
 The selection score is the exact score without the two caps (shared interests, wished interests
 per direction): it is a bilinear form, so one matrix product gives it. It is never below the real
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 IntArray = npt.NDArray[np.int64]
 Progress = Callable[[str, float], None] | None
-_CHUNK = 64  # columns per chunk when looking for a row's top-k
+_CHUNK = 16  # entries per chunk when looking for a row's top-k
 _BLOCK_CELLS = 1 << 22  # cells of one scored block (16 MB of float32)
 _MAX_TABLE = 256  # more distinct zones / language sets than this: left out of the selection
 _NEG = np.float32(-np.inf)
@@ -195,6 +195,27 @@ def _factors(f: Features) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float
     return np.hstack(left), np.hstack(right)
 
 
+def _top_rows(c: npt.NDArray[np.float32], kk: int) -> tuple[IntArray, npt.NDArray[np.float32]]:
+    """Column positions and values of a top-kk of each row of c (ties: any valid choice).
+
+    Chunks are interleaved — chunk q holds the columns q, q + G, q + 2G, … — so their maxima are
+    elementwise maxima of contiguous column slabs (no reduction along a row); only the kk chunks
+    with the best maxima are then searched.
+    """
+    rows, width = c.shape
+    n_chunks = width // _CHUNK
+    if n_chunks <= kk or width <= 4 * kk or width % _CHUNK:
+        kk = min(kk, width)
+        sel = np.argpartition(c, width - kk, axis=1)[:, width - kk :]
+        return sel, np.take_along_axis(c, sel, axis=1)
+    mx = c.reshape(rows, _CHUNK, n_chunks).max(axis=1)
+    best = np.argpartition(mx, n_chunks - kk, axis=1)[:, -kk:]
+    cols = (best[:, :, None] + n_chunks * np.arange(_CHUNK)).reshape(rows, -1)
+    g = np.take_along_axis(c, cols, axis=1)
+    sel = np.argpartition(g, g.shape[1] - kk, axis=1)[:, -kk:]
+    return np.take_along_axis(cols, sel, axis=1), np.take_along_axis(g, sel, axis=1)
+
+
 class _Scorer:
     """Selection scores of rows × cols (index arrays, ascending), taken a block of rows at a time.
 
@@ -213,7 +234,7 @@ class _Scorer:
     ) -> None:
         self.f, self.rows, self.cols = f, rows, cols
         self.a = a_mat[rows]
-        self.n_pad = -(-len(cols) // _CHUNK) * _CHUNK
+        self.n_pad = -(-len(cols) // 64) * 64
         b_t = np.zeros((a_mat.shape[1], self.n_pad), dtype=np.float32)
         b_t[:-1, : len(cols)] = b_mat[cols].T
         self.b_t = b_t
@@ -259,19 +280,7 @@ class _Scorer:
 
     def top(self, c: npt.NDArray[np.float32], kk: int) -> tuple[IntArray, npt.NDArray[np.float32]]:
         """Column positions and values of a top-kk of each row (ties: any valid choice)."""
-        rows, n_pad = c.shape[0], self.n_pad
-        n_chunks = n_pad // _CHUNK
-        if n_chunks <= kk or n_pad <= 4 * kk:
-            cols = np.broadcast_to(np.arange(n_pad), (rows, n_pad))
-            g = c
-        else:
-            mx = c.reshape(rows, n_chunks, _CHUNK).max(axis=2)
-            best = np.argpartition(mx, n_chunks - kk, axis=1)[:, -kk:]
-            cols = (best[:, :, None] * _CHUNK + np.arange(_CHUNK)).reshape(rows, -1)
-            g = np.take_along_axis(c, cols, axis=1)
-        kk = min(kk, g.shape[1])
-        sel = np.argpartition(g, g.shape[1] - kk, axis=1)[:, -kk:]
-        return np.take_along_axis(cols, sel, axis=1), np.take_along_axis(g, sel, axis=1)
+        return _top_rows(c, kk)
 
     def mean_top(self, m: int) -> npt.NDArray[np.float64]:
         """Each row's mean of its m best scores (0 for a row without any valid pair)."""
