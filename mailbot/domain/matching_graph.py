@@ -93,9 +93,13 @@ def encode(
     li = {x: i for i, x in enumerate(langsets)}
     interests = np.zeros((n, len(vocab)), dtype=np.bool_)
     wished = np.zeros((n, len(vocab)), dtype=np.bool_)
-    for r, c in enumerate(cands):
-        interests[r, [vi[x] for x in c.interests]] = True
-        wished[r, [vi[x] for x in c.partner_interests]] = True
+    for out, sets in (
+        (interests, [c.interests for c in cands]),
+        (wished, [c.partner_interests for c in cands]),
+    ):
+        rows = np.repeat(np.arange(n), [len(x) for x in sets])
+        cols = [vi[x] for xs in sets for x in xs]
+        out[rows, np.asarray(cols, dtype=np.int64)] = True
 
     def arr(values: list[int]) -> IntArray:
         return np.asarray(values, dtype=np.int64).reshape(n)
