@@ -122,9 +122,12 @@ class _Graph:
         self.nbr = both_v[order]
         self.wt = both_w[order]
         self.start = np.searchsorted(both_u[order], np.arange(n + 1))
-        self.weight = {
-            (a, b): c for a, b, c in zip(u.tolist(), v.tolist(), sw.tolist(), strict=True)
-        }
+        self.key = both_u[order] * n + self.nbr  # sorted: (node, neighbour)
+
+    def weight(self, a: list[int], b: list[int]) -> int:
+        """Total weight of the edges (a[t], b[t]), all in the graph."""
+        q = np.asarray(a, dtype=np.int64) * self.n + np.asarray(b, dtype=np.int64)
+        return int(self.wt[np.searchsorted(self.key, q)].sum())
 
     def neighbours(self, i: int) -> IntArray:
         return self.nbr[self.start[i] : self.start[i + 1]]
@@ -150,10 +153,9 @@ def _resolve(g: _Graph, mate: IntArray, nodes: set[int]) -> int:
     inside = {i for i in nodes if mate[i] < 0 or mate[i] in nodes}
     u, v, w = g.induced(inside)
     new = exact(inside, u, v, w)
-    before = sum(
-        g.weight[(min(i, int(mate[i])), max(i, int(mate[i])))] for i in inside if mate[i] >= 0
-    )
-    after = sum(g.weight[(min(a, b), max(a, b))] for a, b in new.items())
+    paired = [i for i in inside if mate[i] >= 0]
+    before = g.weight(paired, [int(mate[i]) for i in paired])
+    after = g.weight(list(new), list(new.values()))
     if after <= before:
         return 0
     for i in inside:
@@ -213,7 +215,7 @@ def solve(
             halves = []
             for off in (0, 1):
                 pairs = [(cycle[t], cycle[(t + 1) % len(cycle)]) for t in range(off, len(cycle), 2)]
-                total = sum(g.weight[(min(a, b), max(a, b))] for a, b in pairs)
+                total = g.weight([a for a, _ in pairs], [b for _, b in pairs])
                 halves.append((total, -off, pairs))
             for a, b in max(halves)[2]:
                 mate[a], mate[b] = b, a
