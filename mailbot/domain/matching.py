@@ -183,9 +183,10 @@ def _wishes(a: Candidate, b: Candidate) -> list[WishMet]:
         out.append(WishMet(a.id, WishKind.SECTOR, b.sector))
     if a.partner_career_stage is not None and a.partner_career_stage == b.career_stage:
         out.append(WishMet(a.id, WishKind.CAREER_STAGE, b.career_stage))
-    out.extend(
-        WishMet(a.id, WishKind.INTEREST, x) for x in sorted(a.partner_interests & b.interests)
-    )
+    if a.partner_interests:
+        met = a.partner_interests & b.interests
+        if met:
+            out.extend(WishMet(a.id, WishKind.INTEREST, x) for x in sorted(met))
     return out
 
 
@@ -200,16 +201,19 @@ def _parts(
     shared = len(a.interests & b.interests)
     ab = _wishes(a, b) if ab is None else ab
     ba = _wishes(b, a) if ba is None else ba
-    plain = sum(1 for x in ab + ba if x.kind is not WishKind.INTEREST)
-
-    def got(ws: list[WishMet]) -> int:
-        return min(w.partner_interest_cap, sum(1 for x in ws if x.kind is WishKind.INTEREST))
-
+    interest = WishKind.INTEREST
+    got_ab = sum(1 for x in ab if x.kind is interest)
+    got_ba = sum(1 for x in ba if x.kind is interest)
+    plain = len(ab) + len(ba) - got_ab - got_ba
+    cap = w.partner_interest_cap
     return [
         ("base", mg.cents(w.base)),
         ("shared_interest", mg.cents(w.shared_interest) * min(shared, w.shared_interest_cap)),
         ("wish_met", mg.cents(w.wish_met) * plain),
-        ("partner_interest_met", mg.cents(w.partner_interest_met) * (got(ab) + got(ba))),
+        (
+            "partner_interest_met",
+            mg.cents(w.partner_interest_met) * (min(cap, got_ab) + min(cap, got_ba)),
+        ),
         ("zone_overlap", _zone_cents(a.utc_offset, b.utc_offset, w)),
         ("language", _lang_cents(a.languages, b.languages, w)),
     ]
