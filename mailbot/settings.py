@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -326,9 +326,3 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
             "program.secret: set MAILBOT_PROGRAM_SECRET (signs reply addresses; keep it stable)"
         )
     return settings
-
-
-def local_morning(d: date, zone: str | None, hour: int) -> datetime:
-    """The instant of `hour`:00 on day `d` in `zone` (UTC when unknown)."""
-    tz = ZoneInfo(zone) if zone else ZoneInfo("UTC")
-    return datetime.combine(d, time(hour), tzinfo=tz)

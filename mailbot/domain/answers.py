@@ -7,7 +7,7 @@ answers a day. Must not: do I/O or read the clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mailbot.domain.model import PARTICIPANT_COMMANDS, CommandName, Kind, Verdict
@@ -45,15 +45,15 @@ class Decision:
     hold_for_coordinators: bool = False
 
 
-def _answer(template: str, facts: SenderFacts, limit: int, **kw: object) -> Decision:
+def _answer(template: str, facts: SenderFacts, limit: int, **effects: bool) -> Decision:
+    """Answer with `template` unless there is nobody to answer or the day's limit is reached;
+    `effects` (store_application, record_command, hold_for_coordinators) apply either way."""
+    base = Decision(**effects)
     if not facts.address:
-        return Decision(note="no usable From address: not answered", **kw)  # type: ignore[arg-type]
+        return replace(base, note="no usable From address: not answered")
     if facts.auto_answers_today >= limit:
-        return Decision(
-            note=f"rate limit: {facts.auto_answers_today} automatic answers today",
-            **kw,  # type: ignore[arg-type]
-        )
-    return Decision(answer=template, note=f"answered with {template}", **kw)  # type: ignore[arg-type]
+        return replace(base, note=f"rate limit: {facts.auto_answers_today} automatic answers today")
+    return replace(base, answer=template, note=f"answered with {template}")
 
 
 def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> Decision:

@@ -27,7 +27,9 @@ Must not: do I/O or read the clock.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -36,10 +38,8 @@ from mailbot.domain.model import (
     LANGUAGES,
     ApplicationFields,
     ApplicationResult,
-    CareerStage,
     Field,
     Problem,
-    Sector,
 )
 from mailbot.domain.textutil import (
     collapse_spaces,
@@ -53,6 +53,7 @@ from mailbot.domain.textutil import (
 
 MAX_NAME_LEN = 200
 MAX_INSTITUTION_LEN = 300
+_T = TypeVar("_T")
 MAX_ABOUT_LEN = 2000
 MAX_INTERESTS = 10
 MAX_INTEREST_LEN = 60
@@ -253,6 +254,19 @@ def parse_application(
     def given(fld: Field) -> str:
         return non_blank.get(fld, "")
 
+    def choice(fld: Field, parse: Callable[[str], _T | None], *, wish: bool = False) -> _T | None:
+        """A value from a closed list: missing (if required), no wish ("any"), or unknown."""
+        value = values.get(fld, "") if wish else given(fld)
+        if wish and vocab.is_no_wish(value):
+            return None
+        if not value:
+            problems.append(Problem(fld, "missing"))
+            return None
+        parsed = parse(value)
+        if parsed is None:
+            problems.append(Problem(fld, "unknown_value", value))
+        return parsed
+
     # Field order below is the form's order, so problems come out in form order.
     name = collapse_spaces(given(Field.NAME)) or collapse_spaces(from_name)
     if not name:
@@ -264,13 +278,7 @@ def parse_application(
     if email is None:
         problems.append(Problem(Field.EMAIL, "invalid", from_addr))
 
-    country: str | None = None
-    if not given(Field.COUNTRY):
-        problems.append(Problem(Field.COUNTRY, "missing"))
-    else:
-        country = vocab.parse_country(given(Field.COUNTRY))
-        if country is None:
-            problems.append(Problem(Field.COUNTRY, "unknown_value", given(Field.COUNTRY)))
+    country = choice(Field.COUNTRY, vocab.parse_country)
 
     timezone: str | None = None
     if given(Field.TIMEZONE):
@@ -294,37 +302,13 @@ def parse_application(
     elif len(institution) > MAX_INSTITUTION_LEN:
         problems.append(Problem(Field.INSTITUTION, "too_long", institution))
 
-    sector: Sector | None = None
-    if not given(Field.SECTOR):
-        problems.append(Problem(Field.SECTOR, "missing"))
-    else:
-        sector = vocab.parse_sector(given(Field.SECTOR))
-        if sector is None:
-            problems.append(Problem(Field.SECTOR, "unknown_value", given(Field.SECTOR)))
-
-    stage: CareerStage | None = None
-    if not given(Field.CAREER_STAGE):
-        problems.append(Problem(Field.CAREER_STAGE, "missing"))
-    else:
-        stage = vocab.parse_career_stage(given(Field.CAREER_STAGE))
-        if stage is None:
-            problems.append(Problem(Field.CAREER_STAGE, "unknown_value", given(Field.CAREER_STAGE)))
+    sector = choice(Field.SECTOR, vocab.parse_sector)
+    stage = choice(Field.CAREER_STAGE, vocab.parse_career_stage)
 
     interests = _interests(Field.INTERESTS, given(Field.INTERESTS), problems, required=True)
 
-    partner_sector: Sector | None = None
-    wish = values.get(Field.PARTNER_SECTOR, "")
-    if not vocab.is_no_wish(wish):
-        partner_sector = vocab.parse_sector(wish)
-        if partner_sector is None:
-            problems.append(Problem(Field.PARTNER_SECTOR, "unknown_value", wish))
-
-    partner_stage: CareerStage | None = None
-    wish = values.get(Field.PARTNER_CAREER_STAGE, "")
-    if not vocab.is_no_wish(wish):
-        partner_stage = vocab.parse_career_stage(wish)
-        if partner_stage is None:
-            problems.append(Problem(Field.PARTNER_CAREER_STAGE, "unknown_value", wish))
+    partner_sector = choice(Field.PARTNER_SECTOR, vocab.parse_sector, wish=True)
+    partner_stage = choice(Field.PARTNER_CAREER_STAGE, vocab.parse_career_stage, wish=True)
 
     partner_interests = _interests(
         Field.PARTNER_INTERESTS,

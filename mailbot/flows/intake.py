@@ -44,7 +44,6 @@ class IntakeReport:
     seen: int = 0
     processed: int = 0
     quarantined: int = 0
-    refiled: int = 0  # committed by an earlier run that died before moving the message
     kinds: Counter[str] = field(default_factory=Counter)
 
 

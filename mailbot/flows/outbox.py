@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.domain import tokens
@@ -61,19 +61,6 @@ def enqueue(
     )
     session.add(row)
     return True
-
-
-def answers_since(session: Session, address: str, since: datetime) -> int:
-    return int(
-        session.scalar(
-            select(func.count(Outbox.id)).where(
-                Outbox.primary_to == address.lower(),
-                Outbox.automatic_answer.is_(True),
-                Outbox.created_at >= since,
-            )
-        )
-        or 0
-    )
 
 
 @dataclass

@@ -17,8 +17,10 @@ from tests.support.program import SECRET, Program
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml"
 
 
-def run(prog: Program | None, *args: str) -> subprocess.CompletedProcess[str]:
-    extra = ["--config", str(prog.config)] if prog else []
+def run(config: Program | Path | None, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m mailbot ARGS --config …` with the test secret; a Program or a config path."""
+    path = config.config if isinstance(config, Program) else config
+    extra = ["--config", str(path)] if path else []
     return subprocess.run(
         [sys.executable, "-m", "mailbot", *args, *extra],
         capture_output=True,
@@ -46,44 +48,26 @@ def test_match_preview_prints_pairs_and_writes_csv_but_changes_nothing(
 
 def test_round_create_and_list(tmp_path: Path) -> None:
     prog = Program.create(tmp_path / "p", f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    ok = run(
-        prog,
-        "round",
-        "create",
-        "2027B",
-        "--applications-open",
-        "2027-05-01",
-        "--applications-close",
-        "2027-05-31",
-        "--start",
-        "2027-06-14",
-    )
+
+    def create(name: str, opens: str, closes: str, start: str) -> subprocess.CompletedProcess[str]:
+        return run(
+            prog,
+            "round",
+            "create",
+            name,
+            "--applications-open",
+            opens,
+            "--applications-close",
+            closes,
+            "--start",
+            start,
+        )
+
+    ok = create("2027B", "2027-05-01", "2027-05-31", "2027-06-14")
     assert ok.returncode == 0, ok.stderr
-    again = run(
-        prog,
-        "round",
-        "create",
-        "2027B",
-        "--applications-open",
-        "2027-05-01",
-        "--applications-close",
-        "2027-05-31",
-        "--start",
-        "2027-06-14",
-    )
+    again = create("2027B", "2027-05-01", "2027-05-31", "2027-06-14")
     assert again.returncode == 2
-    wrong = run(
-        prog,
-        "round",
-        "create",
-        "2027C",
-        "--applications-open",
-        "2027-09-01",
-        "--applications-close",
-        "2027-08-01",
-        "--start",
-        "2027-10-01",
-    )
+    wrong = create("2027C", "2027-09-01", "2027-08-01", "2027-10-01")
     assert wrong.returncode == 2 and "dates" in wrong.stderr
     listing = run(prog, "round", "list")
     assert "2027A" in listing.stdout and "2027B" in listing.stdout
@@ -117,20 +101,8 @@ def test_inspect_json_reports_kinds(tmp_path: Path) -> None:
 def test_check_config_names_the_bad_key(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.toml"
     cfg.write_text('[imap]\ntls = "sometimes"\n')
-    out = subprocess.run(
-        [sys.executable, "-m", "mailbot", "check-config", "--config", str(cfg)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, MAILBOT_PROGRAM_SECRET="x"),
-        timeout=60,
-    )
+    out = run(cfg, "check-config")
     assert out.returncode == 2 and "imap.tls" in out.stderr
     cfg.write_text('[smtp]\npassword = "hunter2"\n')
-    out = subprocess.run(
-        [sys.executable, "-m", "mailbot", "check-config", "--config", str(cfg)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, MAILBOT_PROGRAM_SECRET="x"),
-        timeout=60,
-    )
+    out = run(cfg, "check-config")
     assert out.returncode == 2 and "MAILBOT_SMTP_PASSWORD" in out.stderr
