@@ -15,13 +15,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from mailbot.domain.answers import SenderFacts, bounce_score, decide
+from mailbot.domain.answers import Decision, SenderFacts, bounce_score, decide
 from mailbot.domain.classify import ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Route, Verdict
-from mailbot.edges.tables import BounceEvent, InboundRow, MailboxState, Outbox, Person
+from mailbot.edges.tables import (
+    BounceEvent,
+    InboundRow,
+    MailboxState,
+    Outbox,
+    PairMember,
+    Person,
+)
 from mailbot.flows import coordination, effects, participants, round_jobs, rounds
 from mailbot.flows.outbox import enqueue
 from mailbot.mail.parse import parse_message
@@ -34,7 +41,7 @@ log = logging.getLogger("mailbot.intake")
 
 # Handle this many messages per transaction, then file (MOVE) them: a restart repeats at most
 # this many look-ups of committed rows, and one commit and one MOVE cover them all.
-FILE_EVERY = 20
+FILE_EVERY = 100
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
 
@@ -55,7 +62,7 @@ def _dedupe_id(msg: Inbound) -> str:
     return msg.message_id.lower() if msg.message_id else f"sha256:{msg.raw_sha256}"
 
 
-def _row(
+def _row_values(
     msg: Inbound,
     source_key: str,
     now: datetime,
@@ -64,22 +71,28 @@ def _row(
     hits: list[str],
     state: str,
     person_id: int | None = None,
-) -> InboundRow:
-    return InboundRow(
-        source_key=source_key,
-        dedupe_id=_dedupe_id(msg)[:300],
-        message_id=msg.message_id[:300],
-        from_addr=msg.from_addr[:320],
-        recipients=[*msg.to, *msg.cc][:50],  # addresses are metadata, always kept
-        sent_at=msg.date,
-        received_at=now,
-        size=msg.size,
-        kind=kind,
-        reason=reason[:4000],
-        hits=hits,
-        state=state,
-        person_id=person_id,
-    )
+    pair_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "source_key": source_key,
+        "dedupe_id": _dedupe_id(msg)[:300],
+        "message_id": msg.message_id[:300],
+        "from_addr": msg.from_addr[:320],
+        "recipients": [*msg.to, *msg.cc][:50],  # addresses are metadata, always kept
+        "sent_at": msg.date,
+        "received_at": now,
+        "size": msg.size,
+        "kind": kind,
+        "reason": reason[:4000],
+        "hits": hits,
+        "state": state,
+        "person_id": person_id,
+        "pair_id": pair_id,
+    }
+
+
+def _row(*args: Any, **kwargs: Any) -> InboundRow:
+    return InboundRow(**_row_values(*args, **kwargs))
 
 
 @dataclass
@@ -90,6 +103,10 @@ class Known:
     seen: set[str]  # dedupe ids of processed messages
     persons: dict[str, Person]  # by email
     answers: Counter[str]  # automatic answers to an address in the last 24 h
+    members: dict[tuple[int, int], PairMember]  # (person id, pair id) of the senders' pairs
+    # Inbound rows of metadata-only messages, inserted together (None: one by one, as ORM rows)
+    rows: list[dict[str, Any]] | None = None
+    members_stale: bool = False  # a command ran: pairs may have changed since the load
 
     @classmethod
     def load(cls, session: Session, keys: list[str], msgs: list[Inbound], now: datetime) -> Known:
@@ -127,7 +144,18 @@ class Known:
                 )
             }
         )
-        return cls(existing, seen, persons, answers)
+        ids_of = [p.id for p in persons.values()]
+        members = {
+            (m.person_id, m.pair_id): m
+            for m in session.scalars(select(PairMember).where(PairMember.person_id.in_(ids_of)))
+        }
+        return cls(existing, seen, persons, answers, members)
+
+    def insert_rows(self, session: Session) -> None:
+        """Write the buffered metadata-only rows (before anything may read or delete them)."""
+        if self.rows:
+            session.execute(insert(InboundRow), self.rows)
+            self.rows.clear()
 
 
 def handle(
@@ -173,6 +201,10 @@ def handle(
         auto_answers_today=known.answers[msg.from_addr],
     )
     decision = decide(verdict, facts, settings.program.max_auto_replies_per_day)
+    if known.rows is not None and _metadata_only(decision, verdict, person):
+        _record_metadata(session, msg, verdict, decision, person, source_key, known, now)
+        return _done(msg, verdict, decision, source_key, dedupe, known, person)
+    known.insert_rows(session)  # what follows may read or delete inbound rows
     row = _row(
         msg,
         source_key,
@@ -194,6 +226,7 @@ def handle(
         person = effects.store_application(session, deps, verdict.application.fields, now)
         row.person_id = person.id
     if decision.record_command and verdict.command is not None:
+        known.members_stale = True
         cmd = effects.record_command(session, row, person, msg.from_addr, verdict.command, now)
         session.flush()
         if facts.is_coordinator:
@@ -213,6 +246,19 @@ def handle(
     if person is not None and verdict.kind in (Kind.REPLY, Kind.UNKNOWN):
         row.reason += _signals(session, msg, verdict, person, row, now)
     session.flush()  # fail here, not at commit, so `known` only learns what will be kept
+    return _done(msg, verdict, decision, source_key, dedupe, known, person)
+
+
+def _done(
+    msg: Inbound,
+    verdict: Verdict,
+    decision: Decision,
+    source_key: str,
+    dedupe: str,
+    known: Known,
+    person: Person | None,
+) -> tuple[str, str]:
+    """What the rest of the chunk must know about a handled message; the log line."""
     known.seen.add(dedupe)
     known.existing[source_key] = (PROCESSED, verdict.kind.value)
     if person is not None:
@@ -230,6 +276,73 @@ def handle(
     return PROCESSED, verdict.kind.value
 
 
+def _pair_ids(verdict: Verdict) -> list[int]:
+    return [int(r.token) for r in verdict.routes if r.route is Route.PAIR and r.token.isdigit()]
+
+
+def _activity_at(msg: Inbound, now: datetime) -> datetime:
+    """The Date header when it is plausible (the last 30 days), else the time we read it."""
+    sane = msg.date is not None and now - timedelta(days=30) <= msg.date <= now
+    return msg.date if sane and msg.date is not None else now
+
+
+def _metadata_only(decision: Decision, verdict: Verdict, person: Person | None) -> bool:
+    """Nothing to do but record the message (and a pair's activity): no answer, no effects."""
+    if (
+        decision.answer
+        or decision.store_application
+        or decision.record_command
+        or decision.record_bounce
+    ):
+        return False
+    return (
+        person is None or verdict.kind not in (Kind.REPLY, Kind.UNKNOWN) or bool(_pair_ids(verdict))
+    )
+
+
+def _record_metadata(
+    session: Session,
+    msg: Inbound,
+    verdict: Verdict,
+    decision: Decision,
+    person: Person | None,
+    source_key: str,
+    known: Known,
+    now: datetime,
+) -> None:
+    """The same record as `handle`'s, buffered in `known.rows`: one INSERT for many messages."""
+    assert known.rows is not None
+    reason = f"{verdict.reason} — {decision.note}"
+    pair_id = None
+    if decision.mark_away is not None and person is not None:
+        person.away_until = decision.mark_away
+        person.updated_at = now
+    if person is not None and verdict.kind in (Kind.REPLY, Kind.UNKNOWN):
+        pair_ids = _pair_ids(verdict)
+        pair_id = pair_ids[0]
+        when = _activity_at(msg, now)
+        if known.members_stale:
+            counted = round_jobs.record_activity(session, person, pair_ids, when)
+        else:
+            mine = (known.members.get((person.id, p)) for p in pair_ids)
+            counted = round_jobs.count_activity((m for m in mine if m is not None), when)
+        if counted:
+            reason += f" — activity in {counted} pair(s)"
+    known.rows.append(
+        _row_values(
+            msg,
+            source_key,
+            now,
+            verdict.kind.value,
+            reason,
+            list(verdict.hits),
+            PROCESSED,
+            person.id if person else None,
+            pair_id,
+        )
+    )
+
+
 def _signals(
     session: Session,
     msg: Inbound,
@@ -239,7 +352,7 @@ def _signals(
     now: datetime,
 ) -> str:
     """Metadata only: who wrote in which pair, and when; or a survey answer by reply."""
-    pair_ids = [int(r.token) for r in verdict.routes if r.route is Route.PAIR and r.token.isdigit()]
+    pair_ids = _pair_ids(verdict)
     if pair_ids:
         row.pair_id = pair_ids[0]
     else:
@@ -248,8 +361,7 @@ def _signals(
             return " — " + note
         if any(r.route is Route.REPLY for r in verdict.routes):
             pair_ids = round_jobs.current_pairs(session, person.id)
-    sane = msg.date is not None and now - timedelta(days=30) <= msg.date <= now
-    counted = round_jobs.record_activity(session, person, pair_ids, msg.date if sane else now)
+    counted = round_jobs.record_activity(session, person, pair_ids, _activity_at(msg, now))
     return f" — activity in {counted} pair(s)" if counted else ""
 
 
@@ -341,16 +453,48 @@ def _handle_chunk(
     now: datetime,
     report: IntakeReport,
 ) -> dict[str, list[int]]:
-    """Handle a few messages in one transaction, each in its own savepoint; commit once."""
-    done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: []}
+    """Handle a chunk of messages in one transaction; commit once.
+
+    First all together (metadata-only messages buffered into one INSERT); if anything fails,
+    that transaction is rolled back and the chunk is handled again one message at a time, each
+    in its own savepoint, so that only the failing message is quarantined.
+    """
     keys = [_source_key(folder, uidvalidity, f.uid) for f in chunk]
     msgs = [parse_message(f.raw) for f in chunk]
+    try:
+        with deps.db.transaction() as s:
+            known = Known.load(s, keys, msgs, now)
+            known.rows = []
+            outcomes = [
+                handle(s, deps, fetched, key, now, msg, known)
+                for fetched, key, msg in zip(chunk, keys, msgs, strict=True)
+            ]
+            known.insert_rows(s)
+    except Exception:
+        log.warning("chunk of %d failed together: handling one by one", len(chunk), exc_info=True)
+        outcomes = _handle_one_by_one(deps, chunk, keys, msgs, now)
+    done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: []}
+    for fetched, (state_name, kind) in zip(chunk, outcomes, strict=True):
+        done[state_name].append(fetched.uid)
+        report.seen += 1
+        report.kinds[kind] += 1
+        if state_name == PROCESSED:
+            report.processed += 1
+        else:
+            report.quarantined += 1
+    return done
+
+
+def _handle_one_by_one(
+    deps: Deps, chunk: list[Fetched], keys: list[str], msgs: list[Inbound], now: datetime
+) -> list[tuple[str, str]]:
+    outcomes: list[tuple[str, str]] = []
     with deps.db.transaction() as s:
         known = Known.load(s, keys, msgs, now)
         for fetched, key, msg in zip(chunk, keys, msgs, strict=True):
             try:
                 with s.begin_nested():
-                    state_name, kind = handle(s, deps, fetched, key, now, msg, known)
+                    outcomes.append(handle(s, deps, fetched, key, now, msg, known))
             except Exception as exc:
                 log.exception("inbound uid=%s failed: quarantined", key)
                 s.add(
@@ -364,15 +508,8 @@ def _handle_chunk(
                         QUARANTINED,
                     )
                 )
-                state_name, kind = QUARANTINED, Kind.UNKNOWN.value
-            done[state_name].append(fetched.uid)
-            report.seen += 1
-            report.kinds[kind] += 1
-            if state_name == PROCESSED:
-                report.processed += 1
-            else:
-                report.quarantined += 1
-    return done
+                outcomes.append((QUARANTINED, Kind.UNKNOWN.value))
+    return outcomes
 
 
 def _failure(error: BaseException) -> str:

@@ -13,6 +13,7 @@ import base64
 import logging
 import tomllib
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -568,12 +569,20 @@ def record_activity(s: Session, person: Person | None, pair_ids: list[int], when
     """A real message from `person` counts as contact in each of these pairs they belong to."""
     if person is None or not pair_ids:
         return 0
+    return count_activity(
+        s.scalars(
+            select(PairMember).where(
+                PairMember.person_id == person.id, PairMember.pair_id.in_(pair_ids)
+            )
+        ),
+        when,
+    )
+
+
+def count_activity(members: Iterable[PairMember], when: datetime) -> int:
+    """Each membership gets one more message, written at `when` (the latest one is kept)."""
     n = 0
-    for m in s.scalars(
-        select(PairMember).where(
-            PairMember.person_id == person.id, PairMember.pair_id.in_(pair_ids)
-        )
-    ):
+    for m in members:
         if m.last_wrote_at is None or m.last_wrote_at < when:
             m.last_wrote_at = when
         m.messages += 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mailbot.edges.tables import NudgeRow, Pair, PairMember, Person
+from mailbot.edges.tables import InboundRow, NudgeRow, Pair, PairMember, Person
 from tests.flows.test_matching_flow import _apply, _proposals, _reply
 from tests.support.program import Program
 
@@ -180,3 +180,58 @@ def test_a_bouncing_partner_is_not_nudged_and_the_other_is_told(round_: Program)
     assert len(round_.sent_to("raj@example.net")) == before  # nothing more to a dead address
     assert nudges_to(round_, other.email, "not getting through") == 1  # and only once
     assert nudges_to(round_, other.email, "second note") == 0
+
+
+def test_one_failing_message_is_quarantined_alone_and_the_others_count_once(
+    round_: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk is first handled together; when one message fails, the chunk is handled again
+    one message at a time: the failing one is quarantined, the rest are recorded exactly as the
+    together-path records them, and no activity is counted twice."""
+    from mailbot.flows import effects
+
+    pair_id, people, track = pair_of(round_, "ana@example.net")
+    other = next(p.email for p in people if p.email != "ana@example.net")
+    round_.tick(at(1))
+
+    def talk(n: int) -> list[bytes]:
+        auto = partner_mail(other, "ana@example.net", track, n + 2, Auto_Submitted="auto-replied")
+        return [
+            partner_mail("ana@example.net", other, track, n),
+            partner_mail(other, "ana@example.net", track, n + 1),
+            auto,
+        ]
+
+    round_.put(*talk(10))
+    round_.tick(at(2))  # together
+    status = EmailMessage()
+    status["From"], status["Subject"] = "ana@example.net", "STATUS"
+    status["To"] = round_.deps.settings.program.address
+    status["Message-ID"] = "<status-fails@example.net>"
+    status.set_content("STATUS")
+    real_answer = effects.answer
+
+    def failing_answer(*args: object, **kwargs: object) -> object:
+        msg = args[3]
+        if getattr(msg, "message_id", "") == "status-fails@example.net":
+            raise RuntimeError("injected failure")
+        return real_answer(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(effects, "answer", failing_answer)
+    round_.put(*talk(20)[:2], bytes(status), talk(20)[2])
+    round_.tick(at(3))  # one by one
+
+    rows = round_.query(select(InboundRow).order_by(InboundRow.id))
+    [failed] = [r for r in rows if r.message_id == "status-fails@example.net"]
+    assert failed.state == "quarantined" and "injected failure" in failed.reason
+    assert round_.count("Quarantine") == 1
+    talk_rows = [r for r in rows if r.message_id.startswith("talk-")]
+    assert len(talk_rows) == 6 and {r.state for r in talk_rows} == {"processed"}
+
+    def shape(r: InboundRow) -> tuple[object, ...]:
+        return (r.kind, r.reason, tuple(r.hits), r.pair_id, r.person_id, r.from_addr)
+
+    first, second = talk_rows[:3], talk_rows[3:]
+    assert [shape(r) for r in first] == [shape(r) for r in second]
+    members = round_.query(select(PairMember).where(PairMember.pair_id == pair_id))
+    assert sorted(m.messages for m in members) == [2, 2]  # the auto-reply never counts
