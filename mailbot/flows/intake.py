@@ -39,9 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mailbot.intake")
 
-# Handle this many messages per transaction, then file (MOVE) them: a restart repeats at most
-# this many look-ups of committed rows, and one commit and one MOVE cover them all.
-FILE_EVERY = 100
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
 
@@ -432,13 +429,13 @@ async def run_once(
         # Everything still in the folder is unfinished work: processed mail was moved out.
         uids = await box.new_uids(0)
         for start in range(0, len(uids), settings.imap.batch_size):
-            fetched_all = await box.fetch(uids[start : start + settings.imap.batch_size])
-            for first in range(0, len(fetched_all), FILE_EVERY):
-                chunk = fetched_all[first : first + FILE_EVERY]
-                done = _handle_chunk(deps, chunk, folder, uidvalidity, now, report)
-                await _file(deps, box, folder, done)
-                if stop is not None and stop():
-                    return report
+            # One fetch batch is one transaction and one MOVE: a restart repeats at most this
+            # many look-ups of committed rows.
+            chunk = await box.fetch(uids[start : start + settings.imap.batch_size])
+            done = _handle_chunk(deps, chunk, folder, uidvalidity, now, report)
+            await _file(deps, box, folder, done)
+            if stop is not None and stop():
+                return report
     finally:
         if own:
             await box.close()

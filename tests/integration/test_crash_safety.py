@@ -58,6 +58,9 @@ def test_sigkill_at_random_points_loses_nothing_and_sends_nothing_twice(
     mailstack: dict[str, Any], db_url: str, tmp_path: Path
 ) -> None:
     live = Live.create(mailstack, db_url, tmp_path / "live")
+    # Small batches (one transaction and one MOVE each) so that the kills below can land at
+    # many different places in the inbox.
+    live.env["MAILBOT_IMAP_BATCH_SIZE"] = "20"
     # Answers go to a domain outside the stack, which Postfix captures in catchall@example.org;
     # a fresh catch-all domain per test is not possible, so count by this run's program key.
     catchall = "catchall@example.org"
