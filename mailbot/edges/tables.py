@@ -177,7 +177,8 @@ class PairMember(Base):
     __table_args__ = (UniqueConstraint("pair_id", "person_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pair_id: Mapped[int] = mapped_column(ForeignKey("pair.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    # Intake looks up the senders' pairs by person for every chunk of mail.
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     last_wrote_at: Mapped[datetime | None] = mapped_column(nullable=True)
     messages: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -151,7 +151,7 @@ class Known:
     def insert_rows(self, session: Session) -> None:
         """Write the buffered metadata-only rows (before anything may read or delete them)."""
         if self.rows:
-            session.execute(insert(InboundRow), self.rows)
+            session.execute(insert(InboundRow.__table__), self.rows)
             self.rows.clear()
 
 
