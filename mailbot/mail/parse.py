@@ -146,27 +146,62 @@ def _quote_encoded_words(value: str) -> str:
     return "".join(out)
 
 
+# The everyday shapes of an address (`a@b.c`, `Name <a@b.c>`, `"Name" <a@b.c>`), for which
+# the result of `getaddresses` is known without running it (a property test checks this).
+_PLAIN_ADDR = r"[A-Za-z0-9_%+=-]+(?:\.[A-Za-z0-9_%+=-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_PLAIN_MAILBOX = re.compile(
+    rf'[ \t]*(?:(?P<bare>{_PLAIN_ADDR})|(?:"(?P<quoted>[A-Za-z0-9 ,.\'()-]*)"'
+    rf"|(?P<name>[A-Za-z0-9]+(?: [A-Za-z0-9]+)*))?[ \t]*<(?P<addr>{_PLAIN_ADDR})>)[ \t]*"
+)
+
+
+def _plain_addresses(value: str) -> list[tuple[str, str]] | None:
+    """`value` as [(name, addr)] when every mailbox in it has an everyday shape, else None."""
+    if "=?" in value or "\\" in value:
+        return None
+    pieces = value.split(",") if '"' not in value else [value]
+    out: list[tuple[str, str]] = []
+    for piece in pieces:
+        m = _PLAIN_MAILBOX.fullmatch(piece)
+        if m is None:
+            return None
+        if m["bare"]:
+            out.append(("", m["bare"].lower()))
+        else:
+            name = m["quoted"] if m["quoted"] is not None else (m["name"] or "")
+            out.append((name.strip(), m["addr"].lower()))
+    return out
+
+
 def parse_addresses(values: Iterable[str]) -> list[tuple[str, str]]:
     """Raw address header values → [(display name, lower-case addr-spec)], skipping junk."""
     out: list[tuple[str, str]] = []
     for raw in values:
         unfolded = _unsurrogate(_FOLD.sub("", raw)).replace("\r", "").replace("\n", " ")
-        if "=?" in unfolded:
-            unfolded = _quote_encoded_words(unfolded)
-        try:
-            pairs = getaddresses([unfolded])
-        except Exception:
-            pairs = []
-        found = False
-        for name, addr in pairs:
-            addr = addr.strip().strip("<>").lower()
-            if "@" not in addr or " " in addr:
-                continue
-            found = True
-            out.append((decode_header_value(name).strip().strip('"'), addr))
-        if not found:  # the strict parser gave up: take anything shaped like an address
-            for m in _ADDR_FALLBACK.finditer(decode_header_value(unfolded)):
-                out.append(("", m.group(0).strip(".").lower()))
+        plain = _plain_addresses(unfolded)
+        out.extend(plain if plain is not None else _parsed_addresses(unfolded))
+    return out
+
+
+def _parsed_addresses(unfolded: str) -> list[tuple[str, str]]:
+    """Any address header value, through `getaddresses`, with a fallback for junk."""
+    out: list[tuple[str, str]] = []
+    if "=?" in unfolded:
+        unfolded = _quote_encoded_words(unfolded)
+    try:
+        pairs = getaddresses([unfolded])
+    except Exception:
+        pairs = []
+    found = False
+    for name, addr in pairs:
+        addr = addr.strip().strip("<>").lower()
+        if "@" not in addr or " " in addr:
+            continue
+        found = True
+        out.append((decode_header_value(name).strip().strip('"'), addr))
+    if not found:  # the strict parser gave up: take anything shaped like an address
+        for m in _ADDR_FALLBACK.finditer(decode_header_value(unfolded)):
+            out.append(("", m.group(0).strip(".").lower()))
     return out
 
 

@@ -299,3 +299,53 @@ def test_deep_nesting_is_cut_not_fatal() -> None:
     body = head + "--b200\nContent-Type: text/plain\n\ndeep\n"
     m = raw('Content-Type: multipart/mixed; boundary="b0"\n', body)
     assert isinstance(m, Inbound)
+
+
+# --- the everyday-address shortcut gives exactly what getaddresses gives --------------------
+
+_atom = st.text("abcXYZ019_%+=-", min_size=1, max_size=6)
+_local = st.lists(_atom, min_size=1, max_size=3).map(".".join)
+_domain = st.lists(st.text("abz09-", min_size=1, max_size=5), min_size=1, max_size=3).map(".".join)
+_addr = st.builds(lambda lo, d: f"{lo}@{d}", _local, _domain)
+_word = st.text("aZ09", min_size=1, max_size=5)
+_name = st.lists(_word, min_size=1, max_size=3).map(" ".join)
+_quoted = st.text("aZ 09,.'()-", max_size=12).map(lambda t: f'"{t}"')
+_space = st.sampled_from(["", " ", "  ", "\t"])
+_mailbox = st.one_of(
+    st.builds(lambda s1, a, s2: f"{s1}{a}{s2}", _space, _addr, _space),
+    st.builds(
+        lambda s1, n, s2, a, s3: f"{s1}{n}{s2}<{a}>{s3}", _space, _name, _space, _addr, _space
+    ),
+    st.builds(
+        lambda s1, n, s2, a, s3: f"{s1}{n}{s2}<{a}>{s3}", _space, _quoted, _space, _addr, _space
+    ),
+)
+# Near misses too: stray characters the shortcut must refuse rather than misread.
+_noise = st.text('<>"@,.;:()[]\\ aZ=?', max_size=4)
+_value = st.one_of(
+    st.lists(_mailbox, min_size=1, max_size=3).map(",".join),
+    st.builds(lambda a, n, b: a + n + b, _mailbox, _noise, _mailbox),
+    st.builds(lambda n, a: n + a, _noise, _mailbox),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_value)
+def test_everyday_addresses_read_as_getaddresses_reads_them(value: str) -> None:
+    from mailbot.mail.parse import _parsed_addresses, _plain_addresses
+
+    plain = _plain_addresses(value)
+    if plain is not None:
+        assert plain == _parsed_addresses(value)
+
+
+def test_the_address_shortcut_takes_the_everyday_shapes() -> None:
+    from mailbot.mail.parse import _plain_addresses
+
+    assert _plain_addresses("Ana Ruiz <Ana@Example.NET>, b@x.org") == [
+        ("Ana Ruiz", "ana@example.net"),
+        ("", "b@x.org"),
+    ]
+    assert _plain_addresses('"Ruiz, Ana" <ana@example.net>') == [("Ruiz, Ana", "ana@example.net")]
+    for odd in ("=?utf-8?q?Ana?= <a@x.org>", "a@x.org (Ana)", "Ana <a@[1.2.3.4]>", ""):
+        assert _plain_addresses(odd) is None
