@@ -512,16 +512,19 @@ def _parse(data: bytes, digest: str) -> Inbound:
     headers = _headers_of(msg)
     if not headers:
         defects.append("no headers")
+    raw_values: dict[str, list[str]] = {}  # _raw_values(msg, name) for every name at once
+    for k, v in msg.raw_items():
+        raw_values.setdefault(str(k).lower(), []).append(str(v))
 
     def addrs(name: str) -> list[tuple[str, str]]:
-        return parse_addresses(_raw_values(msg, name))
+        return parse_addresses(raw_values.get(name, ()))
 
     from_pairs = addrs("from") or addrs("sender")
     if not from_pairs:
         defects.append("missing or unreadable From")
     from_name, from_addr = from_pairs[0] if from_pairs else ("", "")
 
-    mids = parse_ids(_raw_values(msg, "message-id"))
+    mids = parse_ids(raw_values.get("message-id", ()))
     if not mids:
         defects.append("missing Message-ID")
 
@@ -550,8 +553,8 @@ def _parse(data: bytes, digest: str) -> Inbound:
         return_path=return_path,
         subject=headers.get("subject", ("",))[0],
         date=date,
-        in_reply_to=parse_ids(_raw_values(msg, "in-reply-to")),
-        references=parse_ids(_raw_values(msg, "references")),
+        in_reply_to=parse_ids(raw_values.get("in-reply-to", ())),
+        references=parse_ids(raw_values.get("references", ())),
         headers=headers,
         content_type=content_type,
         text=text,
