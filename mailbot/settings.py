@@ -71,6 +71,7 @@ class SmtpSection:
     ca_file: str = ""
     max_attempts: int = 8
     batch_size: int = 200
+    connections: int = 4
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,8 @@ def _validate(s: Settings) -> Settings:
         port = getattr(s, sec).port
         if not 0 < port < 65536:
             raise ConfigError(f"{sec}.port: {port} is not a TCP port")
+    if not 1 <= s.smtp.connections <= 32:
+        raise ConfigError("smtp.connections: expected 1 to 32 connections at once")
     if not 1 <= s.imap.batch_size <= 500:
         raise ConfigError("imap.batch_size: keep it between 1 and 500 (aioimaplib is quadratic)")
     if not 0 < s.matching.cap_share <= 1:

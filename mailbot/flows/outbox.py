@@ -8,8 +8,10 @@ digest lists it) — sending twice is the one thing this module promises not to 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -126,18 +128,25 @@ def recover_interrupted(deps: Deps) -> int:
 async def deliver(
     deps: Deps, now: datetime, *, limit: int | None = None, recover: bool = True
 ) -> DeliverReport:
-    """Send every due outbox row once, over one reused connection.
+    """Send every due outbox row once, over `smtp.connections` reused connections at once.
 
-    `recover` marks rows a dead run left in `sending` as uncertain; only a caller that holds
-    the single-instance lock and has no delivery of its own in flight may ask for it.
+    Each row is claimed in its own transaction just before it is sent, so a crash leaves at
+    most one row per connection `uncertain`. `recover` marks rows a dead run left in
+    `sending` as uncertain; only a caller that holds the single-instance lock and has no
+    delivery of its own in flight may ask for it.
     """
     report = DeliverReport(uncertain=recover_interrupted(deps) if recover else 0)
     batch = limit or deps.settings.smtp.batch_size
-    sender = deps.sender()
+    senders = [deps.sender() for _ in range(deps.settings.smtp.connections)]
+
+    async def work(sender: Any, rows: deque[Outbox]) -> None:
+        while rows:
+            await _deliver_one(deps, sender, rows.popleft(), now, report)
+
     try:
         while True:
             with deps.db.transaction() as s:
-                due = list(
+                due = deque(
                     s.scalars(
                         select(Outbox)
                         .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
@@ -147,12 +156,18 @@ async def deliver(
                 )
             if not due:
                 break
-            for row in due:
-                await _deliver_one(deps, sender, row, now, report)
+            # The connections take the rows in outbox order; the SMTP round trips overlap.
+            try:
+                async with asyncio.TaskGroup() as group:  # one failing cancels the others
+                    for sender in senders:
+                        group.create_task(work(sender, due))
+            except ExceptionGroup as failed:
+                raise failed.exceptions[0] from None
             if limit is not None:
                 break
     finally:
-        await sender.close()
+        for sender in senders:
+            await sender.close()
     return report
 
 

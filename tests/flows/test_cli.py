@@ -106,3 +106,6 @@ def test_check_config_names_the_bad_key(tmp_path: Path) -> None:
     cfg.write_text('[smtp]\npassword = "hunter2"\n')
     out = run(cfg, "check-config")
     assert out.returncode == 2 and "MAILBOT_SMTP_PASSWORD" in out.stderr
+    cfg.write_text("[smtp]\nconnections = 0\n")
+    out = run(cfg, "check-config")
+    assert out.returncode == 2 and "smtp.connections" in out.stderr
