@@ -242,7 +242,8 @@ def handle(
         enqueue(session, deps, out, now, automatic_answer=True)
     if person is not None and verdict.kind in (Kind.REPLY, Kind.UNKNOWN):
         row.reason += _signals(session, msg, verdict, person, row, now)
-    session.flush()  # fail here, not at commit, so `known` only learns what will be kept
+    if known.rows is None:  # one by one: fail here, so `known` only learns what is kept
+        session.flush()
     return _done(msg, verdict, decision, source_key, dedupe, known, person)
 
 
