@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from mailbot.app import Deps
 
 log = logging.getLogger("mailbot.outbox")
+# Status updates go through the table (Core): the ORM's UPDATE path, which would also sync
+# loaded objects, was a fifth of the time spent per message sent.
+_OUTBOX = Outbox.__table__
 
 
 def enqueue(
@@ -118,8 +121,8 @@ def recover_interrupted(deps: Deps) -> int:
     """Rows left in `sending` by a run that died: mark them uncertain, never resend."""
     with deps.db.transaction() as s:
         result = s.execute(
-            update(Outbox)
-            .where(Outbox.status == "sending")
+            update(_OUTBOX)
+            .where(_OUTBOX.c.status == "sending")
             .values(status="uncertain", last_error="interrupted while sending; not resent")
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -182,8 +185,8 @@ async def _deliver_one(
         final = attempts >= deps.settings.smtp.max_attempts
         with deps.db.transaction() as s:
             s.execute(
-                update(Outbox)
-                .where(Outbox.id == row.id)
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id == row.id)
                 .values(
                     status="failed" if final else "pending",
                     attempts=attempts,
@@ -198,9 +201,9 @@ async def _deliver_one(
         return
     with deps.db.transaction() as s:
         claimed = s.execute(
-            update(Outbox)
-            .where(Outbox.id == row.id, Outbox.status == "pending")
-            .values(status="sending", attempts=Outbox.attempts + 1)
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id == row.id, _OUTBOX.c.status == "pending")
+            .values(status="sending", attempts=_OUTBOX.c.attempts + 1)
         )
         if not claimed.rowcount:  # type: ignore[attr-defined]
             return
@@ -225,4 +228,4 @@ async def _deliver_one(
             }
             report.retried += 1
             log.info("send deferred key=%s detail=%s", row.key, result.detail)
-        s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
+        s.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(**values))
