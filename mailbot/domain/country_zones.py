@@ -263,4 +263,7 @@ MULTI_ZONE_MAIN: dict[str, str] = {
     "UZ": "Asia/Tashkent",
 }
 
-COUNTRY_MAIN_ZONE: dict[str, str] = {**SINGLE_ZONE, **MULTI_ZONE_MAIN}
+# Kosovo (XK, not in ISO 3166-1 or zone.tab) keeps the time of Europe/Belgrade, as CLDR says.
+EXTRA_ZONE: dict[str, str] = {"XK": "Europe/Belgrade"}
+
+COUNTRY_MAIN_ZONE: dict[str, str] = {**SINGLE_ZONE, **MULTI_ZONE_MAIN, **EXTRA_ZONE}

@@ -571,8 +571,18 @@ def parse_language(value: str) -> str | None:
 
 # --------------------------------------------------------------------------- countries
 
+# Countries ISO 3166-1 has not (yet) assigned a code, with the user-assigned code the EU,
+# CLDR and most mail systems use, and their name (the same in English, French and Spanish).
+EXTRA_COUNTRIES: dict[str, str] = {"XK": "Kosovo"}
+
 # Spellings pycountry does not carry (or carries ambiguously), in the three languages.
 COUNTRY_ALIASES: dict[str, str] = {
+    "kosovo": "XK",
+    "kosova": "XK",
+    "kosove": "XK",
+    "republic of kosovo": "XK",
+    "xk": "XK",
+    "xkx": "XK",
     "usa": "US",
     "us": "US",
     "u s": "US",

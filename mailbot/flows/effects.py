@@ -15,6 +15,7 @@ import pycountry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.domain import vocab
 from mailbot.domain.model import (
     ApplicationFields,
     Command,
@@ -46,7 +47,7 @@ def _country_translator(lang: str) -> gettext.NullTranslations:
 def country_name(code: str, lang: str) -> str:
     country = pycountry.countries.get(alpha_2=code.upper()) if code else None
     if country is None:
-        return code
+        return vocab.EXTRA_COUNTRIES.get(code.upper(), code)
     name = getattr(country, "common_name", None) or country.name
     return _country_translator(lang).gettext(name)
 

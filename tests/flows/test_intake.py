@@ -225,3 +225,18 @@ def test_header_injection_from_a_display_name_is_harmless(prog: Program) -> None
     assert [p.name for p in prog.all_sent()] and all(
         "victim" not in str(p) for p in prog.all_sent()
     )
+
+
+def test_an_applicant_from_kosovo_is_understood(prog: Program) -> None:
+    """Kosovo has no ISO 3166-1 code; it is XK (EU, CLDR) with Belgrade's time."""
+    body = (
+        "Name: Arta Krasniqi\nCountry: Kosovë\nInstitution: National Library of Kosovo\n"
+        "Sector: public\nCareer stage: new professional\nInterests: digitisation\n"
+    )
+    prog.put(application("arta@example.net", "Arta Krasniqi", body))
+    prog.tick(NOW)
+    [confirmation] = prog.sent_to("arta@example.net")
+    text = confirmation.get_body(("plain",)).get_content()
+    assert "Kosovo" in text and "XK" not in text
+    [person] = prog.query(select(Person))
+    assert person.country == "XK" and person.timezone == "Europe/Belgrade"

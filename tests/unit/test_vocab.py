@@ -274,6 +274,10 @@ def test_unknown_languages(value: str) -> None:
         ("Lyon, France", "FR"),
         ("Australia (Sydney)", "AU"),
         ("Trinidad and Tobago", "TT"),
+        ("Kosovo", "XK"),
+        ("Kosovë", "XK"),
+        ("Republic of Kosovo", "XK"),
+        ("Prishtina, Kosovo", "XK"),
     ],
 )
 def test_countries(value: str, expected: str) -> None:
@@ -340,7 +344,7 @@ def test_unknown_timezones(value: str) -> None:
 
 
 def test_country_main_zones_are_real_zones_of_real_countries() -> None:
-    codes = {c.alpha_2 for c in pycountry.countries}
+    codes = {c.alpha_2 for c in pycountry.countries} | set(vocab.EXTRA_COUNTRIES)
     assert len(COUNTRY_MAIN_ZONE) > 240
     for code, zone in COUNTRY_MAIN_ZONE.items():
         assert code in codes, code
@@ -363,6 +367,7 @@ def test_country_main_zones_are_real_zones_of_real_countries() -> None:
         ("FR", "Europe/Paris"),
         ("IN", "Asia/Kolkata"),
         ("ng", "Africa/Lagos"),
+        ("XK", "Europe/Belgrade"),
         ("AQ", None),
     ],
 )
