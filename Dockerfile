@@ -16,8 +16,8 @@
 #  - what it copies and runs, by the same steps outside Docker: `pip wheel --wheel-dir W
 #    ".[postgres]"`, then `pip install --no-index --find-links W "mailbot[postgres]"` into a
 #    fresh venv; `mailbot --help` and `mailbot check-config` (with the example config and
-#    MAILBOT_TEMPLATES) run from it.  templates/ is not package data: without MAILBOT_TEMPLATES
-#    the installed CLI fails (FileNotFoundError .../site-packages/templates/en), hence the COPY.
+#    no MAILBOT_TEMPLATES) run from it: the wheel carries templates/ and config/ as
+#    mailbot/_data/ (setup.py), which tests/flows/test_packaging.py checks on every test run.
 #
 # PID 1 is tini (Debian's), so SIGTERM reaches mailbot and stray children are reaped;
 # `docker run --init` is then unnecessary.  The wheels are mounted from the build stage with
@@ -28,8 +28,10 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 # README* may not exist yet; pyproject.toml always matches, so the COPY cannot fail on it
-COPY pyproject.toml README* ./
+COPY pyproject.toml setup.py MANIFEST.in README* ./
 COPY mailbot ./mailbot
+COPY templates ./templates
+COPY config ./config
 RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
 
 # ---- runtime
@@ -55,15 +57,12 @@ RUN groupadd --system --gid 10001 mailbot \
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links /wheels "mailbot[postgres]"
 
-# the renderer looks for templates beside the source tree by default; an installed wheel has
-# none there, so they live in /app/templates and MAILBOT_TEMPLATES points at them
-COPY templates /app/templates
-COPY config /app/config
+# templates and topics are inside the installed package; the example config is copied
+# where the header above says, for operators to start from
+COPY config/mailbot.example.toml /app/config/mailbot.example.toml
 
 ENV MAILBOT_CONFIG=/data/mailbot.toml \
-    MAILBOT_DATABASE_URL=sqlite:////data/mailbot.sqlite3 \
-    MAILBOT_TEMPLATES=/app/templates \
-    MAILBOT_PROGRAM_TOPICS=/app/config/topics.toml
+    MAILBOT_DATABASE_URL=sqlite:////data/mailbot.sqlite3
 
 # numeric, so a host (or Kubernetes runAsNonRoot) can tell it is not root without /etc/passwd
 USER 10001:10001

@@ -12,7 +12,9 @@ from typing import Any
 
 import jinja2
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+from mailbot.edges.resources import data_dir
+
+DEFAULT_DIR = data_dir("templates")
 FALLBACK = "en"
 
 

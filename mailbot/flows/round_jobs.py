@@ -28,6 +28,7 @@ from mailbot.domain.ladder import MemberView, NudgeKind, NudgeRecord, PairView, 
 from mailbot.domain.model import Outgoing, Route
 from mailbot.domain.topics import checkin_due, due_topics
 from mailbot.edges.chart import weekly_png
+from mailbot.edges.resources import data_dir
 from mailbot.edges.tables import (
     Application,
     BounceEvent,
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mailbot.round")
 
-TOPICS_FILE = Path(__file__).resolve().parents[2] / "config" / "topics.toml"
+TOPICS_FILE = data_dir("config") / "topics.toml"
 RUNNING = ("active", "paused")
 FINAL_REPORT_AFTER = timedelta(days=14)
 
