@@ -67,7 +67,7 @@ class InboundRow(Base):
     __tablename__ = "inbound"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_key: Mapped[str] = mapped_column(String(300), unique=True)  # folder:uidvalidity:uid
-    dedupe_id: Mapped[str] = mapped_column(String(300), index=True)  # Message-ID or sha256
+    dedupe_id: Mapped[str] = mapped_column(String(300), index=True)  # mid:/sha256: hash
     message_id: Mapped[str] = mapped_column(String(300), default="")
     from_addr: Mapped[str] = mapped_column(String(320), default="", index=True)
     recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)  # To + Cc addresses

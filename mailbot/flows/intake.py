@@ -8,6 +8,7 @@ recorded as quarantined with the reason and moved to Quarantine: never dropped.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import traceback
 from collections import Counter
@@ -56,7 +57,12 @@ def _source_key(folder: str, uidvalidity: int, uid: int) -> str:
 
 
 def _dedupe_id(msg: Inbound) -> str:
-    return msg.message_id.lower() if msg.message_id else f"sha256:{msg.raw_sha256}"
+    """What recognises another copy of a message: its Message-ID, hashed (a Message-ID can
+    carry the sender's address, which DELETE MY DATA must not have to erase from it), or the
+    hash of its bytes when it has none."""
+    if msg.message_id:
+        return "mid:" + hashlib.sha256(msg.message_id.lower().encode()).hexdigest()
+    return f"sha256:{msg.raw_sha256}"
 
 
 def _row_values(

@@ -240,3 +240,38 @@ def test_an_applicant_from_kosovo_is_understood(prog: Program) -> None:
     assert "Kosovo" in text and "XK" not in text
     [person] = prog.query(select(Person))
     assert person.country == "XK" and person.timezone == "Europe/Belgrade"
+
+
+def test_a_copy_of_a_deleted_persons_mail_is_still_a_duplicate(prog: Program) -> None:
+    """Their Message-ID carried their address; after DELETE MY DATA a redelivered copy of
+    their application is recognised (by a hash of the id) and signs nobody up again."""
+    from email.message import EmailMessage
+
+    original = application(message_id="<1768204800.ana@example.net>")
+    prog.put(original)
+    prog.tick(NOW)
+
+    def command(body: str, to: str = "coordinator@example.org") -> bytes:
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = "ana@example.net", to, "Re: your program"
+        msg["Message-ID"] = f"<{abs(hash(body))}@mua.example>"
+        msg.set_content(body)
+        return bytes(msg)
+
+    prog.put(command("DELETE MY DATA"))
+    prog.tick("2027-01-13T09:00:00Z")
+    ask = prog.sent_to("ana@example.net")[-1]
+    [token] = prog.query(select(Person.delete_token))
+    prog.put(command(f"DELETE MY DATA {token}", to=ask["Reply-To"].addresses[0].addr_spec))
+    prog.tick("2027-01-13T10:00:00Z")
+    assert prog.query(select(Person)) == []
+    sent = len(prog.sent_to("ana@example.net"))
+    kept = [str(v) for r in prog.query(select(InboundRow)) for v in (r.dedupe_id, r.message_id)]
+    assert not any("ana@example.net" in t for t in kept)
+
+    prog.put(original)
+    prog.tick("2027-01-14T09:00:00Z")
+    assert prog.query(select(Person)) == [] and prog.query(select(Application)) == []
+    assert len(prog.sent_to("ana@example.net")) == sent
+    last = prog.query(select(InboundRow).order_by(InboundRow.id.desc()))[0]
+    assert last.kind == "duplicate"
