@@ -261,3 +261,12 @@ class Outgoing:
     in_reply_to: str = ""  # Message-ID (without <>) this continues
     bulk: bool = False  # adds List-Unsubscribe
     not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WireMessage:
+    """An outgoing message already written out (7-bit clean, CRLF, ASCII addresses only): a
+    sender passes `data` on as it is. `subject` is its subject, decoded."""
+
+    data: bytes
+    subject: str

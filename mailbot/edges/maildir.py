@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
+from mailbot.domain.model import WireMessage
 from mailbot.edges.imap import Fetched
 from mailbot.edges.smtp import SendResult
 
@@ -156,10 +157,17 @@ class EmlDirSender:
         self.sent = 0
 
     async def send(
-        self, message: EmailMessage, *, envelope_from: str, recipients: Sequence[str]
+        self,
+        message: EmailMessage | WireMessage,
+        *,
+        envelope_from: str,
+        recipients: Sequence[str],
     ) -> SendResult:
-        data = message.as_bytes(policy=SMTP)
-        subject = _safe(str(message.get("Subject", "")).replace(" ", "-"))[:60]
+        if isinstance(message, WireMessage):
+            data, subject = message.data, message.subject
+        else:
+            data, subject = message.as_bytes(policy=SMTP), str(message.get("Subject", ""))
+        subject = _safe(subject.replace(" ", "-"))[:60]
         for rcpt in recipients:
             folder = self.root / _safe(rcpt.lower())
             folder.mkdir(parents=True, exist_ok=True)

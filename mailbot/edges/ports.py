@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Protocol
 
+from mailbot.domain.model import WireMessage
 from mailbot.edges.imap import Fetched
 from mailbot.edges.smtp import SendResult
 
@@ -28,6 +29,6 @@ class Mailbox(Protocol):
 
 class Sender(Protocol):
     async def send(
-        self, message: EmailMessage, *, envelope_from: str, recipients: Sequence[str]
+        self, message: EmailMessage | WireMessage, *, envelope_from: str, recipients: Sequence[str]
     ) -> SendResult: ...
     async def close(self) -> None: ...

@@ -26,6 +26,8 @@ from typing import Literal
 import aiosmtplib
 from aiosmtplib.email import flatten_message
 
+from mailbot.domain.model import WireMessage
+
 __all__ = ["SendResult", "SmtpSender", "SmtpSettings"]
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ class SmtpSender:
 
     async def send(
         self,
-        message: email.message.EmailMessage,
+        message: email.message.EmailMessage | WireMessage,
         *,
         envelope_from: str,
         recipients: Sequence[str],
@@ -184,7 +186,7 @@ class SmtpSender:
     async def _transaction(
         self,
         smtp: aiosmtplib.SMTP,
-        message: email.message.EmailMessage,
+        message: email.message.EmailMessage | WireMessage,
         envelope_from: str,
         rcpts: list[str],
         reused: bool,
@@ -193,10 +195,13 @@ class SmtpSender:
         if utf8 and not smtp.supports_extension("smtputf8"):
             return SendResult(False, True, None, "message needs SMTPUTF8, server lacks it", {})
         eight_bit = smtp.supports_extension("8bitmime")
-        try:
-            flat = flatten_message(message, utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
-        except (ValueError, TypeError, UnicodeError) as exc:
-            return SendResult(False, True, None, f"cannot serialise message: {exc}", {})
+        if isinstance(message, WireMessage):
+            flat = message.data  # 7-bit clean already
+        else:
+            try:
+                flat = flatten_message(message, utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
+            except (ValueError, TypeError, UnicodeError) as exc:
+                return SendResult(False, True, None, f"cannot serialise message: {exc}", {})
         options: list[str] = []
         if smtp.supports_extension("size"):
             options.append(f"SIZE={len(flat)}")
@@ -277,10 +282,14 @@ def _describe(exc: BaseException, where: str) -> str:
     return f"{type(exc).__name__} talking to {where}: {exc}"
 
 
-def _needs_smtputf8(msg: email.message.EmailMessage, sender: str, rcpts: Sequence[str]) -> bool:
+def _needs_smtputf8(
+    msg: email.message.EmailMessage | WireMessage, sender: str, rcpts: Sequence[str]
+) -> bool:
     """Non-ASCII in the envelope or in an address (not a display name) in the headers."""
     if not (sender.isascii() and all(r.isascii() for r in rcpts)):
         return True
+    if isinstance(msg, WireMessage):
+        return not msg.data.isascii()  # never, as written: ASCII addresses only
     for name in _ADDRESS_HEADERS:
         for value in msg.get_all(name, []):
             for addr in getattr(value, "addresses", ()):

@@ -7,11 +7,17 @@ are RFC 2047-encoded by the email package; CR/LF from user input never reaches a
 
 from __future__ import annotations
 
+import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from email import quoprimime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
+
+from mailbot.domain.model import WireMessage
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,18 @@ def _address(name: str, addr: str) -> Address:
 
 
 def build_message(
+    env: Envelope, subject: str, text: str, html: str | None, now: datetime
+) -> EmailMessage | WireMessage:
+    """The message to send. Plain text to ASCII addresses — nearly all of mailbot's mail — is
+    written out directly (`WireMessage`), some twenty times faster than through the `email` header
+    registry and generator; HTML, attachments and internationalised addresses go through
+    `email`. Both read the same (tests/unit/test_build.py)."""
+    if _plain(env, subject, html):
+        return WireMessage(_plain_wire(env, subject, text, now), one_line(subject, 250))
+    return _composed(env, subject, text, html, now)
+
+
+def _composed(
     env: Envelope, subject: str, text: str, html: str | None, now: datetime
 ) -> EmailMessage:
     msg = EmailMessage()
@@ -89,3 +107,88 @@ def build_message(
             raw = data if isinstance(data, bytes) else data.encode()
             msg.add_attachment(raw, maintype=maintype, subtype=subtype, filename=name)
     return msg
+
+
+# --------------------------------------------------------------------------- the direct path
+
+_MAX_LINE = 78
+
+
+def _plain(env: Envelope, subject: str, html: str | None) -> bool:
+    """What the direct writer handles: one text part, ASCII addresses and key, and no text
+    that a reader could take for an RFC 2047 encoded word."""
+    if html or env.attachments:
+        return False
+    addresses = [env.program_address, *(a for _, a in env.to), *(a for _, a in env.cc)]
+    addresses += [env.reply_to, env.unsubscribe, env.message_id, env.in_reply_to, env.key]
+    if not all(a.isascii() for a in addresses):
+        return False
+    words = [subject, env.program_name, *(n for n, _ in env.to), *(n for n, _ in env.cc)]
+    return not any("=?" in w for w in words)
+
+
+def _mailbox(name: str, addr: str) -> str:
+    return formataddr((one_line(name, 100), addr), charset="utf-8").replace("\n", "\r\n")
+
+
+def _mailboxes(pairs: Iterable[tuple[str, str]]) -> str:
+    return ",\r\n ".join(_mailbox(n, a) for n, a in pairs)
+
+
+def _unstructured(name: str, value: str) -> str:
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+
+
+def _body(text: str) -> tuple[str, str]:
+    """(Content-Transfer-Encoding, body with CRLF): the choice `set_content` makes, except
+    that 8-bit text is always encoded, so the bytes suit any server."""
+    lines = text.encode("utf-8").splitlines()
+    body = b"\n".join(lines) + b"\n"
+    if max((len(x) for x in lines), default=0) <= _MAX_LINE and body.isascii():
+        return "7bit", body.decode("ascii").replace("\n", "\r\n")
+    qp = quoprimime.body_encode(body.decode("latin-1"), _MAX_LINE)
+    b64 = binascii.b2a_base64(body, newline=False).decode("ascii")
+    if len(b64) < len(qp):
+        return "base64", "".join(b64[i : i + 76] + "\r\n" for i in range(0, len(b64), 76))
+    return "quoted-printable", qp.replace("\n", "\r\n")
+
+
+def _plain_wire(env: Envelope, subject: str, text: str, now: datetime) -> bytes:
+    cte, body = _body(text)
+    head = [
+        ("From", _mailbox(env.program_name, env.program_address)),
+        ("To", _mailboxes(env.to)),
+    ]
+    if env.cc:
+        head.append(("Cc", _mailboxes(env.cc)))
+    if env.reply_to:
+        reply = [a.strip() for a in env.reply_to.split(",") if a.strip()]
+        head.append(("Reply-To", _mailboxes(("", a) for a in reply)))
+    head += [
+        ("Subject", _unstructured("Subject", one_line(subject, 250))),
+        ("Date", format_datetime(now)),
+        ("Message-ID", f"<{env.message_id}>"),
+    ]
+    if env.in_reply_to:
+        head += [("In-Reply-To", f"<{env.in_reply_to}>"), ("References", f"<{env.in_reply_to}>")]
+    head += [
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Auto-Response-Suppress", "All"),
+        ("X-Loop", env.program_address),
+    ]
+    if env.key:
+        head.append(("X-Mailbot-Key", one_line(env.key, 300)))
+    if env.unsubscribe:
+        head += [
+            ("List-Unsubscribe", f"<mailto:{env.unsubscribe}?subject=WITHDRAW>"),
+            ("Precedence", "bulk"),
+        ]
+    head += [
+        ("MIME-Version", "1.0"),
+        ("Content-Type", 'text/plain; charset="utf-8"'),
+        ("Content-Transfer-Encoding", cte),
+    ]
+    lines = "".join(f"{k}: {v}\r\n" for k, v in head)
+    return (lines + "\r\n" + body).encode("ascii")
