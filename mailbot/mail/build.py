@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email import quoprimime
-from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -127,18 +126,36 @@ def _plain(env: Envelope, subject: str, html: str | None) -> bool:
     return not any("=?" in w for w in words)
 
 
+def _encoded_words(text: str) -> str:
+    """RFC 2047 'B' encoded words of at most 45 bytes of text each (72 characters), split
+    between characters; the folding whitespace between them is not part of the text."""
+    words: list[bytes] = []
+    chunk = bytearray()
+    for ch in text:
+        data = ch.encode("utf-8")
+        if len(chunk) + len(data) > 45:
+            words.append(bytes(chunk))
+            chunk = bytearray()
+        chunk += data
+    words.append(bytes(chunk))
+    return "\r\n ".join(
+        f"=?utf-8?b?{binascii.b2a_base64(w, newline=False).decode('ascii')}?=" for w in words
+    )
+
+
 def _mailbox(name: str, addr: str) -> str:
-    return formataddr((one_line(name, 100), addr), charset="utf-8").replace("\n", "\r\n")
+    name = one_line(name, 100)
+    if name.isascii():
+        return formataddr((name, addr))  # quoted when it needs to be
+    return f"{_encoded_words(name)} <{addr}>"
 
 
 def _mailboxes(pairs: Iterable[tuple[str, str]]) -> str:
     return ",\r\n ".join(_mailbox(n, a) for n, a in pairs)
 
 
-def _unstructured(name: str, value: str) -> str:
-    if value.isascii():
-        return value
-    return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+def _unstructured(value: str) -> str:
+    return value if value.isascii() else _encoded_words(value)
 
 
 def _body(text: str) -> tuple[str, str]:
@@ -167,7 +184,7 @@ def _plain_wire(env: Envelope, subject: str, text: str, now: datetime) -> bytes:
         reply = [a.strip() for a in env.reply_to.split(",") if a.strip()]
         head.append(("Reply-To", _mailboxes(("", a) for a in reply)))
     head += [
-        ("Subject", _unstructured("Subject", one_line(subject, 250))),
+        ("Subject", _unstructured(one_line(subject, 250))),
         ("Date", format_datetime(now)),
         ("Message-ID", f"<{env.message_id}>"),
     ]
