@@ -1,7 +1,8 @@
 """The long-running service: IMAP IDLE (or polling) for mail, APScheduler for timed work.
 
-SIGTERM/SIGINT set a stop flag: the message being handled is finished and filed, then the
-scheduler and connections are shut down. Delivery runs under one lock so two deliveries never
+SIGTERM/SIGINT set a stop flag: the batch being handled (at most `imap.batch_size` messages,
+one transaction, well under a second) is finished and filed, then the scheduler and
+connections are shut down. Delivery runs under one lock so two deliveries never
 overlap; interrupted sends from a previous run are recovered once, at start.
 """
 

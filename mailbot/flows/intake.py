@@ -415,7 +415,7 @@ def _record_bounces(session: Session, deps: Deps, verdict: Verdict, now: datetim
 async def run_once(
     deps: Deps, now: datetime, *, mailbox: Mailbox | None = None, stop: Any = None
 ) -> IntakeReport:
-    """Fetch and handle every new message once; `stop()` true → finish the current one, return."""
+    """Fetch and handle every new message once; `stop()` true → file the batch in hand, return."""
     settings = deps.settings
     folder = settings.imap.folder
     report = IntakeReport()
