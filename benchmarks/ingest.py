@@ -49,28 +49,31 @@ PEOPLE = 3000  # participants of a running round, paired (2k, 2k+1) as pair k+1
 
 
 def person(k: int) -> str:
-    return f"p{k}@partners.test"
+    return f"p{k}@partners.example.com"
 
 
 def message(i: int) -> bytes:
     """A mix like a running round's inbox: mostly partners' mail with the tracking address in Cc.
 
     Partners, commands, auto-replies and bounces concern the seeded participants; applications
-    come from new people (for the next round).
+    come from new people (for the next round) and are valid, so each is stored and confirmed.
+    The domains are outside the mail stack (Postfix hands such mail to its catch-all) and not
+    special-use names like .test, which email-validator rightly refuses.
     """
     kind = i % 20
     k = i % PEOPLE
     sender = person(k)
     head = f"From: Person {k} <{sender}>\r\nDate: Tue, 12 Jan 2027 08:00:00 +0000\r\n"
-    head += f"Message-ID: <bench-{i}@partners.test>\r\n"
+    head += f"Message-ID: <bench-{i}@partners.example.com>\r\n"
     if kind < 12:  # partner conversation, program in Cc via the pair's tracking address
         track = tokens.tag_address(PROGRAM, Route.PAIR, str(k // 2 + 1), SECRET)
         head += f"To: {person(k ^ 1)}\r\nCc: {track}\r\nSubject: Re: our libraries\r\n"
         body = "Thank you for your message about the library spaces. " * 8
     elif kind < 14:  # application from someone new
         head = (
-            f"From: Applicant {i} <new{i}@applicants.test>\r\n"
-            f"Date: Tue, 12 Jan 2027 08:00:00 +0000\r\nMessage-ID: <app-{i}@applicants.test>\r\n"
+            f"From: Applicant {i} <new{i}@applicants.example.com>\r\n"
+            "Date: Tue, 12 Jan 2027 08:00:00 +0000\r\n"
+            f"Message-ID: <app-{i}@applicants.example.com>\r\n"
             f"To: {PROGRAM}\r\nSubject: Application\r\n"
         )
         body = (
@@ -87,8 +90,8 @@ def message(i: int) -> bytes:
         body = "STATUS\r\n"
     else:  # DSN bounce
         head = (
-            f"From: MAILER-DAEMON@mx.partners.test\r\nTo: {PROGRAM}\r\n"
-            f"Message-ID: <dsn-{i}@mx.partners.test>\r\nSubject: Undelivered Mail\r\n"
+            f"From: MAILER-DAEMON@mx.partners.example.com\r\nTo: {PROGRAM}\r\n"
+            f"Message-ID: <dsn-{i}@mx.partners.example.com>\r\nSubject: Undelivered Mail\r\n"
             "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
             " boundary=B\r\n"
         )
@@ -190,7 +193,7 @@ async def raw_send(host: str, port: int, count: int) -> float:
     msgs = []
     for i in range(count):
         m = EmailMessage()
-        m["From"], m["To"], m["Subject"] = PROGRAM, f"raw{i}@applicants.test", "Raw baseline"
+        m["From"], m["To"], m["Subject"] = PROGRAM, f"raw{i}@applicants.example.com", "Raw baseline"
         m["Message-ID"] = f"<raw-{i}@example.org>"
         m.set_content(body)
         msgs.append(m)

@@ -37,6 +37,9 @@ def round_row(deps: Deps, r: RoundSettings) -> dict[str, object]:
     }
 
 
+_CACHE = "mailbot.rounds"  # session.info key of `rounds`' copy
+
+
 def sync_rounds(session: Session, deps: Deps) -> None:
     """Create or update the configured rounds (a round's state is never reset)."""
     existing = {r.name: r for r in session.scalars(select(RoundRow))}
@@ -49,10 +52,18 @@ def sync_rounds(session: Session, deps: Deps) -> None:
             for k, v in values.items():
                 setattr(row, k, v)
     session.flush()
+    session.info.pop(_CACHE, None)
 
 
 def rounds(session: Session) -> list[RoundRow]:
-    return list(session.scalars(select(RoundRow).order_by(RoundRow.applications_open)))
+    """Every round, by opening date. Read once per transaction: intake asks for every
+    application, and rounds are only added by `sync_rounds` (which forgets the copy) and by
+    the CLI in transactions of their own."""
+    cached: list[RoundRow] | None = session.info.get(_CACHE)
+    if cached is None:
+        cached = list(session.scalars(select(RoundRow).order_by(RoundRow.applications_open)))
+        session.info[_CACHE] = cached
+    return list(cached)
 
 
 def open_round(session: Session, now: datetime) -> RoundRow | None:
