@@ -29,6 +29,10 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic).")
 app.add_typer(db_app, name="db")
 round_app = typer.Typer(no_args_is_help=True, help="Rounds: list and create.")
 app.add_typer(round_app, name="round")
+outbox_app = typer.Typer(
+    no_args_is_help=True, help="Outgoing mail whose delivery a crash left uncertain."
+)
+app.add_typer(outbox_app, name="outbox")
 console = Console(stderr=True)
 
 ConfigOpt = Annotated[
@@ -192,6 +196,41 @@ def requeue(
     deps = _deps(config)
     n = asyncio.run(requeue_all(deps))
     print(f"requeued {n} message(s)")
+
+
+@outbox_app.command("uncertain")
+def outbox_uncertain(config: ConfigOpt = None) -> None:
+    """List the mail a crash interrupted while it was being sent (never resent by itself)."""
+    from rich.table import Table
+
+    from mailbot.flows import outbox
+
+    rows = outbox.uncertain(_deps(config))
+    if not rows:
+        print("no uncertain mail")
+        return
+    table = Table(title="Uncertain: check with the recipient, then `mailbot outbox resend KEY`")
+    for col in ("key", "to", "template", "queued", "note"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.key, ", ".join(r.to), r.template, r.created_at.isoformat(), r.last_error)
+    Console().print(table)
+
+
+@outbox_app.command("resend")
+def outbox_resend(
+    keys: Annotated[list[str], typer.Argument(help="outbox keys, as `outbox uncertain` lists")],
+    config: ConfigOpt = None,
+    now: Annotated[str | None, typer.Option(help="as of this instant (ISO-8601)")] = None,
+) -> None:
+    """Queue uncertain or failed mail again; the next delivery sends it."""
+    from mailbot.flows import outbox
+
+    done = outbox.resend(_deps(config), keys, _parse_now(now))
+    for key, what in done.items():
+        print(f"{key}: {what}")
+    if not all(what.startswith("queued") for what in done.values()):
+        raise typer.Exit(2)
 
 
 @app.command()

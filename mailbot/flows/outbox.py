@@ -128,6 +128,33 @@ def recover_interrupted(deps: Deps) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def uncertain(deps: Deps) -> list[Outbox]:
+    """Rows a crash left mid-send: they may or may not have reached their recipients."""
+    with deps.db.transaction() as s:
+        query = select(Outbox).where(Outbox.status == "uncertain").order_by(Outbox.id)
+        return list(s.scalars(query))
+
+
+def resend(deps: Deps, keys: list[str], now: datetime) -> dict[str, str]:
+    """Queue uncertain (or failed) rows again, once a person has checked they did not arrive.
+
+    The one exception to "never a key twice", and only by hand: returns key -> what was done.
+    """
+    done: dict[str, str] = {}
+    with deps.db.transaction() as s:
+        for key in keys:
+            row = s.scalar(select(Outbox).where(Outbox.key == key))
+            if row is None:
+                done[key] = "no such key"
+            elif row.status not in ("uncertain", "failed"):
+                done[key] = f"not resent: it is {row.status}"
+            else:
+                done[key] = f"queued again (was {row.status})"
+                row.status, row.next_attempt_at, row.attempts = "pending", now, 0
+                row.last_error = f"resent by hand at {now.isoformat()}; before: {row.last_error}"
+    return done
+
+
 async def deliver(
     deps: Deps, now: datetime, *, limit: int | None = None, recover: bool = True
 ) -> DeliverReport:

@@ -109,3 +109,39 @@ def test_check_config_names_the_bad_key(tmp_path: Path) -> None:
     cfg.write_text("[smtp]\nconnections = 0\n")
     out = run(cfg, "check-config")
     assert out.returncode == 2 and "smtp.connections" in out.stderr
+
+
+def test_uncertain_mail_is_listed_and_resent_only_by_hand(tmp_path: Path) -> None:
+    """A crash between claiming a row and hearing the server's answer leaves it uncertain:
+    never resent by itself; listed for the operator, who can queue it again by its key."""
+    from sqlalchemy import update
+
+    from mailbot.edges.tables import Outbox
+    from tests.support.program import application
+
+    prog = Program.create(tmp_path / "p", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    prog.put(application())
+    prog.tick("2027-01-12T09:00:00Z")
+    [first] = prog.sent_to("ana@example.net")
+    # What a crash mid-send leaves behind: a claimed row, outcome unknown.
+    with prog.deps.db.transaction() as s:
+        s.execute(
+            update(Outbox).where(Outbox.primary_to == "ana@example.net").values(status="sending")
+        )
+    prog.tick("2027-01-12T10:00:00Z")
+    assert len(prog.sent_to("ana@example.net")) == 1  # not resent by itself
+    listing = run(prog, "outbox", "uncertain")
+    assert listing.returncode == 0, listing.stderr
+    [key] = prog.query(select(Outbox.key).where(Outbox.status == "uncertain"))
+    assert key in listing.stdout and "ana@example.net" in listing.stdout
+
+    wrong = run(prog, "outbox", "resend", "no-such-key")
+    assert wrong.returncode == 2 and "no such key" in wrong.stdout
+    again = run(prog, "outbox", "resend", key)
+    assert again.returncode == 0 and "queued again" in again.stdout
+    prog.tick("2027-01-12T11:00:00Z")
+    [_, second] = prog.sent_to("ana@example.net")
+    assert second["Message-ID"] == first["Message-ID"]  # the same mail, the same id
+    assert run(prog, "outbox", "uncertain").stdout.strip() == "no uncertain mail"
+    assert run(prog, "outbox", "resend", key).returncode == 2  # sent now: not again
+    prog.close()
