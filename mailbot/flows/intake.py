@@ -4,6 +4,10 @@ A message is moved to Processed only after the transaction holding its inbound r
 effects and its outbox rows has committed; a crash before the move means the next run finds
 the row by (folder, UIDVALIDITY, UID) and only finishes the move. Anything that fails is
 recorded as quarantined with the reason and moved to Quarantine: never dropped.
+
+A fetch batch is handled in one transaction, all together; only when something in it fails
+is it rolled back and handled again one message at a time, so that only the failing message
+is quarantined (`_handle_chunk`).
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def _row(*args: Any, **kwargs: Any) -> InboundRow:
 
 @dataclass
 class Known:
-    """What handling a chunk of messages needs from the database, read with four queries."""
+    """What handling a chunk of messages needs from the database, read with five queries."""
 
     existing: dict[str, tuple[str, str]]  # source_key -> (state, kind) of a committed row
     seen: set[str]  # dedupe ids of processed messages
