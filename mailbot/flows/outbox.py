@@ -2,8 +2,10 @@
 
 A row moves pending → sending (committed before SMTP) → sent | failed. A row found in
 `sending` when delivery starts belongs to a run that died mid-send: it may or may not have
-reached the server, so it becomes `uncertain` and is never sent again (the coordinators'
-digest lists it) — sending twice is the one thing this module promises not to do.
+reached the server, so it becomes `uncertain` and is never sent again by itself (the
+coordinators' digest counts it) — sending twice is the one thing this module promises not to
+do. Only a person may queue such a row again (`resend`, `mailbot outbox resend KEY`), after
+checking that it did not arrive.
 """
 
 from __future__ import annotations
