@@ -158,6 +158,16 @@ class Known:
         }
         return cls(existing, seen, persons, answers, members)
 
+    def count_activity(
+        self, session: Session, person: Person, pair_ids: list[int], when: datetime
+    ) -> int:
+        """`person` wrote in these pairs at `when`: on the memberships loaded with the chunk,
+        or, once a command may have changed pairs, on what the database says now."""
+        if self.members_stale:
+            return round_jobs.record_activity(session, person, pair_ids, when)
+        mine = (self.members.get((person.id, p)) for p in pair_ids)
+        return round_jobs.count_activity((m for m in mine if m is not None), when)
+
     def insert_rows(self, session: Session) -> None:
         """Write the buffered metadata-only rows (before anything may read or delete them)."""
         if self.rows:
@@ -226,9 +236,7 @@ def handle(
     session.flush()
     if decision.record_bounce:
         _record_bounces(session, deps, verdict, now)
-    if decision.mark_away is not None and person is not None:
-        person.away_until = decision.mark_away
-        person.updated_at = now
+    _mark_away(person, decision, now)
     if decision.store_application and verdict.application and verdict.application.fields:
         person = effects.store_application(session, deps, verdict.application.fields, now)
         row.person_id = person.id
@@ -251,7 +259,7 @@ def handle(
         out = effects.answer(session, deps, decision.answer, msg, verdict, person, row, now)
         enqueue(session, deps, out, now, automatic_answer=True)
     if person is not None and verdict.kind in (Kind.REPLY, Kind.UNKNOWN):
-        row.reason += _signals(session, msg, verdict, person, row, now)
+        row.reason += _signals(session, msg, verdict, person, row, known, now)
     if known.rows is None:  # one by one: fail here, so `known` only learns what is kept
         session.flush()
     return _done(msg, verdict, decision, source_key, dedupe, known, person)
@@ -322,20 +330,11 @@ def _record_metadata(
     assert known.rows is not None
     reason = f"{verdict.reason} — {decision.note}"
     pair_id = None
-    if decision.mark_away is not None and person is not None:
-        person.away_until = decision.mark_away
-        person.updated_at = now
+    _mark_away(person, decision, now)
     if person is not None and verdict.kind in (Kind.REPLY, Kind.UNKNOWN):
-        pair_ids = _pair_ids(verdict)
+        pair_ids = _pair_ids(verdict)  # not empty: see _metadata_only
         pair_id = pair_ids[0]
-        when = _activity_at(msg, now)
-        if known.members_stale:
-            counted = round_jobs.record_activity(session, person, pair_ids, when)
-        else:
-            mine = (known.members.get((person.id, p)) for p in pair_ids)
-            counted = round_jobs.count_activity((m for m in mine if m is not None), when)
-        if counted:
-            reason += f" — activity in {counted} pair(s)"
+        reason += _activity_note(session, msg, person, pair_ids, known, now)
     known.rows.append(
         _row_values(
             msg,
@@ -351,12 +350,31 @@ def _record_metadata(
     )
 
 
+def _mark_away(person: Person | None, decision: Decision, now: datetime) -> None:
+    if decision.mark_away is not None and person is not None:
+        person.away_until = decision.mark_away
+        person.updated_at = now
+
+
+def _activity_note(
+    session: Session,
+    msg: Inbound,
+    person: Person,
+    pair_ids: list[int],
+    known: Known,
+    now: datetime,
+) -> str:
+    counted = known.count_activity(session, person, pair_ids, _activity_at(msg, now))
+    return f" — activity in {counted} pair(s)" if counted else ""
+
+
 def _signals(
     session: Session,
     msg: Inbound,
     verdict: Verdict,
     person: Person,
     row: InboundRow,
+    known: Known,
     now: datetime,
 ) -> str:
     """Metadata only: who wrote in which pair, and when; or a survey answer by reply."""
@@ -369,8 +387,7 @@ def _signals(
             return " — " + note
         if any(r.route is Route.REPLY for r in verdict.routes):
             pair_ids = round_jobs.current_pairs(session, person.id)
-    counted = round_jobs.record_activity(session, person, pair_ids, _activity_at(msg, now))
-    return f" — activity in {counted} pair(s)" if counted else ""
+    return _activity_note(session, msg, person, pair_ids, known, now) if pair_ids else ""
 
 
 def _record_bounces(session: Session, deps: Deps, verdict: Verdict, now: datetime) -> None:
