@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from mailbot.domain import autoreply, tokens
 from mailbot.domain.model import BounceInfo, Inbound, Route
@@ -270,12 +271,5 @@ def read_bounce(
             return None
         info = BounceInfo(recipients=(), permanent=False, message_id=returned_message_id(msg))
     if token:
-        info = BounceInfo(
-            recipients=info.recipients,
-            permanent=info.permanent,
-            status=info.status,
-            diagnostic=info.diagnostic,
-            token=token,
-            message_id=info.message_id,
-        )
+        info = replace(info, token=token)
     return info

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailbot.domain.ladder import (
     LadderRules,
@@ -33,6 +32,7 @@ from mailbot.domain.ladder import (
     State,
     pair_state,
 )
+from mailbot.domain.topics import zone_or_utc
 
 LIAISE_TEXT = {
     "quiet": "Hello both, we noticed your partnership has gone quiet. How can we help?",
@@ -96,16 +96,9 @@ class Digest:
         return bool(self.stalled or self.one_sided or x.bounces or x.held or x.uncertain)
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def week_start(now: datetime, zone: str) -> date:
     """The Monday of `now`'s week in `zone`."""
-    local = now.astimezone(_zone(zone)).date()
+    local = now.astimezone(zone_or_utc(zone)).date()
     return local - timedelta(days=local.weekday())
 
 
@@ -181,7 +174,7 @@ def build_digest(
 
 def last_slot(now: datetime, weekday: int, hour: int, zone: str) -> datetime:
     """The latest `weekday` (0 = Monday) `hour`:00 in `zone` at or before `now`, as UTC."""
-    tz = _zone(zone)
+    tz = zone_or_utc(zone)
     local = now.astimezone(tz)
     day = local.date() - timedelta(days=(local.weekday() - weekday) % 7)
     slot = datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)

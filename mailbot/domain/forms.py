@@ -60,15 +60,6 @@ MAX_INTEREST_LEN = 60
 _WRAP_WIDTH = 60
 _MIN_LABELS = 3
 
-REQUIRED = (
-    Field.NAME,
-    Field.COUNTRY,
-    Field.INSTITUTION,
-    Field.SECTOR,
-    Field.CAREER_STAGE,
-    Field.INTERESTS,
-)
-
 _SEP_RE = re.compile(r"[:：|\t]")
 _LABEL_EDGE = " \t*_-•·▪◦‣+#"
 _BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦‣+]|\d{1,2}[.)])\s+")

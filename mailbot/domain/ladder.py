@@ -249,7 +249,7 @@ def pair_state(pair: PairView, now: datetime, ladder: LadderRules) -> PairState:
     for m in pair.members:
         if m.status != "withdrawn":
             present.append(m)
-            if not (m.status == "paused" and (m.paused_until is None or m.paused_until > now)):
+            if is_engaged(m, now):
                 engaged += 1
     if len(present) < 2:
         return PairState(pid, State.ENDED)

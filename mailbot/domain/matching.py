@@ -332,7 +332,7 @@ def propose(
         for a, b in [sorted(pair)]
     )
     ex = np.array(forbidden, dtype=np.int64).reshape(-1, 2)
-    feats = mg.encode(pool, w, lambda x, y: _zone_cents(x, y, w), lambda x, y: _lang_cents(x, y, w))
+    feats = encode(pool, w)
     y = None
     if n <= exact_limit:
         u, v, has_partner = mg.select_edges(feats, ex, max(1, n - 1), np.zeros(n), progress)

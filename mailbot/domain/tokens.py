@@ -73,7 +73,7 @@ def is_program_address(address: str, program_address: str) -> bool:
 
 def message_id_for(key: str, domain: str, secret: str) -> str:
     """A stable Message-ID (without <>) derived from an outbox idempotency key."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    digest = key_digest(key)
     return f"mb.{digest}.{_sig(secret, digest)}@{domain}"
 
 

@@ -31,10 +31,9 @@ from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailbot.domain.ladder import MemberView, PairView, RoundView, is_paused
+from mailbot.domain.ladder import MemberView, PairView, RoundView, is_engaged
 
 DAY = timedelta(days=1)
-CHECKIN_QUESTION = "Have you been in touch in the last two weeks? Reply YES, NO or PAUSE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +58,8 @@ class CheckinSend:
 
 
 @lru_cache(maxsize=1024)
-def _zone(name: str | None) -> ZoneInfo:
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """The IANA zone `name`, or UTC when it is empty or unknown."""
     if not name:
         return ZoneInfo("UTC")
     try:
@@ -71,7 +71,7 @@ def _zone(name: str | None) -> ZoneInfo:
 @lru_cache(maxsize=65536)
 def morning_after(at: datetime, zone: str | None, hour: int) -> datetime:
     """The first `hour`:00 local time in `zone` at or after the instant `at`, as aware UTC."""
-    tz = _zone(zone)
+    tz = zone_or_utc(zone)
     local = at.astimezone(tz)
     candidate = datetime.combine(local.date(), time(hour), tzinfo=tz)
     if candidate.astimezone(UTC) < at:
@@ -82,11 +82,7 @@ def morning_after(at: datetime, zone: str | None, hour: int) -> datetime:
 def _recipients(pair: PairView, now: datetime) -> list[MemberView]:
     if pair.state != "active":
         return []
-    return [
-        m
-        for m in pair.members
-        if m.status != "withdrawn" and not is_paused(m, now) and not m.bouncing
-    ]
+    return [m for m in pair.members if is_engaged(m, now) and not m.bouncing]
 
 
 def due_topics(
@@ -118,11 +114,7 @@ def due_topics(
                 if k >= 0 and started + k * every < ends_at
             )
             slots_by_start[started] = candidates
-        for m in pair.members:
-            if m.status == "withdrawn" or m.bouncing:
-                continue
-            if m.status == "paused" and (m.paused_until is None or m.paused_until > now):
-                continue
+        for m in _recipients(pair, now):
             zone = m.timezone
             for k, slot in candidates:
                 not_before = mornings.get((slot, zone))
