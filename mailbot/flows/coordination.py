@@ -17,6 +17,7 @@ from mailbot.domain.auth import coordinator_may_act
 from mailbot.domain.model import CommandName, Inbound, Outgoing, Verdict
 from mailbot.edges.tables import CommandRow, Proposal
 from mailbot.flows import coordinator_commands, matching
+from mailbot.flows.letters import program_context
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -92,10 +93,7 @@ def _confirm(
             template="coordinator_action_done",
             language="en",
             context={
-                "program": {
-                    "name": deps.settings.program.name,
-                    "address": deps.settings.program.address,
-                },
+                "program": program_context(deps),
                 "recipient_name": msg.from_addr,
                 "names": {},
                 "person_id": 0,

@@ -25,7 +25,7 @@ from mailbot.domain.model import (
 )
 from mailbot.edges.tables import Application, CommandRow, InboundRow, Pair, PairMember, Person
 from mailbot.flows import rounds
-from mailbot.flows.letters import reply_address
+from mailbot.flows.letters import program_context, reply_address
 
 if TYPE_CHECKING:
     from mailbot.app import Deps
@@ -190,7 +190,7 @@ def answer(
         or msg.from_name
     )
     context: dict[str, Any] = {
-        "program": {"name": settings.program.name, "address": settings.program.address},
+        "program": program_context(deps),
         "recipient_name": name or msg.from_addr,
         "names": {msg.from_addr: name},
         "person_id": person.id if person else 0,

@@ -34,7 +34,7 @@ from mailbot.edges.tables import (
 )
 from mailbot.flows import rounds
 from mailbot.flows.effects import LANGUAGE_NAMES, country_name
-from mailbot.flows.letters import notify, tracking_address
+from mailbot.flows.letters import notify, program_context, tracking_address
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -274,10 +274,6 @@ def proposal_csv(
     return out.getvalue()
 
 
-def _program_ctx(deps: Deps) -> dict[str, str]:
-    return {"name": deps.settings.program.name, "address": deps.settings.program.address}
-
-
 def propose_round(session: Session, deps: Deps, round_row: RoundRow, now: datetime) -> Proposal:
     """Match the round's pool, store the proposal and mail it to the coordinators."""
     result, who, excluded = compute(session, deps, round_row, now)
@@ -317,7 +313,7 @@ def propose_round(session: Session, deps: Deps, round_row: RoundRow, now: dateti
                 template="proposal",
                 language="en",
                 context={
-                    "program": _program_ctx(deps),
+                    "program": program_context(deps),
                     "recipient_name": "coordinators",
                     "names": {},
                     "person_id": 0,
@@ -464,7 +460,7 @@ def introduce(
     everyone = ",".join([*(m.email for m in members), track])
     for lang, recipients in groups:
         context = {
-            "program": _program_ctx(deps),
+            "program": program_context(deps),
             "recipient_name": " & ".join(m.name for m in recipients),
             "names": {m.email: m.name for m in members},
             "person_id": recipients[0].id,

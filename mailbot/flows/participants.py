@@ -48,7 +48,7 @@ from mailbot.edges.tables import (
 )
 from mailbot.flows import matching, rounds
 from mailbot.flows.letters import language as _language
-from mailbot.flows.letters import notify
+from mailbot.flows.letters import notify, program_context
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -712,10 +712,7 @@ def _delete(
                 template="data_deleted",
                 language=language,
                 context={
-                    "program": {
-                        "name": deps.settings.program.name,
-                        "address": deps.settings.program.address,
-                    },
+                    "program": program_context(deps),
                     "recipient_name": "",
                     "names": {},
                     "person_id": 0,

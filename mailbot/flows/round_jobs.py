@@ -162,11 +162,11 @@ def _round_ctx(deps: Deps, r: RoundRow) -> dict[str, Any]:
     return ctx
 
 
-def _current_topic(r: RoundRow, now: datetime, lang: str) -> dict[str, Any] | None:
+def _current_topic(r: RoundRow, now: datetime, lang: str, path: str) -> dict[str, Any] | None:
     k = int((now - r.starts_at).total_seconds() // (r.topic_every_days * 86400))
-    if k < 0 or k >= len(topic_catalogue()):
+    if k < 0 or k >= len(topic_catalogue(path)):
         return None
-    t = topic_context(k, lang)
+    t = topic_context(k, lang, path)
     return {"number": t["number"], "count": t["count"], "title": t["title"]}
 
 
@@ -251,7 +251,8 @@ def _send_nudge(s: Session, deps: Deps, snap: Snapshot, n: ladder.Nudge, now: da
         NudgeKind.PARTNER_BOUNCING: "partner_bouncing",
     }[n.kind]
     if n.kind is NudgeKind.QUIET:
-        ctx |= {"days": n.silent_days, "topic": _current_topic(r, now, language(deps, person))}
+        topic = _current_topic(r, now, language(deps, person), deps.settings.program.topics)
+        ctx |= {"days": n.silent_days, "topic": topic}
     elif n.kind is NudgeKind.ONE_SIDED:
         writers = [p.name for p in snap.partners(n.pair_id, person.id)]
         ctx |= {"writer_name": " & ".join(writers), "days": n.silent_days}
@@ -260,11 +261,6 @@ def _send_nudge(s: Session, deps: Deps, snap: Snapshot, n: ladder.Nudge, now: da
     else:
         ctx = {"partner_name": " & ".join(p.name for p in about)}
     notify(s, deps, n.key, person, template, ctx, now)
-
-
-def _since(s: Session, now: datetime) -> datetime:
-    last = s.scalar(select(func.max(DigestRow.sent_at)))
-    return last or now - timedelta(days=7)
 
 
 async def digest_job(deps: Deps, now: datetime) -> str:
@@ -282,7 +278,7 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             return ""
         if s.scalar(select(func.count(Person.id))) == 0:
             return ""  # nothing to report before anyone has applied
-        since = _since(s, now)
+        since = last or now - timedelta(days=7)
         snap = Snapshot(s, now)
         history = tuple(
             WeekPoint(datetime.fromisoformat(d.week_start).date(), d.active, d.total)
@@ -447,10 +443,11 @@ async def end_of_round_job(deps: Deps, now: datetime) -> str:
     two weeks later the coordinators' final report."""
     done: list[str] = []
     with deps.db.transaction() as s:
+        snap: Snapshot | None = None  # loaded once, and only when a round has ended
         for r in rounds.rounds(s):
             if r.state in ("matched", "running") and now >= r.ends_at:
-                snap = Snapshot(s, now)
-                rv = round_view(r)
+                snap = snap or Snapshot(s, now)
+                rv = round_view(r, deps.settings.program.topics)
                 for view in snap.by_round().get(r.name, []):
                     pair = snap.pairs[view.pair_id]
                     for m in view.members:
