@@ -52,9 +52,35 @@ def build_message(
     written out directly (`WireMessage`), some twenty times faster than through the `email` header
     registry and generator; HTML, attachments and internationalised addresses go through
     `email`. Both read the same (tests/unit/test_build.py)."""
+    subject = one_line(subject, 250)
     if _plain(env, subject, html):
-        return WireMessage(_plain_wire(env, subject, text, now), one_line(subject, 250))
+        return WireMessage(_plain_wire(env, subject, text, now), subject)
     return _composed(env, subject, text, html, now)
+
+
+def _reply_to(env: Envelope) -> list[str]:
+    return [a.strip() for a in env.reply_to.split(",") if a.strip()]
+
+
+def _trace_headers(env: Envelope, now: datetime) -> list[tuple[str, str]]:
+    """Date to Precedence: the headers both writers set the same way, in the same order."""
+    head = [("Date", format_datetime(now)), ("Message-ID", f"<{env.message_id}>")]
+    if env.in_reply_to:
+        head += [("In-Reply-To", f"<{env.in_reply_to}>"), ("References", f"<{env.in_reply_to}>")]
+    head += [
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Auto-Response-Suppress", "All"),
+        ("X-Loop", env.program_address),
+    ]
+    if env.key:
+        head.append(("X-Mailbot-Key", one_line(env.key, 300)))
+    if env.unsubscribe:
+        # mailto only: RFC 8058 one-click needs an HTTPS endpoint, which mailbot does not run.
+        head += [
+            ("List-Unsubscribe", f"<mailto:{env.unsubscribe}?subject=WITHDRAW>"),
+            ("Precedence", "bulk"),
+        ]
+    return head
 
 
 def _composed(
@@ -66,22 +92,10 @@ def _composed(
     if env.cc:
         msg["Cc"] = [_address(n, a) for n, a in env.cc]
     if env.reply_to:
-        msg["Reply-To"] = [_address("", a.strip()) for a in env.reply_to.split(",") if a.strip()]
-    msg["Subject"] = one_line(subject, 250)
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = f"<{env.message_id}>"
-    if env.in_reply_to:
-        msg["In-Reply-To"] = f"<{env.in_reply_to}>"
-        msg["References"] = f"<{env.in_reply_to}>"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg["X-Loop"] = env.program_address
-    if env.key:
-        msg["X-Mailbot-Key"] = one_line(env.key, 300)
-    if env.unsubscribe:
-        # mailto only: RFC 8058 one-click needs an HTTPS endpoint, which mailbot does not run.
-        msg["List-Unsubscribe"] = f"<mailto:{env.unsubscribe}?subject=WITHDRAW>"
-        msg["Precedence"] = "bulk"
+        msg["Reply-To"] = [_address("", a) for a in _reply_to(env)]
+    msg["Subject"] = one_line(subject, 250)  # a no-op after build_message; kept for direct use
+    for name, value in _trace_headers(env, now):
+        msg[name] = value
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
@@ -181,27 +195,9 @@ def _plain_wire(env: Envelope, subject: str, text: str, now: datetime) -> bytes:
     if env.cc:
         head.append(("Cc", _mailboxes(env.cc)))
     if env.reply_to:
-        reply = [a.strip() for a in env.reply_to.split(",") if a.strip()]
-        head.append(("Reply-To", _mailboxes(("", a) for a in reply)))
-    head += [
-        ("Subject", _unstructured(one_line(subject, 250))),
-        ("Date", format_datetime(now)),
-        ("Message-ID", f"<{env.message_id}>"),
-    ]
-    if env.in_reply_to:
-        head += [("In-Reply-To", f"<{env.in_reply_to}>"), ("References", f"<{env.in_reply_to}>")]
-    head += [
-        ("Auto-Submitted", "auto-generated"),
-        ("X-Auto-Response-Suppress", "All"),
-        ("X-Loop", env.program_address),
-    ]
-    if env.key:
-        head.append(("X-Mailbot-Key", one_line(env.key, 300)))
-    if env.unsubscribe:
-        head += [
-            ("List-Unsubscribe", f"<mailto:{env.unsubscribe}?subject=WITHDRAW>"),
-            ("Precedence", "bulk"),
-        ]
+        head.append(("Reply-To", _mailboxes(("", a) for a in _reply_to(env))))
+    head.append(("Subject", _unstructured(subject)))
+    head += _trace_headers(env, now)
     head += [
         ("MIME-Version", "1.0"),
         ("Content-Type", 'text/plain; charset="utf-8"'),
