@@ -86,7 +86,8 @@ def build(settings: Settings, *, templates: str | None = None) -> Deps:
         def mailbox(folder: str | None = None) -> Mailbox:
             return MaildirMailbox(inbox, limit, folder=folder)
 
-        return Deps(settings, db, renderer, mailbox, lambda: EmlDirSender(sent))
+        writer = EmlDirSender(sent)  # one numbering per folder for all delivery workers
+        return Deps(settings, db, renderer, mailbox, lambda: writer)
     return Deps(settings, db, renderer, _imap_factory(settings), _smtp_factory(settings))
 
 

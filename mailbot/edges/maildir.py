@@ -154,7 +154,16 @@ class EmlDirSender:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
-        self.sent = 0
+        self._next: dict[Path, int] = {}  # per recipient folder: the next file number
+
+    def _number(self, folder: Path) -> int:
+        """1, 2, … per folder; the folder is listed once, the first time it is written to."""
+        if folder not in self._next:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._next[folder] = len(list(folder.glob("*.eml"))) + 1
+        n = self._next[folder]
+        self._next[folder] = n + 1
+        return n
 
     async def send(
         self,
@@ -170,13 +179,10 @@ class EmlDirSender:
         subject = _safe(subject.replace(" ", "-"))[:60]
         for rcpt in recipients:
             folder = self.root / _safe(rcpt.lower())
-            folder.mkdir(parents=True, exist_ok=True)
-            n = len(list(folder.glob("*.eml"))) + 1
-            path = folder / f"{n:04d}-{subject}.eml"
+            path = folder / f"{self._number(folder):04d}-{subject}.eml"
             tmp = path.with_suffix(".tmp")
             tmp.write_bytes(data)
             tmp.replace(path)
-        self.sent += 1
         return SendResult(ok=True, permanent=False, code=250, detail="written", refused={})
 
     async def close(self) -> None:

@@ -44,13 +44,21 @@ class Renderer:
         }
         self._text = jinja2.Environment(autoescape=False, **common)  # plain text: nothing to escape
         self._html = jinja2.Environment(autoescape=True, **common)
+        self._picked: dict[tuple[str, str, str], str | None] = {}
 
     def _pick(self, name: str, language: str, filename: str) -> str | None:
-        for lang in (language, FALLBACK):
-            rel = f"{lang}/{name}/{filename}"
-            if (self.directory / rel).is_file():
-                return rel
-        return None
+        """The template file to use (the language's, else English's); looked up once."""
+        key = (name, language, filename)
+        if key not in self._picked:
+            self._picked[key] = next(
+                (
+                    rel
+                    for lang in (language, FALLBACK)
+                    if (self.directory / (rel := f"{lang}/{name}/{filename}")).is_file()
+                ),
+                None,
+            )
+        return self._picked[key]
 
     def render(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
         body = self._pick(name, language, "body.txt.j2")
