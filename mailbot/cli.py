@@ -354,7 +354,7 @@ def round_create(
 
     from mailbot.edges.tables import RoundRow
     from mailbot.flows import rounds
-    from mailbot.settings import ConfigError, _rounds
+    from mailbot.settings import _rounds
 
     deps = _deps(config)
     item: dict[str, object] = {

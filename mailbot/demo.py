@@ -52,6 +52,7 @@ from mailbot.edges.tables import (
     Proposal,
     SurveyAnswerRow,
 )
+from mailbot.flows.round_jobs import FINAL_REPORT_AFTER
 from mailbot.flows.tick import tick
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ ROUND = "2027A"
 START = date(2027, 2, 8)  # a Monday: the round starts, topics begin
 MATCHING = date(2027, 2, 3)
 END = date(2027, 6, 8)  # four months later
-FINAL_REPORT = END + timedelta(days=14)
+FINAL_REPORT = END + FINAL_REPORT_AFTER  # when flows.round_jobs sends it
 TICK_HOUR = 10  # every simulated day at 10:00 UTC ...
 EVENING_HOUR = 22  # ... and during the round at 22:00 UTC (mornings in the Americas)
 WRITE_HOUR = 8  # simulated people write before the day's first tick

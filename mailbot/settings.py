@@ -7,6 +7,7 @@ Every key, its default and its meaning is documented in `config/mailbot.example.
 
 from __future__ import annotations
 
+import calendar
 import os
 import tomllib
 from collections.abc import Mapping
@@ -247,10 +248,7 @@ def _add_months(d: date, months: int) -> date:
     month = d.month - 1 + months
     year = d.year + month // 12
     month = month % 12 + 1
-    day = min(
-        d.day, [31, 29 if year % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-    )
-    return date(year, month, day)
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
 def _check_address(key: str, value: str) -> str:

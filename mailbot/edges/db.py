@@ -70,8 +70,5 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
-    def session(self) -> Session:
-        return self._sessions()
-
     def dispose(self) -> None:
         self.engine.dispose()

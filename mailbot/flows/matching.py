@@ -303,6 +303,23 @@ def propose_round(session: Session, deps: Deps, round_row: RoundRow, now: dateti
     ] + [
         {"name": p.name, "email": p.email, "code": "excluded", "detail": why} for p, why in excluded
     ]
+    context = {  # the same for every coordinator: built once
+        "program": program_context(deps),
+        "recipient_name": "coordinators",
+        "names": {},
+        "person_id": 0,
+        "round": rounds.round_context(deps, round_row),
+        "proposal_id": row.id,
+        "stats": stats,
+        "left": left,
+        "_attachments": [
+            {
+                "filename": f"proposal-{round_row.name}-{row.id}.csv",
+                "content_type": "text/csv",
+                "text": proposal_csv(data, people, apps),
+            }
+        ],
+    }
     for coordinator in deps.settings.program.coordinators:
         enqueue(
             session,
@@ -312,23 +329,7 @@ def propose_round(session: Session, deps: Deps, round_row: RoundRow, now: dateti
                 to=(coordinator,),
                 template="proposal",
                 language="en",
-                context={
-                    "program": program_context(deps),
-                    "recipient_name": "coordinators",
-                    "names": {},
-                    "person_id": 0,
-                    "round": rounds.round_context(deps, round_row),
-                    "proposal_id": row.id,
-                    "stats": stats,
-                    "left": left,
-                    "_attachments": [
-                        {
-                            "filename": f"proposal-{round_row.name}-{row.id}.csv",
-                            "content_type": "text/csv",
-                            "text": proposal_csv(data, people, apps),
-                        }
-                    ],
-                },
+                context=context,
                 reply_to=reply_to,
             ),
             now,

@@ -112,10 +112,15 @@ def _decode_word(charset: str, encoding: str, payload: str) -> str | None:
     return decode_bytes(raw, charset)
 
 
+def _unfold(value: str) -> str:
+    """A raw header value on one line, with 8-bit bytes decoded."""
+    return _unsurrogate(_FOLD.sub("", value)).replace("\r", "").replace("\n", " ")
+
+
 def decode_header_value(value: object) -> str:
     """A raw header value → unfolded text with RFC 2047 encoded-words decoded."""
     text = value if isinstance(value, str) else str(value)
-    text = _unsurrogate(_FOLD.sub("", text)).replace("\r", "").replace("\n", " ")
+    text = _unfold(text)
     if "=?" in text:
         text = _WS_BETWEEN_EW.sub(r"\1\2", text)
 
@@ -177,7 +182,7 @@ def parse_addresses(values: Iterable[str]) -> list[tuple[str, str]]:
     """Raw address header values → [(display name, lower-case addr-spec)], skipping junk."""
     out: list[tuple[str, str]] = []
     for raw in values:
-        unfolded = _unsurrogate(_FOLD.sub("", raw)).replace("\r", "").replace("\n", " ")
+        unfolded = _unfold(raw)
         plain = _plain_addresses(unfolded)
         out.extend(plain if plain is not None else _parsed_addresses(unfolded))
     return out
