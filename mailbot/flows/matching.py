@@ -63,6 +63,25 @@ def _offset(zone: str | None, at: datetime) -> float | None:
     return off.total_seconds() / 3600 if off is not None else None
 
 
+def candidate(person: Person, app: Application, at: datetime, order: int = 0) -> matching.Candidate:
+    """The matching engine's view of a person and their application, with clock offsets as of
+    `at` (a form that lacks a field gets the neutral value)."""
+    f = app.fields
+    return matching.Candidate(
+        id=person.id,
+        country=f.get("country") or person.country,
+        utc_offset=_offset(f.get("timezone"), at),
+        languages=frozenset({f.get("language") or person.language}),
+        sector=f.get("sector") or "other",
+        career_stage=f.get("career_stage") or "mid-career",
+        interests=frozenset(f.get("interests") or ()),
+        partner_sector=f.get("partner_sector"),
+        partner_career_stage=f.get("partner_career_stage"),
+        partner_interests=frozenset(f.get("partner_interests") or ()),
+        applied_order=order,
+    )
+
+
 def eligible(person: Person, deps: Deps, now: datetime) -> str:
     """ "" when the person may be matched, else why not."""
     if person.status == "withdrawn":
@@ -99,22 +118,7 @@ def pool(
         if why:
             excluded.append((person, why))
             continue
-        f = app.fields
-        cands.append(
-            matching.Candidate(
-                id=person.id,
-                country=f["country"],
-                utc_offset=_offset(f.get("timezone"), round_row.starts_at),
-                languages=frozenset({f.get("language") or person.language}),
-                sector=f["sector"],
-                career_stage=f["career_stage"],
-                interests=frozenset(f.get("interests") or ()),
-                partner_sector=f.get("partner_sector"),
-                partner_career_stage=f.get("partner_career_stage"),
-                partner_interests=frozenset(f.get("partner_interests") or ()),
-                applied_order=order,
-            )
-        )
+        cands.append(candidate(person, app, round_row.starts_at, order))
         who[person.id] = (person, app)
     return cands, who, excluded
 

@@ -227,31 +227,6 @@ def _application(session: Session, person_id: int, round_name: str) -> Applicati
     )
 
 
-def _candidate(person: Person, app: Application, at: datetime) -> engine.Candidate:
-    """The matching engine's view of a person, read as `flows.matching.pool` reads it."""
-    f = app.fields
-    zone = f.get("timezone")
-    offset: float | None = None
-    if zone:
-        try:
-            off = at.astimezone(ZoneInfo(zone)).utcoffset()
-            offset = off.total_seconds() / 3600 if off is not None else None
-        except (KeyError, ValueError):
-            offset = None
-    return engine.Candidate(
-        id=person.id,
-        country=f.get("country") or person.country,
-        utc_offset=offset,
-        languages=frozenset({f.get("language") or person.language}),
-        sector=f.get("sector") or "other",
-        career_stage=f.get("career_stage") or "mid-career",
-        interests=frozenset(f.get("interests") or ()),
-        partner_sector=f.get("partner_sector"),
-        partner_career_stage=f.get("partner_career_stage"),
-        partner_interests=frozenset(f.get("partner_interests") or ()),
-    )
-
-
 def standby(
     session: Session, deps: Deps, person: Person, round_name: str, now: datetime
 ) -> Person | None:
@@ -280,7 +255,7 @@ def standby(
             )
         )
     )
-    mine = _candidate(person, me, now)
+    mine = matching.candidate(person, me, now)
     best: tuple[tuple[bool, float, int], Person] | None = None
     for other in session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id)):
         if not _engaged(other, now) or not is_alone(session, other, round_name):
@@ -288,7 +263,7 @@ def standby(
         app = _application(session, other.id, round_name)
         if app is None:
             continue
-        cand = _candidate(other, app, now)
+        cand = matching.candidate(other, app, now)
         if cand.country == mine.country:
             continue
         score = engine.score(mine, cand, matching.weights(deps))
@@ -305,7 +280,7 @@ def rematch(
     requests of either are done."""
     apps = {p.id: _application(session, p.id, round_name) for p in (a, b)}
     assert all(apps.values())
-    cand = {p.id: _candidate(p, apps[p.id], now) for p in (a, b)}  # type: ignore[arg-type]
+    cand = {p.id: matching.candidate(p, apps[p.id], now) for p in (a, b)}  # type: ignore[arg-type]
     lo, hi = sorted((a.id, b.id))
     reason = engine.explain(cand[lo], cand[hi], matching.weights(deps))
     data = matching.payload(
