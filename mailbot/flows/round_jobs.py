@@ -100,8 +100,10 @@ class Snapshot:
         ids = {m.person_id for ms in members.values() for m in ms}
         self.people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
         nudges: dict[int, list[NudgeRecord]] = defaultdict(list)
+        self.nudge_keys: set[str] = set()  # of these pairs' nudges, sent or recorded
         for n in session.scalars(select(NudgeRow).where(NudgeRow.pair_id.in_(self.pairs))):
             nudges[n.pair_id].append(NudgeRecord(n.kind, n.person_id, n.at))
+            self.nudge_keys.add(n.key)
         self.views: list[PairView] = []
         for p in pairs:
             start = max(self.rounds[p.round_name].starts_at, p.created_at)
@@ -222,8 +224,9 @@ async def ladder_job(deps: Deps, now: datetime) -> str:
                 counts["check-ins"] += added
         decision = ladder.decide_ladder(snap.views, now, settings.ladder)
         for n in decision.nudges:
-            if s.scalar(select(NudgeRow.id).where(NudgeRow.key == n.key)) is not None:
+            if n.key in snap.nudge_keys:
                 continue
+            snap.nudge_keys.add(n.key)
             s.add(
                 NudgeRow(
                     key=n.key, pair_id=n.pair_id, person_id=n.person_id, kind=n.kind.value, at=now
