@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.domain import tokens
 from mailbot.domain.auth import coordinator_may_act
 from mailbot.domain.digest import LIAISE_TEXT
-from mailbot.domain.model import CommandName, Inbound, Outgoing, Route, Verdict
+from mailbot.domain.model import CommandName, Inbound, Outgoing, Verdict
 from mailbot.edges.tables import CommandRow, DigestRow, Pair, PairNote, Person
 from mailbot.flows import letters, matching, participants
 from mailbot.flows.outbox import enqueue
@@ -48,11 +47,6 @@ def accepted_tokens(session: Session, deps: Deps) -> frozenset[str]:
     """Reply-key payloads a coordinator command may carry: "c0" and "d<id>" of every digest."""
     del deps
     return frozenset({COORDINATOR_KEY} | {f"d{i}" for i in session.scalars(select(DigestRow.id))})
-
-
-def coordinator_reply_address(deps: Deps) -> str:
-    s = deps.settings.program
-    return tokens.tag_address(s.address, Route.REPLY, COORDINATOR_KEY, s.secret)
 
 
 def _one_line(text: str, limit: int = 2000) -> str:
