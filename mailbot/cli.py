@@ -95,12 +95,20 @@ def tick(
 ) -> None:
     """Run every job once as of --now: read all new mail, run what is due, deliver the outbox."""
     from mailbot.app import single_instance
+    from mailbot.flows.intake import DatabaseUnavailable
     from mailbot.flows.tick import tick as tick_once
 
     _logging(verbose)
     deps = _deps(config)
     with single_instance(deps.settings):
-        report = asyncio.run(tick_once(deps, _parse_now(now)))
+        try:
+            report = asyncio.run(tick_once(deps, _parse_now(now)))
+        except DatabaseUnavailable as exc:
+            console.print(
+                f"[red]database unavailable:[/red] {exc}\n"
+                "Nothing was quarantined; the unread mail stays in the inbox for the next tick."
+            )
+            raise typer.Exit(3) from None
     print(report.summary())
 
 

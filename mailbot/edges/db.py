@@ -1,7 +1,10 @@
 """Database adapter: engine and sessions for SQLite or PostgreSQL, and Alembic upgrades.
 
-Thin: no decisions. SQLite gets WAL, a busy timeout and foreign keys so that the daemon and a
-CLI command can share the file; PostgreSQL is used as is.
+Thin: no decisions. SQLite gets WAL, a busy timeout (30 s, or the URL's `?timeout=` in
+seconds) and foreign keys so that the daemon and a CLI command can share the file;
+PostgreSQL is used as is.
+`unavailable(error)` tells the database's own failures (locked, gone, timed out) from
+failures a message caused.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +28,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # A timeout given in the URL (`?timeout=2`) is passed by the dialect itself.
+        connect_args = {} if "timeout" in parsed.query else {"timeout": 30}
+        engine = create_engine(url, connect_args=connect_args)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -37,6 +42,14 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def unavailable(error: BaseException) -> bool:
+    """The database itself failed (locked past the busy timeout, connection lost, pool
+    exhausted): trying again later will do, and no message is to blame."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError))
 
 
 def alembic_config(url: str) -> Config:

@@ -79,8 +79,11 @@ async def serve(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
                 if report.seen:
                     log.info("intake: %s in, %s quarantined", report.seen, report.quarantined)
                     await deliver_job()
-            except Exception:  # a server or database outage: log, wait, try again
-                log.exception("intake failed; retrying after %s s", settings.imap.poll_seconds)
+            except Exception as exc:  # a server or database outage: log, wait, try again
+                if isinstance(exc, intake.DatabaseUnavailable):  # no traceback: not a bug
+                    log.warning("%s; retrying after %s s", exc, settings.imap.poll_seconds)
+                else:
+                    log.exception("intake failed; retrying after %s s", settings.imap.poll_seconds)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), settings.imap.poll_seconds)
                 continue

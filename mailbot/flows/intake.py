@@ -7,7 +7,9 @@ recorded as quarantined with the reason and moved to Quarantine: never dropped.
 
 A fetch batch is handled in one transaction, all together; only when something in it fails
 is it rolled back and handled again one message at a time, so that only the failing message
-is quarantined (`_handle_chunk`).
+is quarantined (`_handle_chunk`). A failure of the database itself (locked, gone) is no
+message's fault: the transaction is rolled back, nothing is quarantined, and
+`DatabaseUnavailable` stops the run with the batch still in the inbox for the next one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 from mailbot.domain.answers import Decision, SenderFacts, bounce_score, decide
 from mailbot.domain.classify import ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Route, Verdict
+from mailbot.edges.db import unavailable
 from mailbot.edges.tables import (
     BounceEvent,
     InboundRow,
@@ -46,6 +49,10 @@ log = logging.getLogger("mailbot.intake")
 
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database failed, not a message: the batch in hand stays in the inbox."""
 
 
 @dataclass
@@ -495,9 +502,14 @@ def _handle_chunk(
                 for fetched, key, msg in zip(chunk, keys, msgs, strict=True)
             ]
             known.insert_rows(s)
-    except Exception:
+    except Exception as exc:
+        _blame_the_database(exc)
         log.warning("chunk of %d failed together: handling one by one", len(chunk), exc_info=True)
-        outcomes = _handle_one_by_one(deps, chunk, keys, msgs, now)
+        try:
+            outcomes = _handle_one_by_one(deps, chunk, keys, msgs, now)
+        except Exception as again:
+            _blame_the_database(again)
+            raise
     done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: []}
     for fetched, (state_name, kind) in zip(chunk, outcomes, strict=True):
         done[state_name].append(fetched.uid)
@@ -521,6 +533,8 @@ def _handle_one_by_one(
                 with s.begin_nested():
                     outcomes.append(handle(s, deps, fetched, key, now, msg, known))
             except Exception as exc:
+                if unavailable(exc):  # not this message's fault: roll the batch back
+                    raise
                 log.exception("inbound uid=%s failed: quarantined", key)
                 s.add(
                     _row(
@@ -535,6 +549,14 @@ def _handle_one_by_one(
                 )
                 outcomes.append((QUARANTINED, Kind.UNKNOWN.value))
     return outcomes
+
+
+def _blame_the_database(error: BaseException) -> None:
+    """Raise DatabaseUnavailable when `error` is the database's own failure, not a message's."""
+    if unavailable(error):
+        # The driver's own words: SQLAlchemy's would repeat the statement and its parameters.
+        cause = getattr(error, "orig", None) or error
+        raise DatabaseUnavailable(f"{type(cause).__name__}: {cause}") from error
 
 
 def _failure(error: BaseException) -> str:
@@ -557,4 +579,4 @@ async def _file(deps: Deps, box: Mailbox, folder: str, done: dict[str, list[int]
     done[PROCESSED], done[QUARANTINED] = [], []
 
 
-__all__ = ["IntakeReport", "Known", "handle", "run_once"]
+__all__ = ["DatabaseUnavailable", "IntakeReport", "Known", "handle", "run_once"]
