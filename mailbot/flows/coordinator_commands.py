@@ -33,7 +33,7 @@ from mailbot.domain.auth import coordinator_may_act
 from mailbot.domain.digest import LIAISE_TEXT
 from mailbot.domain.model import CommandName, Inbound, Outgoing, Verdict
 from mailbot.edges.tables import CommandRow, DigestRow, Pair, PairNote, Person
-from mailbot.flows import letters, matching, participants
+from mailbot.flows import letters, matching, pairs, participants
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class Refused(Exception):
 
 def _members_by_activity(session: Session, pair: Pair) -> list[Person]:
     """Members not withdrawn, the most silent first (never wrote = most silent)."""
-    rows = [(m, p) for m, p in participants.members(session, pair.id) if p.status != "withdrawn"]
+    rows = [(m, p) for m, p in pairs.members(session, pair.id) if p.status != "withdrawn"]
     never = datetime.min.replace(tzinfo=UTC)
     rows.sort(key=lambda mp: (mp[0].last_wrote_at or never, mp[0].id))
     return [p for _, p in rows]
@@ -106,7 +106,7 @@ def _liaise(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: date
 
 
 def _rematch(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: datetime) -> str:
-    if pair.state not in participants.RUNNING:
+    if pair.state not in pairs.RUNNING:
         raise Refused(f"pair {pair.id} is {pair.state}, not running")
     people = _members_by_activity(session, pair)
     if not people:
@@ -128,10 +128,10 @@ def _rematch(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: dat
 
 
 def _close(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: datetime) -> str:
-    if pair.state not in participants.RUNNING:
+    if pair.state not in pairs.RUNNING:
         raise Refused(f"pair {pair.id} is already {pair.state}")
     pair.state, pair.ended_at = "closed", now
-    people = [p for _, p in participants.members(session, pair.id) if p.status != "withdrawn"]
+    people = [p for _, p in pairs.members(session, pair.id) if p.status != "withdrawn"]
     round_ctx = participants.round_ctx(deps, session, pair.round_name)
     for person in people:
         letters.notify(

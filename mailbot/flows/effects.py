@@ -23,9 +23,10 @@ from mailbot.domain.model import (
     Outgoing,
     Verdict,
 )
-from mailbot.edges.tables import Application, CommandRow, InboundRow, Pair, PairMember, Person
+from mailbot.edges.tables import Application, CommandRow, InboundRow, Person
 from mailbot.flows import rounds
 from mailbot.flows.letters import program_context, reply_address
+from mailbot.flows.pairs import partners, running_pair
 
 if TYPE_CHECKING:
     from mailbot.app import Deps
@@ -134,23 +135,13 @@ def _status_ctx(session: Session, person: Person | None, address: str) -> dict[s
         .order_by(Application.submitted_at.desc())
     )
     pair_ctx = None
-    member = session.scalar(
-        select(PairMember)
-        .join(Pair, Pair.id == PairMember.pair_id)
-        .where(PairMember.person_id == person.id, Pair.state != "ended")
-        .order_by(Pair.id.desc())
-    )
-    if member is not None:
-        partner = session.scalar(
-            select(Person)
-            .join(PairMember, PairMember.person_id == Person.id)
-            .where(PairMember.pair_id == member.pair_id, Person.id != person.id)
-        )
-        if partner is not None:
-            pair_ctx = {
-                "partner_name": partner.name,
-                "partner_country": country_name(partner.country, person.language),
-            }
+    pair = running_pair(session, person.id)
+    partner = next(iter(partners(session, pair.id, person.id)), None) if pair else None
+    if partner is not None:
+        pair_ctx = {
+            "partner_name": partner.name,
+            "partner_country": country_name(partner.country, person.language),
+        }
     return {
         "known": True,
         "address": address,

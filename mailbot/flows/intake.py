@@ -37,7 +37,7 @@ from mailbot.edges.tables import (
     PairMember,
     Person,
 )
-from mailbot.flows import coordination, effects, participants, round_jobs, rounds
+from mailbot.flows import coordination, effects, pairs, participants, round_jobs, rounds
 from mailbot.flows.outbox import enqueue
 from mailbot.mail.parse import parse_message
 
@@ -393,7 +393,7 @@ def _signals(
         if note:
             return " — " + note
         if any(r.route is Route.REPLY for r in verdict.routes):
-            pair_ids = round_jobs.current_pairs(session, person.id)
+            pair_ids = pairs.running_pair_ids(session, person.id)
     return _activity_note(session, msg, person, pair_ids, known, now) if pair_ids else ""
 
 

@@ -50,11 +50,11 @@ from mailbot.flows import matching, rounds
 from mailbot.flows.letters import language as _language
 from mailbot.flows.letters import notify, program_context
 from mailbot.flows.outbox import enqueue
+from mailbot.flows.pairs import RUNNING, members, partners, running_pair
 
 if TYPE_CHECKING:
     from mailbot.app import Deps
 
-RUNNING = ("active", "paused")  # pair states that are still going
 ENDED = "ended"  # the pair stopped because members left (or a coordinator rematched it)
 
 # What `command_ack` can say; every code is a sentence in templates/{en,fr,es}/command_ack.
@@ -78,34 +78,6 @@ OUTCOME_CODES = (
 
 
 # --------------------------------------------------------------------------- look-ups
-
-
-def running_pair(session: Session, person_id: int) -> Pair | None:
-    """The person's current pair (active or paused), the newest if several."""
-    return session.scalar(
-        select(Pair)
-        .join(PairMember, PairMember.pair_id == Pair.id)
-        .where(PairMember.person_id == person_id, Pair.state.in_(RUNNING))
-        .order_by(Pair.id.desc())
-        .limit(1)
-    )
-
-
-def members(session: Session, pair_id: int) -> list[tuple[PairMember, Person]]:
-    rows = session.execute(
-        select(PairMember, Person)
-        .join(Person, Person.id == PairMember.person_id)
-        .where(PairMember.pair_id == pair_id)
-        .order_by(PairMember.id)
-    )
-    return [(m, p) for m, p in rows]
-
-
-def partners(session: Session, pair_id: int, person_id: int) -> list[Person]:
-    """The other members of a pair who have not withdrawn."""
-    return [
-        p for _, p in members(session, pair_id) if p.id != person_id and p.status != "withdrawn"
-    ]
 
 
 def _engaged(person: Person, now: datetime) -> bool:

@@ -47,6 +47,7 @@ from mailbot.edges.tables import (
 from mailbot.flows import participants, rounds
 from mailbot.flows.letters import language, notify, program_context, tracking_address
 from mailbot.flows.outbox import enqueue
+from mailbot.flows.pairs import RUNNING, running_pair_ids
 
 if TYPE_CHECKING:
     from mailbot.app import Deps
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("mailbot.round")
 
 TOPICS_FILE = data_dir("config") / "topics.toml"
-RUNNING = ("active", "paused")
 FINAL_REPORT_AFTER = timedelta(days=14)
 
 
@@ -591,20 +591,10 @@ def count_activity(members: Iterable[PairMember], when: datetime) -> int:
     return n
 
 
-def current_pairs(s: Session, person_id: int) -> list[int]:
-    return list(
-        s.scalars(
-            select(Pair.id)
-            .join(PairMember, PairMember.pair_id == Pair.id)
-            .where(PairMember.person_id == person_id, Pair.state.in_(RUNNING))
-        )
-    )
-
-
 def tell_partners_of_bounce(s: Session, deps: Deps, person: Person, now: datetime) -> None:
     """The moment an address starts failing: its partners hear it (instead of nudges), and the
     pair is flagged for the coordinators' digest."""
-    for pair_id in current_pairs(s, person.id):
+    for pair_id in running_pair_ids(s, person.id):
         pair = s.get(Pair, pair_id)
         assert pair is not None
         pair.flagged_at = now

@@ -425,3 +425,18 @@ def test_unauthenticated_coordinator_commands_change_nothing(prog: Program) -> N
     assert prog.sent_to("mallory@example.net") == [] or all(
         "CLOSE" not in m["Subject"] for m in prog.sent_to("mallory@example.net")
     )
+
+
+def test_status_names_the_partner_only_while_the_pair_runs(prog: Program) -> None:
+    """STATUS reads "your pair" as every other command does (flows.pairs): a running pair,
+    active or paused, and partners who have not withdrawn. A closed pair is nobody's."""
+    pair_id, partner = partner_of(prog, "ana@example.net")
+    partner_name = person(prog, partner).name  # type: ignore[union-attr]
+    send(prog, "2027-02-04T09:00:00Z", mail("ana@example.net", "STATUS"))
+    assert f"Your partner: {partner_name}" in text(last(prog, "ana@example.net"))
+
+    send(prog, "2027-02-05T12:00:00Z", mail(DIRECTOR, f"CLOSE {pair_id}", to=coordinator_key()))
+    send(prog, "2027-02-06T09:00:00Z", mail("ana@example.net", "STATUS"))
+    answer = text(last(prog, "ana@example.net"))
+    assert "Your participation" in answer and "Your partner" not in answer
+
