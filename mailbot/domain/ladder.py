@@ -33,11 +33,14 @@ never in the pair's first `first_week_days`:
   `quiet_days`) or "one_sided" to each silent member (first = `one_sided_days`);
 - clock in [second_nudge_days, stalled_days): "second" to each target that already had a first
   nudge this episode (else it gets the first nudge now: a "second reminder" with no first one
-  reads wrong). Before it: a bouncing target gets no nudge; instead every other engaged,
-  non-bouncing member gets a "partner_bouncing" notice and the coordinators one
-  "partner_bouncing" flag (recipient None);
+  reads wrong);
 - clock >= stalled_days: one "stalled" flag to the coordinators (recipient None), unless the pair
   was already flagged this episode (`flagged_at` or a record), or every silent member is away.
+A member whose address bounces (`bouncing`) is never nudged. In any pair that is not paused
+or ended, from the first run that knows it (`bounce_notices`, first week or not): every other
+engaged, non-bouncing member gets one "partner_bouncing" notice per episode and the
+coordinators one "partner_bouncing" flag (recipient None); a member told is not nudged about
+the silence while the bounce lasts.
 Always: never a paused, withdrawn or bouncing recipient; a member away (`away_until` > now) is
 skipped and the skip is noted -- the nudge is deferred, not lost, because the clock keeps running;
 a person who received anything from the ladder within `nudge_cooldown_days` gets nothing now
@@ -320,7 +323,18 @@ class _Ladder:
             got = self.stamps[at] = _stamp(at)
         return got
 
-    def pair(self, pair: PairView, st: PairState) -> None:
+    def bounce_notices(self, pair: PairView, st: PairState) -> set[int]:
+        """A member's address fails: each engaged partner hears it once per episode, as soon as
+        it is known (the first week and the pair's silence do not matter), and the coordinators
+        get one flag. Returns the ids told now."""
+        if st.state in (State.PAUSED, State.ENDED) or self.now < pair.started_at:
+            return set()
+        engaged = [m for m in pair.members if is_engaged(m, self.now)]
+        bouncing = [m for m in engaged if m.bouncing]
+        return self._bouncing(pair, st, engaged, bouncing) if bouncing else set()
+
+    def pair(self, pair: PairView, st: PairState, told: set[int]) -> None:
+        """The silence ladder; `told` heard of a partner's failing address in this run."""
         if st.state not in _LADDER_STATES or st.since is None:
             return
         now, ladder = self.now, self.ladder
@@ -339,10 +353,6 @@ class _Ladder:
                 m = by_id[pid]
                 since = member_signal(m, pair, now)
                 targets.append((m, since, _days(now - since)))
-        bouncing = [m for m, _, days in targets if m.bouncing and days >= ladder.second_nudge_days]
-        told: set[int] = set()
-        if bouncing:
-            told = self._bouncing(pair, st, engaged, bouncing)
         if st.silent_days >= ladder.stalled_days:
             self._stalled(pair, st, [t[0] for t in targets])
             return
@@ -421,7 +431,8 @@ class _Ladder:
         bouncing: Sequence[MemberView],
     ) -> set[int]:
         """Tell the bouncing members' partners and the coordinators; the ids told now."""
-        since = min(member_signal(m, pair, self.now) for m in bouncing)
+        # Never after now: a record made now must close this episode (dates can be skewed).
+        since = min(self.now, *(member_signal(m, pair, self.now) for m in bouncing))
         about = tuple(m.person_id for m in bouncing)
         kind = NudgeKind.PARTNER_BOUNCING
         done = {r.person_id for r in pair.nudges if r.kind == kind and r.at >= since}
@@ -476,8 +487,9 @@ def decide_ladder(
         states = [pair_state(p, now, ladder) for p in pairs]
     run = _Ladder(now, ladder)
     for pair, st in zip(pairs, states, strict=True):
+        told = run.bounce_notices(pair, st)
         if st.state in _LADDER_STATES:
-            run.pair(pair, st)
+            run.pair(pair, st, told)
     return LadderDecision(tuple(states), tuple(run.nudges), tuple(run.skips))
 
 

@@ -433,11 +433,9 @@ def _record_bounces(session: Session, deps: Deps, verdict: Verdict, now: datetim
             now,
             ladder.bounce_forget_days,
         )
-        was = person.bouncing
+        # The partners hear it from the ladder (domain.ladder.bounce_notices) in this same tick.
         person.bouncing = person.bounce_score >= ladder.bounce_threshold
         person.updated_at = now
-        if person.bouncing and not was:
-            round_jobs.tell_partners_of_bounce(session, deps, person, now)
 
 
 async def run_once(

@@ -47,7 +47,7 @@ from mailbot.edges.tables import (
 from mailbot.flows import participants, rounds
 from mailbot.flows.letters import language, notify, program_context, tracking_address
 from mailbot.flows.outbox import enqueue
-from mailbot.flows.pairs import RUNNING, running_pair_ids
+from mailbot.flows.pairs import RUNNING
 
 if TYPE_CHECKING:
     from mailbot.app import Deps
@@ -589,31 +589,3 @@ def count_activity(members: Iterable[PairMember], when: datetime) -> int:
         m.messages += 1
         n += 1
     return n
-
-
-def tell_partners_of_bounce(s: Session, deps: Deps, person: Person, now: datetime) -> None:
-    """The moment an address starts failing: its partners hear it (instead of nudges), and the
-    pair is flagged for the coordinators' digest."""
-    for pair_id in running_pair_ids(s, person.id):
-        pair = s.get(Pair, pair_id)
-        assert pair is not None
-        pair.flagged_at = now
-        partners = s.scalars(
-            select(Person)
-            .join(PairMember, PairMember.person_id == Person.id)
-            .where(PairMember.pair_id == pair_id, Person.id != person.id)
-        )
-        for partner in partners:
-            key = f"nudge:{pair.round_name}:{pair_id}:partner_bouncing:{partner.id}:{person.id}"
-            if s.scalar(select(NudgeRow.id).where(NudgeRow.key == key)) is not None:
-                continue
-            s.add(
-                NudgeRow(
-                    key=key,
-                    pair_id=pair_id,
-                    person_id=partner.id,
-                    kind=NudgeKind.PARTNER_BOUNCING.value,
-                    at=now,
-                )
-            )
-            notify(s, deps, key, partner, "partner_bouncing", {"partner_name": person.name}, now)

@@ -439,4 +439,3 @@ def test_status_names_the_partner_only_while_the_pair_runs(prog: Program) -> Non
     send(prog, "2027-02-06T09:00:00Z", mail("ana@example.net", "STATUS"))
     answer = text(last(prog, "ana@example.net"))
     assert "Your participation" in answer and "Your partner" not in answer
-

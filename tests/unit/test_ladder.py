@@ -264,33 +264,51 @@ def test_stall_flag_waits_while_everyone_silent_is_away() -> None:
     assert [n.kind for n in decide_nudges([p], day(35), LADDER)] == [NudgeKind.STALLED]
 
 
-def test_bouncing_partner_notice_instead_of_second_nudge() -> None:
-    """Bob's address bounces: he is never nudged; at day 21 Alice hears that his address is
-    failing (instead of a second reminder) and the coordinators get a flag."""
+def test_bouncing_partner_notice_at_once_and_no_nudges_about_the_silence() -> None:
+    """Bob's address bounces: he is never nudged; Alice hears at once (first week or not) that
+    his address is failing and the coordinators get a flag; she gets no reminder about a
+    silence she cannot end; the stall still reaches the coordinators."""
     p = pair(member(1), member(2, bouncing=True))
-    d14 = decide_ladder([p], day(14), LADDER)
-    assert [(n.kind, n.person_id) for n in d14.nudges] == [(NudgeKind.QUIET, 1)]
-    assert [(s.person_id, s.reason) for s in d14.skips] == [(2, "bouncing")]
+    d0 = decide_ladder([p], day(0), LADDER)
+    assert [(n.kind, n.person_id, n.about) for n in d0.nudges] == [
+        (NudgeKind.PARTNER_BOUNCING, 1, (2,)),
+        (NudgeKind.PARTNER_BOUNCING, None, (2,)),
+    ]
     assert burst(p, 40) == [
-        (14, "quiet", 1),
-        (21, "partner_bouncing", 1),
-        (21, "partner_bouncing", "coord"),
+        (0, "partner_bouncing", 1),
+        (0, "partner_bouncing", "coord"),
         (28, "stalled", "coord"),
     ]
-    notice = [n for n in decide_nudges([p], day(21), LADDER) if n.person_id == 1]
-    assert notice[0].about == (2,)
+
+
+def test_bounce_notice_waits_for_an_away_partner_and_skips_paused_pairs() -> None:
+    away = pair(member(1, away_until=day(3)), member(2, bouncing=True))
+    assert [(n.kind, n.person_id) for n in decide_nudges([away], day(1), LADDER)] == [
+        (NudgeKind.PARTNER_BOUNCING, None)
+    ]
+    assert (NudgeKind.PARTNER_BOUNCING, 1) in [
+        (n.kind, n.person_id) for n in decide_nudges([away], day(3), LADDER)
+    ]
+    withdrawn = pair(member(1, status="withdrawn"), member(2, bouncing=True), member(3))
+    assert [n.person_id for n in decide_nudges([withdrawn], day(1), LADDER)] == [3, None]
+    both = pair(member(1, bouncing=True), member(2, bouncing=True))
+    assert [n.person_id for n in decide_nudges([both], day(1), LADDER)] == [None]
+    paused = pair(
+        member(1, status="paused", paused_until=day(20)),
+        member(2, status="paused", bouncing=True, paused_until=day(20)),
+    )
+    assert decide_nudges([paused], day(1), LADDER) == []
 
 
 def test_partner_told_of_a_bounce_is_not_nudged_about_the_silence() -> None:
-    """Alice already heard (when the bounce was recorded) that Bob's mail fails: no quiet or
-    second reminder to her while it lasts; the coordinators still get the stall."""
-    told = NudgeRecord(NudgeKind.PARTNER_BOUNCING.value, 1, day(4))
-    p = pair(member(1), member(2, bouncing=True), nudges=(told,))
+    """Alice heard on day 4 that Bob's mail fails (and the coordinators were flagged): no quiet
+    or second reminder to her while it lasts, no second notice; the stall still comes."""
+    told = tuple(NudgeRecord(NudgeKind.PARTNER_BOUNCING.value, to, day(4)) for to in (1, None))
+    p = pair(member(1), member(2, bouncing=True), nudges=told)
     d14 = decide_ladder([p], day(14), LADDER)
     assert d14.nudges == ()
     assert (1, "partner_bouncing") in [(s.person_id, s.reason) for s in d14.skips]
     assert [(n.kind, n.person_id) for n in decide_nudges([p], day(28), LADDER)] == [
-        (NudgeKind.PARTNER_BOUNCING, None),
         (NudgeKind.STALLED, None),
     ]
 
@@ -441,7 +459,8 @@ def test_never_targets_paused_withdrawn_or_bouncing_and_keys_unique(
     for n in d.nudges:
         p = by_pair[n.pair_id]
         assert p.state == "active"
-        assert now - p.started_at >= timedelta(days=LADDER.first_week_days)
+        if n.kind is not NudgeKind.PARTNER_BOUNCING:  # a failing address is told at once
+            assert now - p.started_at >= timedelta(days=LADDER.first_week_days)
         if n.person_id is not None:
             m = people[n.person_id]
             assert m.status != "withdrawn"
