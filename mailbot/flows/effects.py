@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pycountry
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain import vocab
@@ -53,6 +53,34 @@ def country_name(code: str, lang: str) -> str:
     return _country_translator(lang).gettext(name)
 
 
+# Built once (see flows.pairs): they run for every application and STATUS.
+_PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
+_APPLICATION_FOR_ROUND = select(Application).where(
+    Application.person_id == bindparam("person_id"),
+    Application.round_name == bindparam("round_name"),
+)
+_LATEST_APPLICATION = (
+    select(Application)
+    .where(Application.person_id == bindparam("person_id"))
+    .order_by(Application.submitted_at.desc())
+    .limit(1)
+)
+_EARLIER_APPLICATION = (
+    select(InboundRow.id)
+    .where(
+        InboundRow.from_addr == bindparam("sender"),
+        InboundRow.kind == "application",
+        InboundRow.state == "processed",
+        InboundRow.id != bindparam("row_id"),
+    )
+    .limit(1)
+)
+
+
+def person_by_email(session: Session, address: str) -> Person | None:
+    return session.scalar(_PERSON_BY_EMAIL, {"email": address})
+
+
 def round_for(session: Session, deps: Deps, now: datetime) -> tuple[str, Any, Any]:
     """(round name or "" for the next one, the open round, the next round)."""
     current = rounds.open_round(session, now)
@@ -63,7 +91,7 @@ def round_for(session: Session, deps: Deps, now: datetime) -> tuple[str, Any, An
 def store_application(
     session: Session, deps: Deps, fields: ApplicationFields, now: datetime
 ) -> Person:
-    person = session.scalar(select(Person).where(Person.email == fields.email))
+    person = person_by_email(session, fields.email)
     if person is None:
         person = Person(email=fields.email, created_at=now, updated_at=now)
         session.add(person)
@@ -74,11 +102,7 @@ def store_application(
     person.updated_at = now
     session.flush()
     round_name, _, _ = round_for(session, deps, now)
-    app = session.scalar(
-        select(Application).where(
-            Application.person_id == person.id, Application.round_name == round_name
-        )
-    )
+    app = session.scalar(_APPLICATION_FOR_ROUND, {"person_id": person.id, "round_name": round_name})
     if app is None:
         session.add(
             Application(
@@ -129,11 +153,7 @@ def _display_fields(fields: ApplicationFields) -> dict[str, Any]:
 def _status_ctx(session: Session, person: Person | None, address: str) -> dict[str, Any]:
     if person is None:
         return {"known": False, "address": address}
-    app = session.scalar(
-        select(Application)
-        .where(Application.person_id == person.id)
-        .order_by(Application.submitted_at.desc())
-    )
+    app = session.scalar(_LATEST_APPLICATION, {"person_id": person.id})
     pair_ctx = None
     pair = running_pair(session, person.id)
     partner = next(iter(partners(session, pair.id, person.id)), None) if pair else None
@@ -188,16 +208,7 @@ def answer(
     }
     if template == "confirmation" and app is not None and app.fields is not None:
         _, current, upcoming = round_for(session, deps, now)
-        earlier = session.scalar(
-            select(InboundRow.id)
-            .where(
-                InboundRow.from_addr == msg.from_addr,
-                InboundRow.kind == "application",
-                InboundRow.state == "processed",
-                InboundRow.id != row.id,
-            )
-            .limit(1)
-        )
+        earlier = session.scalar(_EARLIER_APPLICATION, {"sender": msg.from_addr, "row_id": row.id})
         context |= {
             "fields": _display_fields(app.fields),
             "round": rounds.round_context(deps, current),

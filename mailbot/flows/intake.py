@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain.answers import Decision, SenderFacts, bounce_score, decide
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from mailbot.edges.ports import Fetched, Mailbox
 
 log = logging.getLogger("mailbot.intake")
+
+_OUTBOX_BY_DIGEST = select(Outbox).where(Outbox.key_digest == bindparam("digest"))  # built once
 
 PROCESSED = "processed"
 QUARANTINED = "quarantined"
@@ -407,7 +409,7 @@ def _record_bounces(session: Session, deps: Deps, verdict: Verdict, now: datetim
         (r.token for r in verdict.routes if r.route is Route.BOUNCE), ""
     )
     if tag:
-        out = session.scalar(select(Outbox).where(Outbox.key_digest == tag))
+        out = session.scalar(_OUTBOX_BY_DIGEST, {"digest": tag})
         if out is not None:
             key = out.key
             if not recipients:
@@ -423,7 +425,7 @@ def _record_bounces(session: Session, deps: Deps, verdict: Verdict, now: datetim
                 at=now,
             )
         )
-        person = session.scalar(select(Person).where(Person.email == address))
+        person = effects.person_by_email(session, address)
         if person is None:
             continue
         person.bounce_score, person.bounce_scored_on = bounce_score(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.domain import tokens
@@ -34,6 +34,7 @@ log = logging.getLogger("mailbot.outbox")
 # Status updates go through the table (Core): the ORM's UPDATE path, which would also sync
 # loaded objects, was a fifth of the time spent per message sent.
 _OUTBOX = Outbox.__table__
+_KEY_TAKEN = select(Outbox.id).where(Outbox.key == bindparam("key"))  # built once: hot
 
 
 def enqueue(
@@ -45,7 +46,7 @@ def enqueue(
     automatic_answer: bool = False,
 ) -> bool:
     """Add `out` to the outbox unless its key is already there. Returns True when added."""
-    if session.scalar(select(Outbox.id).where(Outbox.key == out.key)) is not None:
+    if session.scalar(_KEY_TAKEN, {"key": out.key}) is not None:
         return False
     settings = deps.settings
     row = Outbox(
