@@ -1,8 +1,10 @@
 """Mail to one participant: the context every template shares, their language, their signed
-reply address, and the pair's tracking address — written once, used by every flow."""
+reply address, and the pair's tracking address — and mail to the coordinators, one copy each
+(proposals, digests, final reports): written once, used by every flow."""
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,4 +80,46 @@ def notify(
         ),
         now,
         automatic_answer=automatic_answer,
+    )
+
+
+def chart_attachment(png: bytes) -> dict[str, str]:
+    """The weekly active-pairs chart, shown inline by the HTML part (`cid:chart@mailbot`)."""
+    return {
+        "filename": "active-pairs.png",
+        "content_type": "image/png",
+        "base64": base64.b64encode(png).decode(),
+        "cid": "chart@mailbot",
+    }
+
+
+def notify_coordinators(
+    session: Session,
+    deps: Deps,
+    key: str,
+    template: str,
+    extra: dict[str, Any],
+    now: datetime,
+    *,
+    reply_to: str = "",
+) -> int:
+    """One copy to each configured coordinator (key `{key}:{address}`), in English: the
+    coordinators' mail is not translated. Returns how many were queued now."""
+    shared = {"program": program_context(deps), "recipient_name": "coordinators", "names": {}}
+    context = shared | {"person_id": 0} | extra
+    return sum(
+        enqueue(
+            session,
+            deps,
+            Outgoing(
+                key=f"{key}:{coordinator}",
+                to=(coordinator,),
+                template=template,
+                language="en",
+                context=context,
+                reply_to=reply_to,
+            ),
+            now,
+        )
+        for coordinator in deps.settings.program.coordinators
     )

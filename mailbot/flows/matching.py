@@ -34,7 +34,7 @@ from mailbot.edges.tables import (
 )
 from mailbot.flows import rounds
 from mailbot.flows.effects import LANGUAGE_NAMES, country_name
-from mailbot.flows.letters import notify, program_context, tracking_address
+from mailbot.flows.letters import notify, notify_coordinators, program_context, tracking_address
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -307,11 +307,7 @@ def propose_round(session: Session, deps: Deps, round_row: RoundRow, now: dateti
     ] + [
         {"name": p.name, "email": p.email, "code": "excluded", "detail": why} for p, why in excluded
     ]
-    context = {  # the same for every coordinator: built once
-        "program": program_context(deps),
-        "recipient_name": "coordinators",
-        "names": {},
-        "person_id": 0,
+    context = {
         "round": rounds.round_context(deps, round_row),
         "proposal_id": row.id,
         "stats": stats,
@@ -324,20 +320,9 @@ def propose_round(session: Session, deps: Deps, round_row: RoundRow, now: dateti
             }
         ],
     }
-    for coordinator in deps.settings.program.coordinators:
-        enqueue(
-            session,
-            deps,
-            Outgoing(
-                key=f"proposal:{row.id}:{coordinator}",
-                to=(coordinator,),
-                template="proposal",
-                language="en",
-                context=context,
-                reply_to=reply_to,
-            ),
-            now,
-        )
+    notify_coordinators(
+        session, deps, f"proposal:{row.id}", "proposal", context, now, reply_to=reply_to
+    )
     return row
 
 

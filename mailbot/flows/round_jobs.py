@@ -9,7 +9,6 @@ instant decides nothing twice.
 
 from __future__ import annotations
 
-import base64
 import logging
 import tomllib
 from collections import defaultdict
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 from mailbot.domain import ladder, survey, tokens
 from mailbot.domain.digest import DigestInputs, WeekPoint, build_digest, digest_due
 from mailbot.domain.ladder import MemberView, NudgeKind, NudgeRecord, PairView, RoundView
-from mailbot.domain.model import Outgoing, Route
+from mailbot.domain.model import Route
 from mailbot.domain.topics import checkin_due, due_topics
 from mailbot.edges.chart import weekly_png
 from mailbot.edges.resources import data_dir
@@ -45,8 +44,13 @@ from mailbot.edges.tables import (
     SurveyAnswerRow,
 )
 from mailbot.flows import participants, rounds
-from mailbot.flows.letters import language, notify, program_context, tracking_address
-from mailbot.flows.outbox import enqueue
+from mailbot.flows.letters import (
+    chart_attachment,
+    language,
+    notify,
+    notify_coordinators,
+    tracking_address,
+)
 from mailbot.flows.pairs import RUNNING
 
 if TYPE_CHECKING:
@@ -366,10 +370,6 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             settings.program.address, Route.REPLY, f"d{row.id}", settings.program.secret
         )
         context = {
-            "program": program_context(deps),
-            "recipient_name": "coordinators",
-            "names": {},
-            "person_id": 0,
             "week_start": digest.week_start.isoformat(),
             "counts": digest.counts,
             "total": digest.total,
@@ -384,29 +384,11 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             "held": sorted(set(extra.held)),
             "uncertain": len(extra.uncertain),
             "survey": extra.survey,
-            "_attachments": [
-                {
-                    "filename": "active-pairs.png",
-                    "content_type": "image/png",
-                    "base64": base64.b64encode(png).decode(),
-                    "cid": "chart@mailbot",
-                }
-            ],
+            "_attachments": [chart_attachment(png)],
         }
-        for c in settings.program.coordinators:
-            enqueue(
-                s,
-                deps,
-                Outgoing(
-                    key=f"digest:{row.week_start}:{c}",
-                    to=(c,),
-                    template="digest",
-                    language="en",
-                    context=context,
-                    reply_to=reply,
-                ),
-                now,
-            )
+        notify_coordinators(
+            s, deps, f"digest:{row.week_start}", "digest", context, now, reply_to=reply
+        )
     return f"digest for week of {digest.week_start}: {len(digest.stalled)} stalled"
 
 
@@ -497,37 +479,14 @@ def _final_report(s: Session, deps: Deps, r: RoundRow, now: datetime) -> None:
     png = weekly_png(weekly, f"Active pairs per week, round {r.name}")
     pairs = int(s.scalar(select(func.count(Pair.id)).where(Pair.round_name == r.name)) or 0)
     context = {
-        "program": program_context(deps),
-        "recipient_name": "coordinators",
-        "names": {},
-        "person_id": 0,
         "round": _round_ctx(deps, r),
         "pairs": pairs,
         "survey": summary,
         "weekly": [[w.isoformat(), a, t] for w, a, t in weekly],
         "share_active": [round(100 * a / t) if t else 0 for _, a, t in weekly],
-        "_attachments": [
-            {
-                "filename": "active-pairs.png",
-                "content_type": "image/png",
-                "base64": base64.b64encode(png).decode(),
-                "cid": "chart@mailbot",
-            }
-        ],
+        "_attachments": [chart_attachment(png)],
     }
-    for c in deps.settings.program.coordinators:
-        enqueue(
-            s,
-            deps,
-            Outgoing(
-                key=f"final:{r.name}:{c}",
-                to=(c,),
-                template="final_report",
-                language="en",
-                context=context,
-            ),
-            now,
-        )
+    notify_coordinators(s, deps, f"final:{r.name}", "final_report", context, now)
 
 
 def record_survey_answer(s: Session, person: Person, text: str, now: datetime) -> str:
