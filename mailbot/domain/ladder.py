@@ -526,18 +526,27 @@ def silent_cycles(member: MemberView, round: RoundView, now: datetime) -> int:
     return (end - start) // (round.topic_every_days * DAY)
 
 
-def matchable_next_round(
-    member: MemberView,
-    round: RoundView,
+def why_not_matchable(
+    status: str,
+    paused_until: datetime | None,
+    bouncing: bool,
+    cycles_silent: int,
+    asked: bool,
     now: datetime,
     ladder: LadderRules,
-    asked: bool = False,
-) -> bool:
-    """False for someone silent through `silent_cycles_to_exclude` cycles, unless they `asked`.
+) -> str:
+    """ "" when a person may be matched in a new round, else why not (the proposal lists it).
 
-    `asked` is true when the member said they want another round (the end-of-round survey's
-    choice 1, or the CONTINUE command) after the round started.
+    `cycles_silent` is `silent_cycles` as of the end of their last round; `asked` is true when
+    they said they want another round (the survey's choice 1, or CONTINUE) after it started,
+    which outweighs a silence.
     """
-    if asked:
-        return True
-    return silent_cycles(member, round, now) < ladder.silent_cycles_to_exclude
+    if status == "withdrawn":
+        return "withdrawn"
+    if status == "paused" and (paused_until is None or paused_until > now):
+        return "paused"
+    if bouncing:
+        return "their address bounces"
+    if cycles_silent >= ladder.silent_cycles_to_exclude and not asked:
+        return f"silent through {cycles_silent} cycles last round"
+    return ""

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.domain import matching, tokens
+from mailbot.domain.ladder import why_not_matchable
 from mailbot.domain.model import Outgoing, Route
 from mailbot.edges.tables import (
     Application,
@@ -83,17 +84,16 @@ def candidate(person: Person, app: Application, at: datetime, order: int = 0) ->
 
 
 def eligible(person: Person, deps: Deps, now: datetime) -> str:
-    """ "" when the person may be matched, else why not."""
-    if person.status == "withdrawn":
-        return "withdrawn"
-    if person.status == "paused" and (person.paused_until is None or person.paused_until > now):
-        return "paused"
-    if person.bouncing:
-        return "their address bounces"
-    limit = deps.settings.ladder.silent_cycles_to_exclude
-    if person.silent_cycles >= limit and not person.wants_next_round:
-        return f"silent through {person.silent_cycles} cycles last round"
-    return ""
+    """ "" when the person may be matched, else why not (domain.ladder.why_not_matchable)."""
+    return why_not_matchable(
+        person.status,
+        person.paused_until,
+        person.bouncing,
+        person.silent_cycles,
+        person.wants_next_round,
+        now,
+        deps.settings.ladder,
+    )
 
 
 def pool(

@@ -135,3 +135,25 @@ def test_redo_sends_a_new_proposal(prog: Program) -> None:
     assert states == ["redone", "proposed"]
     subjects = [m["Subject"] for m in prog.sent_to("director@example.org")]
     assert any("proposal 2" in s.lower() for s in subjects)
+
+
+def test_who_is_not_in_the_pool_is_named_with_why(prog: Program) -> None:
+    """Bouncing, withdrawn and last round's silent applicants stay out of the matching, and
+    the proposal names each with the reason; a silent one who asked for another round is in."""
+    _apply(prog)
+    with prog.deps.db.transaction() as s:
+        people = {p.email: p for p in s.scalars(select(Person))}
+        people["kofi@example.net"].bouncing = True
+        people["mia@example.net"].silent_cycles = 3  # silent through last round's topics
+        people["sam@example.net"].silent_cycles = 3
+        people["sam@example.net"].wants_next_round = True  # ... but said CONTINUE
+        people["raj@example.net"].status = "withdrawn"
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal_mail] = _proposals(prog)
+    body = proposal_mail.get_body(("plain",)).get_content()
+    assert "Kofi <kofi@example.net>: their address bounces" in body
+    assert "Mia <mia@example.net>: silent through 3 cycles last round" in body
+    assert "Raj <raj@example.net>: withdrawn" in body
+    assert "sam@example.net>:" not in body
+    [csv_part] = list(proposal_mail.iter_attachments())
+    assert "Sam" in csv_part.get_content()

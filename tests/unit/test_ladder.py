@@ -20,9 +20,9 @@ from mailbot.domain.ladder import (
     State,
     decide_ladder,
     decide_nudges,
-    matchable_next_round,
     pair_state,
     silent_cycles,
+    why_not_matchable,
 )
 from mailbot.settings import LadderSection
 from tests.support.views import START, member, pair
@@ -389,9 +389,28 @@ def test_states_can_be_passed_in() -> None:
     ],
 )
 def test_silent_cycles(m: MemberView, at: float, cycles: int, matchable: bool) -> None:
-    assert silent_cycles(m, ROUND, day(at)) == cycles
-    assert matchable_next_round(m, ROUND, day(at), LADDER) is matchable
-    assert matchable_next_round(m, ROUND, day(at), LADDER, asked=True) is True
+    counted = silent_cycles(m, ROUND, day(at))
+    assert counted == cycles
+    why = why_not_matchable("active", None, False, counted, False, day(at), LADDER)
+    assert (why == "") is matchable
+    assert why_not_matchable("active", None, False, counted, True, day(at), LADDER) == ""
+
+
+@pytest.mark.parametrize(
+    ("status", "paused_until", "bouncing", "why"),
+    [
+        ("withdrawn", None, False, "withdrawn"),
+        ("paused", None, False, "paused"),
+        ("paused", day(50), False, "paused"),
+        ("paused", day(20), False, ""),  # the pause is over
+        ("active", None, True, "their address bounces"),
+        ("withdrawn", None, True, "withdrawn"),  # the first reason is given
+    ],
+)
+def test_why_not_matchable(
+    status: str, paused_until: datetime | None, bouncing: bool, why: str
+) -> None:
+    assert why_not_matchable(status, paused_until, bouncing, 0, False, day(30), LADDER) == why
 
 
 # ------------------------------------------------------------------------------- properties
