@@ -157,3 +157,49 @@ def test_who_is_not_in_the_pool_is_named_with_why(prog: Program) -> None:
     assert "sam@example.net>:" not in body
     [csv_part] = list(proposal_mail.iter_attachments())
     assert "Sam" in csv_part.get_content()
+
+
+def test_a_waiting_application_joins_the_round_that_opens_once(prog: Program) -> None:
+    """Applied before the round opened (waiting), and also, somehow, for the round itself:
+    when it opens, one application stands in it, the newer form; later ticks find nothing
+    more to move or report."""
+    newer = (
+        "Name: Ana\nCountry: Spain\nInstitution: Biblioteca Nueva\nSector: public\n"
+        "Career stage: senior\nInterests: maps\n"
+    )
+    prog.put(application("ana@example.net", "Ana", newer, message_id="<early@example.net>"))
+    prog.tick("2026-12-20T09:00:00Z")  # no round open yet: the application waits
+    with prog.deps.db.transaction() as s:
+        [waiting] = s.scalars(select(Application))
+        assert waiting.round_name == ""
+        older = dict(waiting.fields, institution="Biblioteca Vieja")
+        s.add(
+            Application(
+                person_id=waiting.person_id,
+                round_name="2027A",
+                fields=older,
+                status="valid",
+                submitted_at=waiting.submitted_at.replace(month=11),
+                updated_at=waiting.updated_at.replace(month=11),
+            )
+        )
+    report = prog.tick("2027-01-05T09:00:00Z")
+    [app] = prog.query(select(Application))
+    assert app.round_name == "2027A" and app.fields["institution"] == "Biblioteca Nueva"
+    assert "moved" not in report.jobs["rounds"]
+    opened = [m for m in prog.sent_to("ana@example.net") if "2027A" in m["Subject"]]
+    assert len(opened) == 1
+    assert prog.tick("2027-01-06T09:00:00Z").jobs["rounds"] == ""
+
+    # The plain case: waiting, nobody in the round yet: moved, and said so once.
+    prog.put(application("kofi@example.net", "Kofi", message_id="<kofi@example.net>"))
+    prog.tick("2027-01-07T09:00:00Z")
+    with prog.deps.db.transaction() as s:
+        s.execute(
+            Application.__table__.update()
+            .where(Application.id != app.id)
+            .values(round_name="")  # as if it had come before the round opened
+        )
+    assert prog.tick("2027-01-08T09:00:00Z").jobs["rounds"] == "1 moved into 2027A"
+    assert prog.tick("2027-01-09T09:00:00Z").jobs["rounds"] == ""
+    assert {a.round_name for a in prog.query(select(Application))} == {"2027A"}
