@@ -421,6 +421,8 @@ def _describe(kind: str, names: list[str], n: int) -> str:
     people = f"{n} participant{'s' if n != 1 else ''}"
     if kind.startswith("cmd:"):
         return f"{kind[4:]} from {_names(names)}"
+    if kind == "nudge:partner_bouncing":
+        return ""  # its mail says it: "out:partner_bouncing"
     if kind.startswith("nudge:"):
         return f"{kind[6:].replace('_', '-')} nudge to {_names(names)}"
     if kind.startswith("flag:"):

@@ -148,6 +148,9 @@ def test_a_bouncing_address_gets_its_partner_a_notice(demo: Demo) -> None:
     assert any("not getting through" in s for p in partners for s in demo.subjects(p.email)), (
         "the partner of a bouncing address was never told"
     )
+    # The timeline tells that one mail once, by what it says.
+    assert demo.output.count("'not getting through' notice") == 1
+    assert "partner-bouncing nudge" not in demo.output
 
 
 @pytest.mark.slow
