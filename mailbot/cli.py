@@ -95,6 +95,7 @@ def tick(
 ) -> None:
     """Run every job once as of --now: read all new mail, run what is due, deliver the outbox."""
     from mailbot.app import single_instance
+    from mailbot.edges.db import describe, unavailable
     from mailbot.flows.intake import DatabaseUnavailable
     from mailbot.flows.tick import tick as tick_once
 
@@ -103,10 +104,14 @@ def tick(
     with single_instance(deps.settings):
         try:
             report = asyncio.run(tick_once(deps, _parse_now(now)))
-        except DatabaseUnavailable as exc:
+        except Exception as exc:  # the database's own failure, in intake, a job or delivery
+            if not (isinstance(exc, DatabaseUnavailable) or unavailable(exc)):
+                raise
             console.print(
-                f"[red]database unavailable:[/red] {exc}\n"
-                "Nothing was quarantined; the unread mail stays in the inbox for the next tick."
+                f"[red]database unavailable:[/red] "
+                f"{exc if isinstance(exc, DatabaseUnavailable) else describe(exc)}\n"
+                "Nothing was quarantined: unread mail stays in the inbox and unsent mail in the "
+                "outbox for the next tick (`mailbot outbox uncertain` lists any left mid-send)."
             )
             raise typer.Exit(3) from None
     print(report.summary())

@@ -52,6 +52,13 @@ def unavailable(error: BaseException) -> bool:
     return isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError))
 
 
+def describe(error: BaseException) -> str:
+    """The driver's own words: SQLAlchemy's repeat the statement and its parameters
+    (addresses), which do not belong in a log line or on a terminal."""
+    cause = getattr(error, "orig", None) or error
+    return f"{type(cause).__name__}: {cause}"
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

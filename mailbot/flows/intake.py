@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from mailbot.domain.answers import Decision, SenderFacts, bounce_score, decide
 from mailbot.domain.classify import ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Route, Verdict
-from mailbot.edges.db import unavailable
+from mailbot.edges.db import describe, unavailable
 from mailbot.edges.tables import (
     BounceEvent,
     InboundRow,
@@ -554,9 +554,7 @@ def _handle_one_by_one(
 def _blame_the_database(error: BaseException) -> None:
     """Raise DatabaseUnavailable when `error` is the database's own failure, not a message's."""
     if unavailable(error):
-        # The driver's own words: SQLAlchemy's would repeat the statement and its parameters.
-        cause = getattr(error, "orig", None) or error
-        raise DatabaseUnavailable(f"{type(cause).__name__}: {cause}") from error
+        raise DatabaseUnavailable(describe(error)) from error
 
 
 def _failure(error: BaseException) -> str:

@@ -129,3 +129,32 @@ def test_tick_says_the_database_is_unavailable_and_exits_3(prog: Program, db_fil
     assert "database unavailable: OperationalError: database is locked" in out.stderr
     assert "stays in the inbox" in out.stderr and "INSERT" not in out.stderr
     assert_left_for_the_next_run(prog, waiting=1)
+
+
+def test_a_lock_met_after_intake_is_reported_the_same_way(prog: Program, db_file: Path) -> None:
+    """Intake done, answers queued; the lock meets the jobs or the delivery: the same clear
+    message and exit 3, and the answer goes out with the next tick, once."""
+    import asyncio
+
+    from mailbot.edges.tables import Outbox
+    from mailbot.flows.intake import run_once
+    from tests.flows.test_cli import run
+    from tests.support.program import instant
+
+    prog.put(application())
+    asyncio.run(run_once(prog.deps, instant(NOW)))
+    assert [o.status for o in prog.query(select(Outbox))] == ["pending"]
+    other = lock(db_file)
+    try:
+        out = run(prog, "tick", "--now", NOW)
+    finally:
+        other.rollback()
+        other.close()
+    assert out.returncode == 3, out.stderr
+    assert "database unavailable: OperationalError: database is locked" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert [o.status for o in prog.query(select(Outbox))] == ["pending"]
+    prog.tick(LATER)
+    to_ana = select(Outbox).where(Outbox.primary_to == "ana@example.net")
+    assert [o.status for o in prog.query(to_ana)] == ["sent"]
+    assert len(prog.sent_to("ana@example.net")) == 1
