@@ -95,8 +95,7 @@ def tick(
 ) -> None:
     """Run every job once as of --now: read all new mail, run what is due, deliver the outbox."""
     from mailbot.app import single_instance
-    from mailbot.edges.db import describe, unavailable
-    from mailbot.flows.intake import DatabaseUnavailable
+    from mailbot.flows.intake import database_failure
     from mailbot.flows.tick import tick as tick_once
 
     _logging(verbose)
@@ -104,12 +103,12 @@ def tick(
     with single_instance(deps.settings):
         try:
             report = asyncio.run(tick_once(deps, _parse_now(now)))
-        except Exception as exc:  # the database's own failure, in intake, a job or delivery
-            if not (isinstance(exc, DatabaseUnavailable) or unavailable(exc)):
+        except Exception as exc:
+            what = database_failure(exc)
+            if what is None:
                 raise
             console.print(
-                f"[red]database unavailable:[/red] "
-                f"{exc if isinstance(exc, DatabaseUnavailable) else describe(exc)}\n"
+                f"[red]database unavailable:[/red] {what}\n"
                 "Nothing was quarantined: unread mail stays in the inbox and unsent mail in the "
                 "outbox for the next tick (`mailbot outbox uncertain` lists any left mid-send)."
             )

@@ -80,8 +80,13 @@ async def serve(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
                     log.info("intake: %s in, %s quarantined", report.seen, report.quarantined)
                     await deliver_job()
             except Exception as exc:  # a server or database outage: log, wait, try again
-                if isinstance(exc, intake.DatabaseUnavailable):  # no traceback: not a bug
-                    log.warning("%s; retrying after %s s", exc, settings.imap.poll_seconds)
+                what = intake.database_failure(exc)
+                if what is not None:  # not a bug: no traceback (nor SQLAlchemy's text)
+                    log.warning(
+                        "database unavailable: %s; retrying after %s s",
+                        what,
+                        settings.imap.poll_seconds,
+                    )
                 else:
                     log.exception("intake failed; retrying after %s s", settings.imap.poll_seconds)
                 with contextlib.suppress(TimeoutError):

@@ -57,6 +57,14 @@ class DatabaseUnavailable(RuntimeError):
     """The database failed, not a message: the batch in hand stays in the inbox."""
 
 
+def database_failure(error: BaseException) -> str | None:
+    """What went wrong when `error` is the database's own failure (met by intake, a job or
+    delivery), in the driver's words; None for any other error."""
+    if isinstance(error, DatabaseUnavailable):
+        return str(error)
+    return describe(error) if unavailable(error) else None
+
+
 @dataclass
 class IntakeReport:
     seen: int = 0

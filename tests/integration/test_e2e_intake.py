@@ -152,3 +152,66 @@ def test_the_daemon_answers_within_one_poll_and_stops_cleanly_on_sigterm(live: L
         if proc.poll() is None:
             proc.kill()
     assert mailbox.folder_count(stack, live.program, "INBOX") == 0
+
+
+def test_the_daemon_waits_out_a_locked_database_and_loses_nothing(
+    mailstack: dict[str, Any], tmp_path: Path
+) -> None:
+    """Another writer holds the SQLite lock while an application arrives: the daemon says the
+    database is unavailable (no traceback), answers nothing, quarantines nothing; once the lock
+    is gone, the next poll answers the application, once."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    db_file = tmp_path / "locked.sqlite3"
+    live = Live.create(mailstack, f"sqlite:///{db_file}?timeout=0.2", tmp_path / "live")
+    stack = live.stack
+    ana = mailbox.new_user(stack, "ana", "example.net")
+    log_path = tmp_path / "daemon.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mailbot", "run", "--config", str(live.config)],
+            env=live.env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
+    other: sqlite3.Connection | None = None
+    try:
+        deadline = time.monotonic() + 30
+        while b"mailbot running" not in log_path.read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        other = sqlite3.connect(db_file, timeout=5, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        body = (
+            "Name: Ana\nCountry: Spain\nInstitution: Biblioteca\nSector: public\n"
+            "Career stage: senior\nInterests: maps\n"
+        )
+        mailbox.send(stack, _form(ana, live.program, body), ana, live.program)
+        deadline = time.monotonic() + 30
+        while b"database unavailable: OperationalError: database is locked" not in (
+            log_path.read_bytes()
+        ):
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        assert mailbox.folder_count(stack, ana, "INBOX") == 0  # nothing answered meanwhile
+        other.rollback()
+        other.close()
+        other = None
+        [reply] = [_parse(r) for r in mailbox.wait_for(stack, ana, 1, timeout=30)]
+        assert "Biblioteca" in reply.get_body(("plain",)).get_content()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if other is not None:
+            other.close()
+        if proc.poll() is None:
+            proc.kill()
+    log = log_path.read_text()
+    assert "Traceback" not in log.split("database is locked")[0].split("mailbot running")[-1]
+    assert mailbox.folder_count(stack, live.program, "INBOX") == 0
+    assert mailbox.folder_count(stack, live.program, "Quarantine") == 0
+    assert mailbox.folder_count(stack, ana, "INBOX") == 1
