@@ -585,4 +585,11 @@ async def _file(deps: Deps, box: Mailbox, folder: str, done: dict[str, list[int]
     done[PROCESSED], done[QUARANTINED] = [], []
 
 
-__all__ = ["DatabaseUnavailable", "IntakeReport", "Known", "handle", "run_once"]
+__all__ = [
+    "DatabaseUnavailable",
+    "IntakeReport",
+    "Known",
+    "database_failure",
+    "handle",
+    "run_once",
+]

@@ -105,8 +105,12 @@ def notify_coordinators(
 ) -> int:
     """One copy to each configured coordinator (key `{key}:{address}`), in English: the
     coordinators' mail is not translated. Returns how many were queued now."""
-    shared = {"program": program_context(deps), "recipient_name": "coordinators", "names": {}}
-    context = shared | {"person_id": 0} | extra
+    context = {
+        "program": program_context(deps),
+        "recipient_name": "coordinators",
+        "names": {},
+        "person_id": 0,
+    } | extra
     return sum(
         enqueue(
             session,
