@@ -71,6 +71,8 @@ def _members_by_activity(session: Session, pair: Pair) -> list[Person]:
 
 
 def _liaise(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: datetime) -> str:
+    if pair.state not in pairs.RUNNING:  # its members may have new partners by now
+        raise Refused(f"pair {pair.id} is {pair.state}, not running: nobody was written to")
     people = _members_by_activity(session, pair)
     if not people:
         raise Refused(f"pair {pair.id} has nobody left to write to")

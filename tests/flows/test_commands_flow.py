@@ -439,3 +439,19 @@ def test_status_names_the_partner_only_while_the_pair_runs(prog: Program) -> Non
     send(prog, "2027-02-06T09:00:00Z", mail("ana@example.net", "STATUS"))
     answer = text(last(prog, "ana@example.net"))
     assert "Your participation" in answer and "Your partner" not in answer
+
+
+def test_liaise_on_a_pair_no_longer_running_writes_to_nobody(prog: Program) -> None:
+    """A stale digest line: LIAISE on a pair the coordinators closed. Its members may have
+    new partners; nobody is written to and the coordinator hears why."""
+    pair_id, partner = partner_of(prog, "ana@example.net")
+    send(prog, "2027-02-05T12:00:00Z", mail(DIRECTOR, f"CLOSE {pair_id}", to=coordinator_key()))
+    before = {a: len(prog.sent_to(a)) for a in ("ana@example.net", partner)}
+    send(
+        prog,
+        "2027-02-06T09:00:00Z",
+        mail(DIRECTOR, f"LIAISE {pair_id} please write", to=coordinator_key()),
+    )
+    assert {a: len(prog.sent_to(a)) for a in before} == before
+    answer = last(prog, DIRECTOR)
+    assert "Done" not in answer["Subject"] and "not running" in text(answer)
