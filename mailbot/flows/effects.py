@@ -150,9 +150,14 @@ def _display_fields(fields: ApplicationFields) -> dict[str, Any]:
     return data
 
 
-def _status_ctx(session: Session, person: Person | None, address: str) -> dict[str, Any]:
+def _status_ctx(
+    session: Session, person: Person | None, address: str, now: datetime
+) -> dict[str, Any]:
     if person is None:
         return {"known": False, "address": address}
+    status, paused_until = person.status, person.paused_until
+    if status == "paused" and paused_until is not None and paused_until <= now:
+        status, paused_until = "active", None  # the pause ran out: no RESUME is needed
     app = session.scalar(_LATEST_APPLICATION, {"person_id": person.id})
     pair_ctx = None
     pair = running_pair(session, person.id)
@@ -165,8 +170,8 @@ def _status_ctx(session: Session, person: Person | None, address: str) -> dict[s
     return {
         "known": True,
         "address": address,
-        "status": person.status,
-        "paused_until": person.paused_until.date().isoformat() if person.paused_until else None,
+        "status": status,
+        "paused_until": paused_until.date().isoformat() if paused_until else None,
         "application": {
             "submitted": app.submitted_at.date().isoformat(),
             "round": app.round_name,
@@ -220,7 +225,7 @@ def answer(
             {"field": p.field.value, "code": p.code, "value": p.value} for p in app.problems
         ]
     elif template == "status":
-        context |= _status_ctx(session, person, msg.from_addr)
+        context |= _status_ctx(session, person, msg.from_addr, now)
     reply_to = reply_address(deps, person.id) if person is not None else settings.program.address
     return Outgoing(
         key=f"answer:{row.dedupe_id}:{template}",

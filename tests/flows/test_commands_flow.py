@@ -455,3 +455,15 @@ def test_liaise_on_a_pair_no_longer_running_writes_to_nobody(prog: Program) -> N
     assert {a: len(prog.sent_to(a)) for a in before} == before
     answer = last(prog, DIRECTOR)
     assert "Done" not in answer["Subject"] and "not running" in text(answer)
+
+
+def test_status_after_a_pause_ran_out_says_active(prog: Program) -> None:
+    def status() -> str:
+        answers = [m for m in prog.sent_to("ana@example.net") if "status" in m["Subject"]]
+        return text(answers[-1])
+
+    send(prog, "2027-02-04T09:00:00Z", mail("ana@example.net", "PAUSE 3 days"))
+    send(prog, "2027-02-05T09:00:00Z", mail("ana@example.net", "STATUS"))
+    assert "Your participation: paused (paused until 2027-02-07)" in status()
+    send(prog, "2027-03-01T09:00:00Z", mail("ana@example.net", "STATUS"))
+    assert "Your participation: active." in status() and "paused" not in status()
