@@ -86,6 +86,10 @@ DIGEST = {
     ],
     "bounces": ["gone@example.net"],
     "withdrawals": ["amaia@example.net"],
+    "rematch_requests": [
+        {"name": "Mia Walker", "email": "mia@example.net", "pair_id": 4},
+        {"name": "Raj Iyer", "email": "raj@example.net", "pair_id": None},
+    ],
     "deletions": 1,
     "applications": 3,
     "held": ["stranger@example.com"],

@@ -51,7 +51,7 @@ from mailbot.flows.letters import (
     notify_coordinators,
     tracking_address,
 )
-from mailbot.flows.pairs import RUNNING
+from mailbot.flows.pairs import RUNNING, running_pair
 
 if TYPE_CHECKING:
     from mailbot.app import Deps
@@ -270,6 +270,29 @@ def _send_nudge(s: Session, deps: Deps, snap: Snapshot, n: ladder.Nudge, now: da
     notify(s, deps, n.key, person, template, ctx, now)
 
 
+def _rematch_requests(s: Session, since: datetime) -> tuple[dict[str, object], ...]:
+    """REMATCH requests since the last digest that wait for the coordinators (participants.
+    _rematch leaves them `recorded`: still in a running pair, or nobody free yet)."""
+    requests: dict[str, dict[str, object]] = {}  # one line per person, however often asked
+    for person in s.scalars(
+        select(Person)
+        .join(CommandRow, CommandRow.person_id == Person.id)
+        .where(
+            CommandRow.name == "rematch",
+            CommandRow.state == "recorded",
+            CommandRow.created_at >= since,
+        )
+        .order_by(CommandRow.id)
+    ):
+        pair = running_pair(s, person.id)
+        requests[person.email] = {
+            "name": person.name,
+            "email": person.email,
+            "pair_id": pair.id if pair else None,
+        }
+    return tuple(requests.values())
+
+
 async def digest_job(deps: Deps, now: datetime) -> str:
     """The coordinators' weekly digest, when its slot in their time zone has come."""
     settings = deps.settings
@@ -313,6 +336,7 @@ async def digest_job(deps: Deps, now: datetime) -> str:
                     )
                 )
             ),
+            rematch_requests=_rematch_requests(s, since),
             deletions=int(
                 s.scalar(select(func.count(DeletionEvent.id)).where(DeletionEvent.at >= since)) or 0
             ),
@@ -339,6 +363,7 @@ async def digest_job(deps: Deps, now: datetime) -> str:
         quiet_week = not (
             extra.bounces
             or extra.withdrawals
+            or extra.rematch_requests
             or extra.deletions
             or extra.applications
             or extra.held
@@ -379,6 +404,7 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             "flagged": [_flagged(f, names) for f in (*digest.stalled, *digest.one_sided)],
             "bounces": list(extra.bounces),
             "withdrawals": list(extra.withdrawals),
+            "rematch_requests": [dict(r) for r in extra.rematch_requests],
             "deletions": extra.deletions,
             "applications": len(extra.applications),
             "held": sorted(set(extra.held)),

@@ -467,3 +467,21 @@ def test_status_after_a_pause_ran_out_says_active(prog: Program) -> None:
     assert "Your participation: paused (paused until 2027-02-07)" in status()
     send(prog, "2027-03-01T09:00:00Z", mail("ana@example.net", "STATUS"))
     assert "Your participation: active." in status() and "paused" not in status()
+
+
+def test_a_rematch_request_left_for_the_coordinators_is_in_their_digest(prog: Program) -> None:
+    """REMATCH from someone still in a running pair is passed to the coordinators: the next
+    digest names them once, with the reply that acts on their pair; the one after does not."""
+    pair_id, _ = partner_of(prog, "ana@example.net")
+    send(prog, "2027-02-09T09:00:00Z", mail("ana@example.net", "REMATCH"))
+    send(prog, "2027-02-10T09:00:00Z", mail("ana@example.net", "REMATCH please"))
+    assert "coordinators" in text(last(prog, "ana@example.net"))
+    prog.tick("2027-02-15T09:00:00Z")
+    digests = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()]
+    body = text(digests[-1])
+    assert "Asked for a new partner (REMATCH), waiting for you:" in body
+    assert body.count("<ana@example.net>") == 1
+    assert f"still in pair {pair_id}: reply REMATCH {pair_id}" in body
+    prog.tick("2027-02-22T09:00:00Z")
+    later = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()]
+    assert len(later) == len(digests) + 1 and "REMATCH)" not in text(later[-1])
