@@ -157,7 +157,9 @@ def _status_ctx(
         return {"known": False, "address": address}
     status, paused_until = person.status, person.paused_until
     if status == "paused" and paused_until is not None and paused_until <= now:
-        status, paused_until = "active", None  # the pause ran out: no RESUME is needed
+        status = "active"  # the pause ran out: no RESUME is needed
+    if status != "paused":
+        paused_until = None  # the end of a past pause is the ladder's business only
     app = session.scalar(_LATEST_APPLICATION, {"person_id": person.id})
     pair_ctx = None
     pair = running_pair(session, person.id)

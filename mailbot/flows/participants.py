@@ -421,7 +421,11 @@ def _resume(session: Session, deps: Deps, cmd: CommandRow, person: Person, now: 
         person.paused_until is None or person.paused_until > now
     )
     was_paused = person.status == "paused"
-    person.status, person.paused_until, person.updated_at = "active", None, now
+    person.status, person.updated_at = "active", now
+    if running:
+        # The pause ends now, not never: the silence clock restarts here (ladder.member_signal),
+        # as when a pause runs out by itself; an ended pause keeps its end for the same reason.
+        person.paused_until = now
     if not running:
         return Result(["not_paused"], "not paused" + (" (pause had ended)" if was_paused else ""))
     pair = running_pair(session, person.id)

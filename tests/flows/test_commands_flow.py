@@ -171,7 +171,8 @@ def test_pause_two_weeks_tells_the_partner_and_resume_ends_it(prog: Program) -> 
 
     send(prog, "2027-02-05T09:00:00Z", mail(LEA, "REPRENDRE"))
     lea = person(prog, LEA)
-    assert lea is not None and lea.status == "active" and lea.paused_until is None
+    assert lea is not None and lea.status == "active"
+    assert lea.paused_until == instant("2027-02-05T09:00:00Z")  # the pause ended at RESUME
     assert "Bon retour" in text(last(prog, LEA))
     assert "is back" in last(prog, partner)["Subject"]
 
@@ -485,3 +486,23 @@ def test_a_rematch_request_left_for_the_coordinators_is_in_their_digest(prog: Pr
     prog.tick("2027-02-22T09:00:00Z")
     later = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()]
     assert len(later) == len(digests) + 1 and "REMATCH)" not in text(later[-1])
+
+
+def test_resuming_early_restarts_the_silence_clock(prog: Program) -> None:
+    """Ana pauses for three weeks and comes back early: nobody in her pair is nudged about
+    "20 days of silence" in the tick she resumes, as nobody is when a pause runs out."""
+    pair_id, _ = partner_of(prog, "ana@example.net")
+
+    def nudges() -> list[str]:
+        return prog.query(select(NudgeRow.kind).where(NudgeRow.pair_id == pair_id))
+
+    prog.tick("2027-02-08T10:00:00Z")
+    send(prog, "2027-02-09T10:00:00Z", mail("ana@example.net", "PAUSE 3 weeks"))
+    for day in ("15", "22", "27"):
+        prog.tick(f"2027-02-{day}T10:00:00Z")
+    send(prog, "2027-02-28T10:00:00Z", mail("ana@example.net", "RESUME"))
+    prog.tick("2027-03-01T10:00:00Z")
+    assert nudges() == []
+    send(prog, "2027-03-02T10:00:00Z", mail("ana@example.net", "STATUS"))
+    status = [m for m in prog.sent_to("ana@example.net") if "status" in m["Subject"]]
+    assert "Your participation: active." in text(status[-1])
