@@ -226,7 +226,10 @@ async def ladder_job(deps: Deps, now: datetime) -> str:
                     not_before=c.not_before,
                 )
                 counts["check-ins"] += added
-        decision = ladder.decide_ladder(snap.views, now, settings.ladder)
+        # Once a round has ended its pairs get the survey, not nudges (the end-of-round job
+        # closes them after this one, in the same tick).
+        going = [v for v in snap.views if now < snap.rounds[v.round_name].ends_at]
+        decision = ladder.decide_ladder(going, now, settings.ladder)
         for n in decision.nudges:
             if n.key in snap.nudge_keys:
                 continue

@@ -235,3 +235,18 @@ def test_one_failing_message_is_quarantined_alone_and_the_others_count_once(
     assert [shape(r) for r in first] == [shape(r) for r in second]
     members = round_.query(select(PairMember).where(PairMember.pair_id == pair_id))
     assert sorted(m.messages for m in members) == [2, 2]  # the auto-reply never counts
+
+
+def test_no_nudge_once_the_round_has_ended(round_: Program) -> None:
+    """Ana and her partner last wrote 14 days before the round's end (2027-06-08): the first
+    tick after the end sends them the survey, not a 'your pair has been quiet' nudge."""
+    pair_id, people, track = pair_of(round_, "ana@example.net")
+    a, b = (p.email for p in people)
+    round_.tick("2027-05-20T10:00:00Z")
+    date = "Tue, 25 May 2027 00:02:00 +0000"
+    round_.put(partner_mail(a, b, track, 1, Date=date), partner_mail(b, a, track, 2, Date=date))
+    round_.tick("2027-05-25T00:02:00Z")
+    round_.tick("2027-06-07T23:58:00Z")
+    before = len(round_.query(select(NudgeRow).where(NudgeRow.pair_id == pair_id)))
+    round_.tick("2027-06-08T00:03:00Z")
+    assert len(round_.query(select(NudgeRow).where(NudgeRow.pair_id == pair_id))) == before
