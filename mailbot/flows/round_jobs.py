@@ -544,9 +544,13 @@ def record_survey_answer(s: Session, person: Person, text: str, now: datetime) -
     if row is None:
         row = SurveyAnswerRow(person_id=person.id, round_name=round_name, at=now)
         s.add(row)
-    row.satisfaction = answer.satisfaction
-    row.valuable = answer.valuable[:2000]
-    row.choice = int(answer.choice) if answer.choice else None
+    # A follow-up reply adds what it answers and leaves the rest as it was.
+    if answer.satisfaction is not None:
+        row.satisfaction = answer.satisfaction
+    if answer.valuable:
+        row.valuable = answer.valuable[:2000]
+    if answer.choice:
+        row.choice = int(answer.choice)
     row.at = now
     if answer.choice is survey.Choice.NEW_PARTNER:
         target, _ = participants.enrol_next_round(s, person, now)

@@ -58,12 +58,12 @@ def test_auto_approve_introduces_without_a_coordinator(tmp_path: Path, db_url: s
     prog.close()
 
 
-def _survey_reply(to: str, body: str) -> bytes:
+def _survey_reply(to: str, body: str, n: int = 1) -> bytes:
     msg = EmailMessage()
     msg["From"] = "Ana <ana@example.net>"
     msg["To"] = to
     msg["Subject"] = "Re: survey"
-    msg["Message-ID"] = "<survey-ana@example.net>"
+    msg["Message-ID"] = f"<survey-{n}-ana@example.net>"
     msg.set_content(body)
     return bytes(msg)
 
@@ -108,4 +108,21 @@ def test_requeue_puts_quarantined_mail_back_and_it_is_handled(tmp_path: Path, db
     states = sorted(r.state for r in prog.query(select(InboundRow)))
     assert states == ["processed", "requeued"]
     assert len(prog.query(select(Application))) == 1
+    prog.close()
+
+
+def test_a_follow_up_survey_reply_keeps_the_earlier_answers(tmp_path: Path, db_url: str) -> None:
+    """Ana answers two questions, then sends the one she forgot: all three are kept."""
+    prog = Program.create(tmp_path / "p", db_url, env={"MAILBOT_PROGRAM_AUTO_APPROVE": "true"})
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    prog.tick("2027-06-08T10:00:00Z")
+    survey = next(m for m in prog.sent_to("ana@example.net") if "Satisfaction" in str(m))
+    reply_to = survey["Reply-To"].addresses[0].addr_spec
+    prog.put(_survey_reply(reply_to, "Satisfaction: 4\nChoice: 2\n"))
+    prog.tick("2027-06-09T10:00:00Z")
+    prog.put(_survey_reply(reply_to, "Sorry, forgot one:\nMost valuable: maps\n", n=2))
+    prog.tick("2027-06-09T11:00:00Z")
+    [answer] = prog.query(select(SurveyAnswerRow))
+    assert (answer.satisfaction, answer.choice, answer.valuable) == (4, 2, "maps")
     prog.close()
