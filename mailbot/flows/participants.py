@@ -450,8 +450,8 @@ def _resume(session: Session, deps: Deps, cmd: CommandRow, person: Person, now: 
 def _withdraw(
     session: Session, deps: Deps, cmd: CommandRow, person: Person, now: datetime
 ) -> Result:
-    if person.status == "withdrawn":
-        return Result(["already_withdrawn"], "already withdrawn")
+    if person.status == "withdrawn":  # nothing to act on: not a withdrawal to report again
+        return Result(["already_withdrawn"], "already withdrawn", state="refused")
     told = leave_pair(session, deps, person, now, str(cmd.id))
     person.status, person.paused_until, person.updated_at = "withdrawn", None, now
     return Result(

@@ -333,9 +333,15 @@ async def digest_job(deps: Deps, now: datetime) -> str:
                 )
             ),
             withdrawals=tuple(
-                s.scalars(
-                    select(CommandRow.sender).where(
-                        CommandRow.name == "withdraw", CommandRow.created_at >= since
+                dict.fromkeys(  # once each, and only withdrawals that took effect
+                    s.scalars(
+                        select(CommandRow.sender)
+                        .where(
+                            CommandRow.name == "withdraw",
+                            CommandRow.state == "done",
+                            CommandRow.created_at >= since,
+                        )
+                        .order_by(CommandRow.id)
                     )
                 )
             ),

@@ -506,3 +506,13 @@ def test_resuming_early_restarts_the_silence_clock(prog: Program) -> None:
     send(prog, "2027-03-02T10:00:00Z", mail("ana@example.net", "STATUS"))
     status = [m for m in prog.sent_to("ana@example.net") if "status" in m["Subject"]]
     assert "Your participation: active." in text(status[-1])
+
+
+def test_a_withdrawal_is_in_the_digest_once(prog: Program) -> None:
+    send(prog, "2027-02-09T09:00:00Z", mail("raj@example.net", "WITHDRAW"))
+    send(prog, "2027-02-10T09:00:00Z", mail("raj@example.net", "WITHDRAW"))  # already gone
+    assert "already" in text(last(prog, "raj@example.net"))
+    prog.tick("2027-02-15T09:00:00Z")
+    digest = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()][-1]
+    assert text(digest).count("raj@example.net") == 1
+    assert "Withdrew: raj@example.net" in text(digest)
