@@ -484,7 +484,7 @@ async def end_of_round_job(deps: Deps, now: datetime) -> str:
                             {
                                 "pair": _pair_ctx(deps, snap, pair.id, person.id),
                                 "round": {"name": r.name, "end": _round_ctx(deps, r)["end"]},
-                                "reply_by": (r.ends_at + FINAL_REPORT_AFTER).date().isoformat(),
+                                "reply_by": _last_day_read(deps, r),
                             },
                             now,
                         )
@@ -498,14 +498,24 @@ async def end_of_round_job(deps: Deps, now: datetime) -> str:
     return "; ".join(done)
 
 
+def _last_day_read(deps: Deps, r: RoundRow) -> str:
+    """The last whole day (program time) whose survey answers reach the final report, which
+    is written at the first tick from ends_at + FINAL_REPORT_AFTER on."""
+    report_at = r.ends_at + FINAL_REPORT_AFTER
+    return (report_at - timedelta(seconds=1)).astimezone(deps.settings.zone).date().isoformat()
+
+
 def _final_report(s: Session, deps: Deps, r: RoundRow, now: datetime) -> None:
+    zone = deps.settings.zone
     weekly = [
         (datetime.fromisoformat(d.week_start).date(), d.active, d.total)
         for d in s.scalars(
             select(DigestRow)
             .where(
-                DigestRow.week_start >= r.starts_at.date().isoformat(),
-                DigestRow.week_start <= r.ends_at.date().isoformat(),
+                # the weeks whose digest came while the round ran, and had pairs running
+                DigestRow.week_start >= r.starts_at.astimezone(zone).date().isoformat(),
+                DigestRow.week_start < r.ends_at.astimezone(zone).date().isoformat(),
+                DigestRow.total > 0,
             )
             .order_by(DigestRow.week_start)
         )

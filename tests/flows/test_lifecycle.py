@@ -126,3 +126,30 @@ def test_a_follow_up_survey_reply_keeps_the_earlier_answers(tmp_path: Path, db_u
     [answer] = prog.query(select(SurveyAnswerRow))
     assert (answer.satisfaction, answer.choice, answer.valuable) == (4, 2, "maps")
     prog.close()
+
+
+def test_the_survey_names_the_last_day_the_final_report_reads(tmp_path: Path, db_url: str) -> None:
+    """The survey says until when answers are read; an answer sent that day is in the final
+    report, and the report's weeks are those the round ran (none after its end, none empty)."""
+    from mailbot.edges.tables import DigestRow
+    from tests.support.program import instant
+
+    prog = Program.create(tmp_path / "p", db_url, env={"MAILBOT_PROGRAM_AUTO_APPROVE": "true"})
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    with prog.deps.db.transaction() as s:
+        for week, active, total in (("2027-05-31", 2, 3), ("2027-06-07", 0, 0)):
+            at = instant(f"{week}T08:00:00Z")
+            s.add(DigestRow(sent_at=at, week_start=week, active=active, total=total))
+        s.add(DigestRow(sent_at=at, week_start="2027-06-14", active=0, total=3))  # after the end
+    prog.tick("2027-06-08T10:00:00Z")  # the round's end (2027-06-08): the survey goes out
+    survey = next(m for m in prog.sent_to("ana@example.net") if "Satisfaction" in str(m))
+    assert "We read the answers until 2027-06-21" in survey.get_body(("plain",)).get_content()
+    prog.put(_survey_reply(survey["Reply-To"].addresses[0].addr_spec, "Most valuable: maps"))
+    prog.tick("2027-06-21T20:00:00Z")
+    prog.tick("2027-06-22T00:05:00Z")
+    [report] = [m for m in prog.sent_to("director@example.org") if "Final report" in m["Subject"]]
+    body = report.get_body(("plain",)).get_content()
+    assert "maps" in body
+    assert "2027-05-31" in body and "2027-06-07" not in body and "2027-06-14" not in body
+    prog.close()
