@@ -86,6 +86,7 @@ DIGEST = {
     ],
     "bounces": ["gone@example.net"],
     "withdrawals": ["amaia@example.net"],
+    "silent_reports": [{"name": "Ana García", "email": "ana@example.net", "pair_id": 3}],
     "rematch_requests": [
         {"name": "Mia Walker", "email": "mia@example.net", "pair_id": 4},
         {"name": "Raj Iyer", "email": "raj@example.net", "pair_id": None},

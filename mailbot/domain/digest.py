@@ -14,9 +14,9 @@ Must not: do I/O or read the clock.
   one-reply actions (`LIAISE <pair> <text>`, `REMATCH <pair>`, `CLOSE <pair>`) that
   `domain.commands.parse_command` reads back. Longest silence first.
 - Everything else is passed through from `DigestInputs` as the caller built it: bounces,
-  withdrawals, REMATCH requests left for the coordinators, deletions (a count only: no names
-  of people who asked to be forgotten), new applications, unknown senders held, uncertain
-  sends, survey results.
+  withdrawals, REMATCH requests and SILENT reports for the coordinators, deletions (a count
+  only: no names of people who asked to be forgotten), new applications, unknown senders
+  held, uncertain sends, survey results.
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ class DigestInputs:
     # REMATCH requests the program could not carry out itself: each a mapping with name,
     # email and pair_id (their running pair, or None when nobody was free to pair them with)
     rematch_requests: tuple[Mapping[str, object], ...] = ()
+    # SILENT / NO answers ("my partner does not answer"), in the same shape
+    silent_reports: tuple[Mapping[str, object], ...] = ()
     deletions: int = 0
     applications: tuple[object, ...] = ()
     held: tuple[object, ...] = ()  # mail from unknown senders held for coordinators

@@ -273,27 +273,29 @@ def _send_nudge(s: Session, deps: Deps, snap: Snapshot, n: ladder.Nudge, now: da
     notify(s, deps, n.key, person, template, ctx, now)
 
 
-def _rematch_requests(s: Session, since: datetime) -> tuple[dict[str, object], ...]:
-    """REMATCH requests since the last digest that wait for the coordinators (participants.
-    _rematch leaves them `recorded`: still in a running pair, or nobody free yet)."""
-    requests: dict[str, dict[str, object]] = {}  # one line per person, however often asked
+def _asked(
+    s: Session, since: datetime, names: tuple[str, ...], state: str
+) -> tuple[dict[str, object], ...]:
+    """Who sent one of these commands since the last digest, left in `state`: once each, with
+    their running pair (None when they have none), for the coordinators to act on."""
+    people: dict[str, dict[str, object]] = {}  # one line per person, however often asked
     for person in s.scalars(
         select(Person)
         .join(CommandRow, CommandRow.person_id == Person.id)
         .where(
-            CommandRow.name == "rematch",
-            CommandRow.state == "recorded",
+            CommandRow.name.in_(names),
+            CommandRow.state == state,
             CommandRow.created_at >= since,
         )
         .order_by(CommandRow.id)
     ):
         pair = running_pair(s, person.id)
-        requests[person.email] = {
+        people[person.email] = {
             "name": person.name,
             "email": person.email,
             "pair_id": pair.id if pair else None,
         }
-    return tuple(requests.values())
+    return tuple(people.values())
 
 
 async def digest_job(deps: Deps, now: datetime) -> str:
@@ -345,7 +347,10 @@ async def digest_job(deps: Deps, now: datetime) -> str:
                     )
                 )
             ),
-            rematch_requests=_rematch_requests(s, since),
+            # REMATCH the program could not carry out itself (participants._rematch) ...
+            rematch_requests=_asked(s, since, ("rematch",), "recorded"),
+            # ... and SILENT / NO: "my partner does not answer" (participants._silent)
+            silent_reports=_asked(s, since, ("silent", "no"), "done"),
             deletions=int(
                 s.scalar(select(func.count(DeletionEvent.id)).where(DeletionEvent.at >= since)) or 0
             ),
@@ -373,6 +378,7 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             extra.bounces
             or extra.withdrawals
             or extra.rematch_requests
+            or extra.silent_reports
             or extra.deletions
             or extra.applications
             or extra.held
@@ -414,6 +420,7 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             "bounces": list(extra.bounces),
             "withdrawals": list(extra.withdrawals),
             "rematch_requests": [dict(r) for r in extra.rematch_requests],
+            "silent_reports": [dict(r) for r in extra.silent_reports if r["pair_id"]],
             "deletions": extra.deletions,
             "applications": len(extra.applications),
             "held": sorted(set(extra.held)),

@@ -516,3 +516,15 @@ def test_a_withdrawal_is_in_the_digest_once(prog: Program) -> None:
     digest = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()][-1]
     assert text(digest).count("raj@example.net") == 1
     assert "Withdrew: raj@example.net" in text(digest)
+
+
+def test_a_silent_report_reaches_the_next_digest(prog: Program) -> None:
+    """SILENT tells the participant the coordinators know: the next digest names the pair
+    with the replies that act on it, even when the pair's own state looks fine."""
+    pair_id, _ = partner_of(prog, "ana@example.net")
+    send(prog, "2027-02-09T09:00:00Z", mail("ana@example.net", "SILENT"))
+    prog.tick("2027-02-15T09:00:00Z")
+    digest = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()][-1]
+    body = text(digest)
+    assert "Said their partner does not answer (SILENT / NO):" in body
+    assert f"<ana@example.net>, pair {pair_id}: reply LIAISE {pair_id}" in body
