@@ -345,8 +345,21 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
             )
         )
     }
+    def still_in(pid: int) -> bool:
+        """Not withdrawn, deleted, paused or bouncing since the proposal was made."""
+        person, app = people.get(pid), apps.get(pid)
+        return person is not None and app is not None and not eligible(person, deps, now)
+
     pairs: list[Pair] = []
+    left = list(data["left"])
     for p in data["pairs"]:
+        members = [pid for pid in p["members"] if still_in(pid)]
+        if len(members) < 2:  # their partner left between the proposal and APPROVE
+            left += [
+                {"id": pid, "code": "unmatched", "detail": "partner left before approval"}
+                for pid in members
+            ]
+            continue
         pair = Pair(
             round_name=row.round_name,
             state="active",
@@ -356,16 +369,16 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
         )
         session.add(pair)
         session.flush()
-        for pid in p["members"]:
+        for pid in members:
             session.add(PairMember(pair_id=pair.id, person_id=pid))
             apps[pid].status, apps[pid].updated_at = "matched", now
         pairs.append(pair)
-        introduce(session, deps, pair, [people[i] for i in p["members"]], apps, round_row, p, now)
+        introduce(session, deps, pair, [people[i] for i in members], apps, round_row, p, now)
     upcoming = rounds.next_round(session, round_row.applications_open)
-    for x in data["left"]:
+    for x in left:
         person, app = people.get(x["id"]), apps.get(x["id"])
-        if person is None or app is None:
-            continue
+        if person is None or app is None or person.status == "withdrawn":
+            continue  # deleted or withdrawn since the proposal: nothing to tell them
         if x["code"] == "country_cap" or upcoming is not None:
             app.round_name = upcoming.name if upcoming else ""  # carried to the next round
             app.status = "valid"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from mailbot.domain import tokens
 from mailbot.domain.model import Route
-from mailbot.edges.tables import Application, Pair, PairMember, Person, Proposal
+from mailbot.edges.tables import Application, InboundRow, Pair, PairMember, Person, Proposal
 from tests.support.program import SECRET, Program, application
 
 PEOPLE = [
@@ -203,3 +203,48 @@ def test_a_waiting_application_joins_the_round_that_opens_once(prog: Program) ->
     assert prog.tick("2027-01-08T09:00:00Z").jobs["rounds"] == "1 moved into 2027A"
     assert prog.tick("2027-01-09T09:00:00Z").jobs["rounds"] == ""
     assert {a.round_name for a in prog.query(select(Application))} == {"2027A"}
+
+
+def test_who_leaves_between_the_proposal_and_approve_is_not_introduced(prog: Program) -> None:
+    """Kofi withdraws and Mia deletes her data after the proposal went out: APPROVE still
+    works, pairs nobody with them, and their proposed partners are told they were left out
+    this time instead of being introduced to someone who is gone."""
+    from tests.flows.test_commands_flow import mail, send
+
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal_mail] = _proposals(prog)
+    [proposal] = prog.query(select(Proposal))
+    partner_of = {
+        a: b
+        for pair in proposal.payload["pairs"]
+        for a in pair["members"]
+        for b in pair["members"]
+        if a != b and len(pair["members"]) == 2
+    }
+    people = {p.email: p.id for p in prog.query(select(Person))}
+    send(prog, "2027-02-03T10:00:00Z", mail("kofi@example.net", "WITHDRAW"))
+    send(prog, "2027-02-03T10:05:00Z", mail("mia@example.net", "DELETE MY DATA"))
+    [mia] = prog.query(select(Person).where(Person.email == "mia@example.net"))
+    send(
+        prog, "2027-02-03T10:10:00Z", mail("mia@example.net", f"DELETE MY DATA {mia.delete_token}")
+    )
+    assert prog.query(select(Person).where(Person.email == "mia@example.net")) == []
+
+    reply_to = proposal_mail["Reply-To"].addresses[0].addr_spec
+    prog.put(_reply(reply_to, "APPROVE"))
+    prog.tick("2027-02-03T12:00:00Z")
+    assert prog.query(select(Proposal.state)) == ["approved"]
+    assert prog.query(select(InboundRow).where(InboundRow.state == "quarantined")) == []
+    paired = {m.person_id for m in prog.query(select(PairMember))}
+    assert people["kofi@example.net"] not in paired and people["mia@example.net"] not in paired
+    assert not [m for m in prog.sent_to("kofi@example.net") if m["Cc"]]  # no introduction
+    stranded = {partner_of[people[g]] for g in ("kofi@example.net", "mia@example.net")}
+    stranded -= {people["kofi@example.net"], people["mia@example.net"]}
+    assert stranded  # in this cast the two were not paired with each other
+    for partner in stranded:
+        email = next(e for e, i in people.items() if i == partner)
+        assert partner not in paired
+        assert not [m for m in prog.sent_to(email) if m["Cc"]]
+        assert "About your place in round 2027A" in prog.sent_to(email)[-1]["Subject"]
+    assert len(paired) == len(PEOPLE) - 2 - len(stranded)
