@@ -345,6 +345,7 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
             )
         )
     }
+
     def still_in(pid: int) -> bool:
         """Not withdrawn, deleted, paused or bouncing since the proposal was made."""
         person, app = people.get(pid), apps.get(pid)
