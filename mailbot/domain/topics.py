@@ -79,6 +79,13 @@ def morning_after(at: datetime, zone: str | None, hour: int) -> datetime:
     return candidate.astimezone(UTC)
 
 
+def waking_after(at: datetime, zone: str | None, hour: int, until: int = 20) -> datetime:
+    """`at` itself when it falls between `hour`:00 and `until`:00 local time in `zone`, else
+    the next `hour`:00 there: for mail that is due now but should not arrive at night."""
+    local_hour = at.astimezone(zone_or_utc(zone)).hour
+    return at if hour <= local_hour < until else morning_after(at, zone, hour)
+
+
 def _recipients(pair: PairView, now: datetime) -> list[MemberView]:
     if pair.state != "active":
         return []

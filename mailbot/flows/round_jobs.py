@@ -25,7 +25,7 @@ from mailbot.domain import ladder, survey, tokens
 from mailbot.domain.digest import DigestInputs, WeekPoint, build_digest, digest_due
 from mailbot.domain.ladder import MemberView, NudgeKind, NudgeRecord, PairView, RoundView
 from mailbot.domain.model import Route
-from mailbot.domain.topics import checkin_due, due_topics
+from mailbot.domain.topics import checkin_due, due_topics, waking_after
 from mailbot.edges.chart import weekly_png
 from mailbot.edges.resources import data_dir
 from mailbot.edges.tables import (
@@ -270,7 +270,9 @@ def _send_nudge(s: Session, deps: Deps, snap: Snapshot, n: ladder.Nudge, now: da
         ctx |= {"days": n.silent_days}
     else:
         ctx = {"partner_name": " & ".join(p.name for p in about)}
-    notify(s, deps, n.key, person, template, ctx, now)
+    # Due now, but not delivered in the middle of their night.
+    waking = waking_after(now, person.timezone, deps.settings.schedule.topic_hour)
+    notify(s, deps, n.key, person, template, ctx, now, not_before=waking)
 
 
 def _asked(
@@ -494,6 +496,9 @@ async def end_of_round_job(deps: Deps, now: datetime) -> str:
                                 "reply_by": _last_day_read(deps, r),
                             },
                             now,
+                            not_before=waking_after(
+                                now, person.timezone, deps.settings.schedule.topic_hour
+                            ),
                         )
                     pair.state, pair.ended_at = "ended", now
                 r.state = "ended"

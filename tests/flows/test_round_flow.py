@@ -136,7 +136,9 @@ def test_an_out_of_office_reply_never_counts(round_: Program) -> None:
     round_.tick(at(3))
     members = round_.query(select(PairMember).where(PairMember.person_id == people[0].id))
     assert all(m.messages == 0 for m in members)
-    round_.tick(at(14))
+    round_.tick(at(14))  # 10:00 UTC: 21:00 in Sydney, where Mia is: the nudge waits
+    assert nudges_to(round_, "mia@example.net", "How are things") == 0
+    round_.tick(at(14, hour=23))  # 10:00 the next morning in Sydney
     assert nudges_to(round_, "mia@example.net", "How are things") == 1
 
 

@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mailbot.domain.ladder import MemberView, PairView, RoundView
-from mailbot.domain.topics import checkin_at, checkin_due, due_topics, morning_after
+from mailbot.domain.topics import (
+    checkin_at,
+    checkin_due,
+    due_topics,
+    morning_after,
+    waking_after,
+)
 from tests.support import views
 from tests.support.views import START
 
@@ -144,3 +150,21 @@ def test_checkin_late_pair_midpoint_of_its_own_time() -> None:
     late = pair(member(1), member(2), started_at=at(100))
     assert checkin_at(late, ROUND) == at(110)
     assert [c.person_id for c in checkin_due([late], ROUND, at(111))] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("utc", "zone", "expected"),
+    [
+        ("2027-03-01T10:00", "Europe/Madrid", "2027-03-01T10:00"),  # 11:00 there: now
+        ("2027-03-01T00:05", "Europe/Madrid", "2027-03-01T08:00"),  # 01:05: wait for 09:00
+        ("2027-03-01T10:00", "Australia/Sydney", "2027-03-01T22:00"),  # 21:00: next morning
+        ("2027-03-01T22:00", "Australia/Sydney", "2027-03-01T22:00"),  # 09:00 sharp: now
+        ("2027-03-01T18:59", None, "2027-03-01T18:59"),  # no zone: UTC, still evening
+        ("2027-03-01T20:00", None, "2027-03-02T09:00"),
+    ],
+)
+def test_waking_after_holds_mail_due_at_night_until_the_morning(
+    utc: str, zone: str | None, expected: str
+) -> None:
+    at = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+    assert waking_after(at, zone, 9) == datetime.fromisoformat(expected).replace(tzinfo=UTC)
