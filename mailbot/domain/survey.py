@@ -25,7 +25,8 @@ How a reply is read (`parse_survey_answer`), leniently:
 - Most valuable thing: the text after its label, plus the following lines up to a blank line or
   the next label. Its original case and accents are kept.
 - Quoted lines (">") are ignored, but an answer typed on the line right after a quoted label
-  ("> Satisfaction (1-5):" then "4") belongs to that label. Reading stops at a signature separator
+  ("> Satisfaction (1-5):" then "4") belongs to that label, as after a label of one's own
+  with nothing after its colon ("Satisfaction:" then "4"). Reading stops at a signature separator
   ("-- ") or an "Original message" / "Forwarded message" separator.
 - A reply that is only a number ("1") is *not* read: it could be a satisfaction of 1 or the
   choice of a new partner, and guessing wrong either misreports the round or re-enrols someone.
@@ -231,7 +232,7 @@ def parse_survey_answer(text: str) -> SurveyAnswer | None:
     choice: Choice | None = None
     valuable: list[str] = []
     collecting = False  # inside the "most valuable" answer
-    pending: str | None = None  # label of the quoted line just above, still unanswered
+    pending: str | None = None  # label of the line just above, still unanswered
     for line, quoted in _own_lines(text)[:400]:
         if quoted:
             label, value = _split(line)
@@ -246,6 +247,9 @@ def parse_survey_answer(text: str) -> SurveyAnswer | None:
         if label is None and pending is not None:
             label, value = pending, line
         pending = None
+        if label in ("satisfaction", "choice") and not value:
+            pending, collecting = label, False  # answered on the line below
+            continue
         if label == "satisfaction":
             collecting = False
             satisfaction = satisfaction or _rating(fold(value))

@@ -126,3 +126,23 @@ def test_summary() -> None:
     assert s["valuable"] == ["friendship", "time zones were hard"]
     empty = survey_summary([], invited=0)
     assert (empty["response_rate"], empty["satisfaction_mean"]) == (0.0, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Satisfaction:\n4\nMost valuable:\nthe talks\nChoice:\n2\n",
+        "> Satisfaction:\n4\n> Most valuable:\nthe talks\n> Choice:\n2\n",
+        "Satisfaction (1-5):\n4/5\n\nMost valuable:\nthe talks\n\nChoice:\n2",
+    ],
+)
+def test_answers_on_the_line_below_their_label(text: str) -> None:
+    a = parse_survey_answer(text)
+    assert a is not None
+    assert (a.satisfaction, a.valuable, a.choice) == (4, "the talks", Choice.CONTINUE_INDEPENDENTLY)
+
+
+def test_answers_on_the_line_below_french_labels() -> None:
+    a = parse_survey_answer("Satisfaction :\n5\nLe plus précieux :\nles échanges\nChoix :\n1\n")
+    assert a is not None
+    assert (a.satisfaction, a.valuable, a.choice) == (5, "les échanges", Choice.NEW_PARTNER)
