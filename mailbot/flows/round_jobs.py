@@ -316,7 +316,7 @@ async def digest_job(deps: Deps, now: datetime) -> str:
         if s.scalar(select(func.count(Person.id))) == 0:
             return ""  # nothing to report before anyone has applied
         since = last or now - timedelta(days=7)
-        snap = Snapshot(s, now)
+        snap = Snapshot(s, now, states=(*RUNNING, "ended", "closed"))
         history = tuple(
             WeekPoint(datetime.fromisoformat(d.week_start).date(), d.active, d.total)
             for d in s.scalars(select(DigestRow).order_by(DigestRow.week_start))
@@ -375,7 +375,15 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             uncertain=tuple(s.scalars(select(Outbox.key).where(Outbox.status == "uncertain"))),
             survey=_survey_summary(s, None),
         )
-        digest = build_digest(snap.views, now, settings.ladder, extra)
+        # Running pairs, and those that ended or were closed since the last digest (counted
+        # as "ended" this week; older ones are history).
+        views = [
+            v
+            for v in snap.views
+            if snap.pairs[v.pair_id].state in RUNNING
+            or (snap.pairs[v.pair_id].ended_at or now) >= since
+        ]
+        digest = build_digest(views, now, settings.ladder, extra)
         quiet_week = not (
             extra.bounces
             or extra.withdrawals

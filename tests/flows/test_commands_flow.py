@@ -528,3 +528,20 @@ def test_a_silent_report_reaches_the_next_digest(prog: Program) -> None:
     body = text(digest)
     assert "Said their partner does not answer (SILENT / NO):" in body
     assert f"<ana@example.net>, pair {pair_id}: reply LIAISE {pair_id}" in body
+
+
+def test_the_digest_counts_the_pairs_that_ended_that_week(prog: Program) -> None:
+    """Closed on Wednesday: Monday's digest counts it as ended (not running), once."""
+    pair_id, _ = partner_of(prog, "ana@example.net")
+    send(prog, "2027-02-10T12:00:00Z", mail(DIRECTOR, f"CLOSE {pair_id}", to=coordinator_key()))
+
+    def ended(when: str) -> str:
+        """The "ended  N" line of the digest sent at `when`."""
+        prog.tick(when)
+        body = text([m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()][-1])
+        return next(
+            line.split()[1] for line in body.splitlines() if line.strip().startswith("ended")
+        )
+
+    assert ended("2027-02-15T09:00:00Z") == "1"
+    assert ended("2027-02-22T09:00:00Z") == "0"  # history by then
