@@ -538,10 +538,10 @@ def why_not_matchable(
     """ "" when a person may be matched in a new round, else why not (the proposal lists it).
 
     `cycles_silent` is `silent_cycles` as of the end of their last round; `asked` is true when
-    they said they want another round (the survey's choice 1, or CONTINUE) after it started,
-    which outweighs a silence.
+    they said they want another round (the survey's choice 1, CONTINUE, a new application)
+    since they last withdrew, which outweighs a silence and a withdrawal.
     """
-    if status == "withdrawn":
+    if status == "withdrawn" and not asked:
         return "withdrawn"
     if status == "paused" and (paused_until is None or paused_until > now):
         return "paused"

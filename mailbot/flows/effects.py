@@ -100,6 +100,8 @@ def store_application(
     person.timezone = fields.timezone
     person.country = fields.country
     person.updated_at = now
+    if person.status == "withdrawn":
+        person.wants_next_round = True  # applying again is asking to take part again
     session.flush()
     round_name, _, _ = round_for(session, deps, now)
     app = session.scalar(_APPLICATION_FOR_ROUND, {"person_id": person.id, "round_name": round_name})

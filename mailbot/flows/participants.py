@@ -450,10 +450,15 @@ def _resume(session: Session, deps: Deps, cmd: CommandRow, person: Person, now: 
 def _withdraw(
     session: Session, deps: Deps, cmd: CommandRow, person: Person, now: datetime
 ) -> Result:
-    if person.status == "withdrawn":  # nothing to act on: not a withdrawal to report again
+    if person.status == "withdrawn":
+        if person.wants_next_round:  # a CONTINUE since they left: that is withdrawn too
+            person.wants_next_round, person.updated_at = False, now
+            return Result(["already_withdrawn"], "already withdrawn; next round cancelled")
+        # nothing to act on: not a withdrawal to report again
         return Result(["already_withdrawn"], "already withdrawn", state="refused")
     told = leave_pair(session, deps, person, now, str(cmd.id))
     person.status, person.paused_until, person.updated_at = "withdrawn", None, now
+    person.wants_next_round = False  # a CONTINUE before this no longer stands
     return Result(
         ["withdrawn"] + (["partner_told"] if told else []),
         f"withdrawn; {len(told)} partner(s) told and offered REMATCH",
@@ -511,9 +516,9 @@ def enrol_next_round(
 
     The target is the round open now if they are not in it, else the next planned one ("" when
     none is planned yet). Returns (that round, whether an application is there for it)."""
+    # Someone who withdrew stays withdrawn for this round (their old partner may be waiting
+    # for a new one); the next round's matching takes them back, and APPROVE makes them active.
     person.wants_next_round, person.updated_at = True, now
-    if person.status == "withdrawn" and running_pair(session, person.id) is None:
-        person.status = "active"  # they asked to take part again
     current = rounds.open_round(session, now)
     mine = _latest_round(session, person.id)
     target = current if current is not None and current.name != mine else None

@@ -545,3 +545,23 @@ def test_the_digest_counts_the_pairs_that_ended_that_week(prog: Program) -> None
 
     assert ended("2027-02-15T09:00:00Z") == "1"
     assert ended("2027-02-22T09:00:00Z") == "0"  # history by then
+
+
+def test_continue_after_withdrawing_is_for_the_next_round_only(prog: Program) -> None:
+    """a2 withdraws, then says CONTINUE (meaning the next round): a2 stays out of this round,
+    so a1, left alone, is paired with the next lone partner who asks; the next round's
+    matching takes a2 back, and withdrawing again cancels that."""
+    (_, (a1, a2)), (_, (b1, b2)), _ = sorted(pairs(prog).items())
+    send(prog, "2027-02-04T09:00:00Z", mail(a2, "WITHDRAW"))
+    send(prog, "2027-02-04T10:00:00Z", mail(b2, "WITHDRAW"))
+    send(prog, "2027-02-05T09:00:00Z", mail(a2, "CONTINUE"))
+    gone = person(prog, a2)
+    assert gone is not None and gone.status == "withdrawn" and gone.wants_next_round
+    send(prog, "2027-02-06T09:00:00Z", mail(b1, "REMATCH"))
+    assert any(set(ms) == {a1, b1} for ms in pairs(prog).values())
+    assert not any(a2 in ms for ms in pairs(prog).values())
+    assert "2027B" in {
+        a.round_name for a in prog.query(select(Application).join(Person).where(Person.email == a2))
+    }
+    send(prog, "2027-02-07T09:00:00Z", mail(a2, "WITHDRAW"))
+    assert not person(prog, a2).wants_next_round  # type: ignore[union-attr]

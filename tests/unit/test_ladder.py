@@ -500,3 +500,11 @@ def test_never_targets_paused_withdrawn_or_bouncing_and_keys_unique(
         for p in ps
     ]
     assert decide_nudges(recorded, now, LADDER) == []
+
+
+def test_asking_again_outweighs_an_earlier_withdrawal() -> None:
+    assert why_not_matchable("withdrawn", None, False, 0, True, day(30), LADDER) == ""
+    assert why_not_matchable("withdrawn", None, False, 5, True, day(30), LADDER) == ""
+    assert why_not_matchable("withdrawn", None, True, 0, True, day(30), LADDER) == (
+        "their address bounces"
+    )
