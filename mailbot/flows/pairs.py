@@ -18,7 +18,13 @@ RUNNING = ("active", "paused")  # pair states that are still going ("ended", "cl
 _RUNNING_PAIRS = (
     select(Pair)
     .join(PairMember, PairMember.pair_id == Pair.id)
-    .where(PairMember.person_id == bindparam("person_id"), Pair.state.in_(RUNNING))
+    .join(Person, Person.id == PairMember.person_id)
+    .where(
+        PairMember.person_id == bindparam("person_id"),
+        Pair.state.in_(RUNNING),
+        # Someone who withdrew has left their pair, even a trio that goes on without them.
+        Person.status != "withdrawn",
+    )
 )
 _RUNNING_IDS = _RUNNING_PAIRS.with_only_columns(Pair.id).order_by(Pair.id)
 _NEWEST_RUNNING = _RUNNING_PAIRS.order_by(Pair.id.desc()).limit(1)
@@ -31,12 +37,13 @@ _MEMBERS = (
 
 
 def running_pair_ids(session: Session, person_id: int) -> list[int]:
-    """Every running pair the person is in, oldest first."""
+    """Every running pair the person is in (none once they withdrew), oldest first."""
     return list(session.scalars(_RUNNING_IDS, {"person_id": person_id}))
 
 
 def running_pair(session: Session, person_id: int) -> Pair | None:
-    """The person's current pair (active or paused), the newest if several."""
+    """The person's current pair (active or paused), the newest if several; None once they
+    withdrew."""
     return session.scalar(_NEWEST_RUNNING, {"person_id": person_id})
 
 

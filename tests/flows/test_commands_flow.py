@@ -565,3 +565,33 @@ def test_continue_after_withdrawing_is_for_the_next_round_only(prog: Program) ->
     }
     send(prog, "2027-02-07T09:00:00Z", mail(a2, "WITHDRAW"))
     assert not person(prog, a2).wants_next_round  # type: ignore[union-attr]
+
+
+def test_a_member_who_withdrew_from_a_trio_is_out_of_it(tmp_path: Path) -> None:
+    """A trio goes on with two after one withdraws; the one who left is no longer in it:
+    their IN TOUCH does not count for the trio, their later DELETE MY DATA tells the two
+    nothing a second time, and STATUS names no partner."""
+    prog = Program.create(tmp_path / "trio", f"sqlite:///{tmp_path}/t.sqlite3", extra=NEXT_ROUND)
+    seventh = ("ola@example.net", "Ola Nordmann", "Norway", "academic", "outreach, research data")
+    for i, who in enumerate([*PEOPLE, seventh]):
+        prog.put(application(who[0], who[1], _form(*who), message_id=f"<app{i}@mua.example>"))
+    prog.tick("2027-01-12T09:00:00Z")
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal] = [m for m in prog.sent_to(DIRECTOR) if "proposal" in m["Subject"].lower()]
+    send(prog, "2027-02-03T12:00:00Z", mail(DIRECTOR, "APPROVE", to=proposal["Reply-To"]))
+    [(pair_id, (x, y, z))] = [(k, v) for k, v in pairs(prog).items() if len(v) == 3]
+
+    send(prog, "2027-02-04T09:00:00Z", mail(x, "WITHDRAW"))
+    assert pairs(prog)[pair_id] == [x, y, z]  # the trio runs on with y and z
+    send(prog, "2027-02-05T09:00:00Z", mail(x, "IN TOUCH"))
+    [pair] = prog.query(select(Pair).where(Pair.id == pair_id))
+    assert pair.last_checkin_answer_at is None
+    send(prog, "2027-02-05T10:00:00Z", mail(x, "STATUS"))
+    assert "Your partner" not in text(last(prog, x))
+    before = {a: len(prog.sent_to(a)) for a in (y, z)}
+    send(prog, "2027-02-06T09:00:00Z", mail(x, "DELETE MY DATA"))
+    token = person(prog, x).delete_token  # type: ignore[union-attr]
+    send(prog, "2027-02-06T10:00:00Z", mail(x, f"DELETE MY DATA {token}"))
+    assert person(prog, x) is None
+    assert {a: len(prog.sent_to(a)) for a in (y, z)} == before
+    prog.close()
