@@ -233,10 +233,12 @@ SAMPLES_ROUND: dict[str, list[dict[str, Any]]] = {
     "nudge_one_sided": [
         BASE | {"pair": PAIR, "writer_name": "Kofi Mensah", "days": 10},
     ],
-    # nudge_second: to each member separately (day 21). pair = PAIR; days = int
+    # nudge_second: to each member separately (day 21). pair = PAIR; days = int;
+    #   cause = "quiet" (nobody wrote) | "one_sided" (to the silent one; writer_name wrote)
     "nudge_second": [
-        BASE | {"pair": PAIR, "days": 21},
-        BASE | {"pair": PAIR_TRIO, "days": 22},
+        BASE | {"pair": PAIR, "days": 21, "cause": "one_sided", "writer_name": "Kofi Mensah"},
+        BASE | {"pair": PAIR, "days": 21, "cause": "quiet", "writer_name": "Kofi Mensah"},
+        BASE | {"pair": PAIR_TRIO, "days": 22, "cause": "quiet", "writer_name": "Kofi & Léa"},
     ],
     # partner_bouncing: to the member(s) whose partner's address fails.
     #   partner_name = str (the one whose address bounces)

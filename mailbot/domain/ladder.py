@@ -182,6 +182,7 @@ class Nudge:
     silent_days: int
     cycle: str
     language: str = "en"  # the recipient's; "" for coordinators
+    cause: str = ""  # for silence nudges: "quiet" (nobody wrote) or "one_sided" (they did not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +386,7 @@ class _Ladder:
             if any(r.kind == kind for r in episode):
                 continue
             about = st.silent if st.cause == "quiet" else (m.person_id,)
-            self._send(pair, m, kind, since, days, about)
+            self._send(pair, m, kind, since, days, about, st.cause)
 
     def _send(
         self,
@@ -395,6 +396,7 @@ class _Ladder:
         since: datetime,
         days: int,
         about: tuple[int, ...],
+        cause: str = "",
     ) -> bool:
         now = self.now
         if is_away(m, now):
@@ -419,6 +421,7 @@ class _Ladder:
                 days,
                 cycle,
                 m.language,
+                cause,
             )
         )
         return True

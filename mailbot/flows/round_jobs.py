@@ -267,7 +267,8 @@ def _send_nudge(s: Session, deps: Deps, snap: Snapshot, n: ladder.Nudge, now: da
         writers = [p.name for p in snap.partners(n.pair_id, person.id)]
         ctx |= {"writer_name": " & ".join(writers), "days": n.silent_days}
     elif n.kind is NudgeKind.SECOND:
-        ctx |= {"days": n.silent_days}
+        writers = [p.name for p in snap.partners(n.pair_id, person.id)]
+        ctx |= {"days": n.silent_days, "cause": n.cause, "writer_name": " & ".join(writers)}
     else:
         ctx = {"partner_name": " & ".join(p.name for p in about)}
     # Due now, but not delivered in the middle of their night.

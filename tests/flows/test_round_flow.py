@@ -252,3 +252,22 @@ def test_no_nudge_once_the_round_has_ended(round_: Program) -> None:
     before = len(round_.query(select(NudgeRow).where(NudgeRow.pair_id == pair_id)))
     round_.tick("2027-06-08T00:03:00Z")
     assert len(round_.query(select(NudgeRow).where(NudgeRow.pair_id == pair_id))) == before
+
+
+def test_the_second_note_to_the_silent_side_says_their_partner_is_waiting(
+    round_: Program,
+) -> None:
+    """Kofi keeps writing; his partner does not answer. The second note tells the partner that
+    Kofi is waiting (not that nobody wrote), and offers no 'my partner is not answering'."""
+    _, people, track = pair_of(round_, "kofi@example.net")
+    other = next(p for p in people if p.email != "kofi@example.net")
+    round_.tick(at(1))
+    for day in (2, 9, 13, 18):
+        round_.put(partner_mail("kofi@example.net", other.email, track, day))
+        round_.tick(at(day))
+    for day, hour in ((14, 10), (21, 10), (21, 23), (22, 10)):
+        round_.tick(at(day, hour))
+    [second] = [m for m in round_.sent_to(other.email) if "second note" in m["Subject"]]
+    body = second.get_body(("plain",)).get_content()
+    assert "Kofi" in body and ("waiting" in body or "attend" in body or "esperando" in body)
+    assert "SILENT" not in body and "SILENCIEUX" not in body and "SIN RESPUESTA" not in body
