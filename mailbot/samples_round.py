@@ -273,7 +273,7 @@ SAMPLES_ROUND: dict[str, list[dict[str, Any]]] = {
         BASE | {"pair": PAIR_TRIO, "round": ROUND_END, "reply_by": None},
     ],
     # round_deferred: an applicant left without a partner this round.
-    #   reason_code = "country_cap" | "odd_one_out" | "no_eligible_partner"
+    #   reason_code = "country_cap" | "odd_one_out" | "no_eligible_partner" | "paused" | "silent"
     #   round = {"name": str, …} (the round they applied to)
     #   next_round = {"name": str, "opens": str, …} | None (their application is kept for it)
     #   country_name = str | None — OPTIONAL: their country, named for country_cap if given
@@ -300,6 +300,13 @@ SAMPLES_ROUND: dict[str, list[dict[str, Any]]] = {
             "next_round": {"name": "2027B", "opens": "2027-07-05"},
         },
         BASE | {"reason_code": "country_cap", "round": {"name": "2027A"}, "next_round": None},
+        BASE | {"reason_code": "paused", "round": {"name": "2027A"}, "next_round": None},
+        BASE
+        | {
+            "reason_code": "silent",
+            "round": {"name": "2027B"},
+            "next_round": {"name": "2027C", "opens": "2027-12-06"},
+        },
     ],
     # round_opened: applications are open. round = {"name", "opens", "closes", "matching",
     #   "start", "end"} (ISO dates)

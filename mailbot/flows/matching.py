@@ -326,6 +326,13 @@ def propose_round(session: Session, deps: Deps, round_row: RoundRow, now: dateti
     return row
 
 
+def _kept_out_reason(why: str) -> str:
+    """round_deferred's reason_code for someone `eligible` kept out, "" for no letter."""
+    if why == "paused":
+        return "paused"
+    return "silent" if why.startswith("silent") else ""
+
+
 def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime) -> list[Pair]:
     """Make a proposal final: pairs, introductions, and a word to everyone left out."""
     if row.state != "proposed":
@@ -335,7 +342,18 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
     row.state, row.decided_at, row.decided_by = "approved", now, by
     round_row.state = "matched"
     data = row.payload
-    ids = {i for p in data["pairs"] for i in p["members"]} | {x["id"] for x in data["left"]}
+    # Kept out of the pool when matched: the paused and last round's silent hear why (and
+    # keep their application); the withdrawn and the bouncing are not written to.
+    kept_out = [
+        {"id": x["id"], "code": code, "detail": x["why"]}
+        for x in data.get("excluded", [])
+        if (code := _kept_out_reason(x["why"]))
+    ]
+    ids = (
+        {i for p in data["pairs"] for i in p["members"]}
+        | {x["id"] for x in data["left"]}
+        | {x["id"] for x in kept_out}
+    )
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
     apps = {
         a.person_id: a
@@ -352,7 +370,7 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
         return person is not None and app is not None and not eligible(person, deps, now)
 
     pairs: list[Pair] = []
-    left = list(data["left"])
+    left = [*data["left"], *kept_out]
     for p in data["pairs"]:
         members = [pid for pid in p["members"] if still_in(pid)]
         if len(members) < 2:  # their partner left between the proposal and APPROVE
@@ -382,7 +400,7 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
         person, app = people.get(x["id"]), apps.get(x["id"])
         if person is None or app is None or person.status == "withdrawn":
             continue  # deleted or withdrawn since the proposal: nothing to tell them
-        if x["code"] == "country_cap" or upcoming is not None:
+        if x["code"] in ("country_cap", "paused", "silent") or upcoming is not None:
             app.round_name = upcoming.name if upcoming else ""  # carried to the next round
             app.status = "valid"
         else:

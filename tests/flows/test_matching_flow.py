@@ -248,3 +248,29 @@ def test_who_leaves_between_the_proposal_and_approve_is_not_introduced(prog: Pro
         assert not [m for m in prog.sent_to(email) if m["Cc"]]
         assert "About your place in round 2027A" in prog.sent_to(email)[-1]["Subject"]
     assert len(paired) == len(PEOPLE) - 2 - len(stranded)
+
+
+def test_who_was_kept_out_of_the_pool_hears_why_on_approve(prog: Program) -> None:
+    """Paused when the pairs were made, or silent through last round: told on APPROVE, with
+    the application kept for the next round; the withdrawn and the bouncing get no letter."""
+    _apply(prog)
+    with prog.deps.db.transaction() as s:
+        people = {p.email: p for p in s.scalars(select(Person))}
+        people["kofi@example.net"].status = "paused"  # PAUSE 2 weeks before matching
+        people["mia@example.net"].silent_cycles = 3
+        people["raj@example.net"].bouncing = True
+    before = {"raj@example.net": len(prog.sent_to("raj@example.net"))}
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal_mail] = _proposals(prog)
+    prog.put(_reply(proposal_mail["Reply-To"].addresses[0].addr_spec, "APPROVE"))
+    prog.tick("2027-02-03T12:00:00Z")
+
+    def letter(email: str) -> str:
+        [m] = [m for m in prog.sent_to(email) if "About your place" in m["Subject"]]
+        return m.get_body(("plain",)).get_content()
+
+    assert "paused when the pairs were made" in letter("kofi@example.net")
+    assert "reply CONTINUE" in letter("mia@example.net")
+    assert len(prog.sent_to("raj@example.net")) == before["raj@example.net"]
+    kept = prog.query(select(Application).join(Person).where(Person.email == "kofi@example.net"))
+    assert [(a.round_name, a.status) for a in kept] == [("", "valid")]  # waits for the next
