@@ -12,7 +12,9 @@ Decides whether a coordinator's command may act and what it changes:
 - REMATCH <pair>: the active member (newest `last_wrote_at`) gets a partner from the standby
   pool (see `flows.participants.standby`) and an introduction; the old pair ends. The silent
   member is told nothing and keeps their status (they are not in the standby pool: their pair
-  did not end by a withdrawal); with nobody free, nothing changes and the coordinator is told;
+  did not end by a withdrawal); with nobody free, nothing changes and the coordinator is told.
+  On a trio the two who write most recently go on as a new pair of their own, introduced with
+  its tracking address, and the most silent one is told nothing;
 - CLOSE <pair>: state "closed", ended_at now; every member gets a short neutral `pair_closed`;
 - PAUSE <address> [n days]: as the participant's PAUSE, and the person is told the coordinators
   paused them (`command_ack` with `by_coordinators`);
@@ -113,6 +115,15 @@ def _rematch(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: dat
     people = _members_by_activity(session, pair)
     if not people:
         raise Refused(f"pair {pair.id} has nobody left to rematch")
+    if len(people) >= 3:  # a trio: the most silent one leaves; the two who write go on
+        silent, (a, b) = people[0], people[-2:]
+        pair.state, pair.ended_at = participants.ENDED, now
+        new = participants.rematch(session, deps, a, b, pair.round_name, now)
+        return (
+            f"REMATCH pair {pair.id}: closed; {a.name} and {b.name} go on as pair {new.id}, "
+            f"introduced with its own tracking address. {silent.name} (the most silent) "
+            "was told nothing."
+        )
     active = people[-1]
     other = participants.standby(session, deps, active, pair.round_name, now)
     if other is None:

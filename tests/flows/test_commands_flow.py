@@ -595,3 +595,28 @@ def test_a_member_who_withdrew_from_a_trio_is_out_of_it(tmp_path: Path) -> None:
     assert person(prog, x) is None
     assert {a: len(prog.sent_to(a)) for a in (y, z)} == before
     prog.close()
+
+
+def test_coordinator_rematch_of_a_trio_keeps_the_two_who_write(tmp_path: Path) -> None:
+    prog = Program.create(tmp_path / "trio", f"sqlite:///{tmp_path}/t.sqlite3", extra=NEXT_ROUND)
+    seventh = ("ola@example.net", "Ola Nordmann", "Norway", "academic", "outreach, research data")
+    for i, who in enumerate([*PEOPLE, seventh]):
+        prog.put(application(who[0], who[1], _form(*who), message_id=f"<app{i}@mua.example>"))
+    prog.tick("2027-01-12T09:00:00Z")
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal] = [m for m in prog.sent_to(DIRECTOR) if "proposal" in m["Subject"].lower()]
+    send(prog, "2027-02-03T12:00:00Z", mail(DIRECTOR, "APPROVE", to=proposal["Reply-To"]))
+    [(trio_id, (x, y, z))] = [(k, v) for k, v in pairs(prog).items() if len(v) == 3]
+    send(prog, "2027-02-05T09:00:00Z", mail(y, "IN TOUCH"))
+    send(prog, "2027-02-05T10:00:00Z", mail(z, "IN TOUCH"))
+    silent_mail = len(prog.sent_to(x))
+    send(prog, "2027-02-06T09:00:00Z", mail(DIRECTOR, f"REMATCH {trio_id}", to=coordinator_key()))
+    assert trio_id not in pairs(prog)
+    assert sorted(ms for ms in pairs(prog).values() if y in ms) == [sorted([y, z])]
+    assert len(prog.sent_to(x)) == silent_mail  # the silent one is told nothing
+    [new_id] = [k for k, ms in pairs(prog).items() if y in ms]
+    for who in (y, z):  # introduced with the new pair's tracking address
+        cc = [a.addr_spec for a in prog.sent_to(who)[-1]["Cc"].addresses]
+        assert (Route.PAIR, str(new_id)) in [tokens.read_tag(a, PROGRAM, SECRET) for a in cc]
+    assert "go on as pair" in text(last(prog, DIRECTOR))
+    prog.close()
