@@ -109,8 +109,9 @@ class Snapshot:
             nudges[n.pair_id].append(NudgeRecord(n.kind, n.person_id, n.at))
             self.nudge_keys.add(n.key)
         self.views: list[PairView] = []
+        self.started: dict[int, datetime] = {}  # pair id -> when its round or it began, later
         for p in pairs:
-            start = max(self.rounds[p.round_name].starts_at, p.created_at)
+            start = self.started[p.id] = max(self.rounds[p.round_name].starts_at, p.created_at)
             self.views.append(
                 PairView(
                     pair_id=p.id,
@@ -168,8 +169,12 @@ def _round_ctx(deps: Deps, r: RoundRow) -> dict[str, Any]:
     return ctx
 
 
-def _current_topic(r: RoundRow, now: datetime, lang: str, path: str) -> dict[str, Any] | None:
-    k = int((now - r.starts_at).total_seconds() // (r.topic_every_days * 86400))
+def _current_topic(
+    r: RoundRow, started: datetime, now: datetime, lang: str, path: str
+) -> dict[str, Any] | None:
+    """The topic the pair that started at `started` has now (a rematched pair counts from its
+    own start, as `domain.topics.due_topics` numbers its topics)."""
+    k = int((now - started).total_seconds() // (r.topic_every_days * 86400))
     if k < 0 or k >= len(topic_catalogue(path)):
         return None
     t = topic_context(k, lang, path)
@@ -261,7 +266,10 @@ def _send_nudge(s: Session, deps: Deps, snap: Snapshot, n: ladder.Nudge, now: da
         NudgeKind.PARTNER_BOUNCING: "partner_bouncing",
     }[n.kind]
     if n.kind is NudgeKind.QUIET:
-        topic = _current_topic(r, now, language(deps, person), deps.settings.program.topics)
+        started = snap.started[n.pair_id]
+        topic = _current_topic(
+            r, started, now, language(deps, person), deps.settings.program.topics
+        )
         ctx |= {"days": n.silent_days, "topic": topic}
     elif n.kind is NudgeKind.ONE_SIDED:
         writers = [p.name for p in snap.partners(n.pair_id, person.id)]

@@ -620,3 +620,32 @@ def test_coordinator_rematch_of_a_trio_keeps_the_two_who_write(tmp_path: Path) -
         assert (Route.PAIR, str(new_id)) in [tokens.read_tag(a, PROGRAM, SECRET) for a in cc]
     assert "go on as pair" in text(last(prog, DIRECTOR))
     prog.close()
+
+
+def test_a_rematched_pairs_quiet_nudge_names_a_topic_it_received(prog: Program) -> None:
+    """Rematched on day 50, a pair's topics start again at 1; when it goes quiet, the nudge's
+    'current topic' is one it got, not the round's."""
+    import re
+    from datetime import datetime, timedelta
+
+    def day(n: int, hour: int = 10) -> str:
+        return (datetime(2027, 2, 8, hour) + timedelta(days=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    (_, (a1, a2)), (_, (b1, b2)), _ = sorted(pairs(prog).items())
+    for n in range(0, 50, 3):
+        prog.tick(day(n))
+    send(prog, day(50), mail(a2, "WITHDRAW"), mail(b2, "WITHDRAW"))
+    send(prog, day(50, 11), mail(a1, "REMATCH"))
+    send(prog, day(50, 12), mail(b1, "REMATCH"))
+    [new_id] = [k for k, ms in pairs(prog).items() if set(ms) == {a1, b1}]
+    for n in range(51, 66):
+        prog.tick(day(n))
+        prog.tick(day(n, 22))
+    got = {
+        int(key.split(":")[3]) + 1
+        for key in prog.query(select(Outbox.key).where(Outbox.key.like(f"topic:2027A:{new_id}:%")))
+    }
+    nudges = [m for m in prog.sent_to(a1) if "How are things" in m["Subject"]]
+    assert nudges, "the rematched pair went quiet and was nudged"
+    named = re.search(r"topic (\d+) of", text(nudges[-1]))
+    assert named is not None and int(named.group(1)) in got, (got, text(nudges[-1]))
