@@ -637,7 +637,10 @@ def _delete(
 ) -> str:
     given = str(cmd.args.get("token") or "").strip().lower()
     if not (given and person.delete_token and hmac.compare_digest(given, person.delete_token)):
-        person.delete_token, person.updated_at = secrets.token_hex(4), now
+        # A wrong code gets a new one (no guessing); asking again keeps the code already sent,
+        # so replying to the first confirmation still works.
+        if given or not person.delete_token:
+            person.delete_token, person.updated_at = secrets.token_hex(4), now
         if may_answer:
             notify(
                 session,

@@ -649,3 +649,15 @@ def test_a_rematched_pairs_quiet_nudge_names_a_topic_it_received(prog: Program) 
     assert nudges, "the rematched pair went quiet and was nudged"
     named = re.search(r"topic (\d+) of", text(nudges[-1]))
     assert named is not None and int(named.group(1)) in got, (got, text(nudges[-1]))
+
+
+def test_asking_to_delete_twice_keeps_the_first_code(prog: Program) -> None:
+    """DELETE MY DATA sent twice: the code in the first confirmation still works; only a
+    wrong code makes a new one."""
+    send(prog, "2027-02-05T09:00:00Z", mail("ana@example.net", "DELETE MY DATA"))
+    token = person(prog, "ana@example.net").delete_token  # type: ignore[union-attr]
+    send(prog, "2027-02-05T10:00:00Z", mail("ana@example.net", "DELETE MY DATA"))
+    assert person(prog, "ana@example.net").delete_token == token  # type: ignore[union-attr]
+    assert token in text(last(prog, "ana@example.net"))
+    send(prog, "2027-02-05T11:00:00Z", mail("ana@example.net", f"DELETE MY DATA {token}"))
+    assert person(prog, "ana@example.net") is None
