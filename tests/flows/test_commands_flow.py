@@ -567,10 +567,8 @@ def test_continue_after_withdrawing_is_for_the_next_round_only(prog: Program) ->
     assert not person(prog, a2).wants_next_round  # type: ignore[union-attr]
 
 
-def test_a_member_who_withdrew_from_a_trio_is_out_of_it(tmp_path: Path) -> None:
-    """A trio goes on with two after one withdraws; the one who left is no longer in it:
-    their IN TOUCH does not count for the trio, their later DELETE MY DATA tells the two
-    nothing a second time, and STATUS names no partner."""
+def with_a_trio(tmp_path: Path) -> Program:
+    """The six people and a seventh, matched and approved: two pairs and one trio."""
     prog = Program.create(tmp_path / "trio", f"sqlite:///{tmp_path}/t.sqlite3", extra=NEXT_ROUND)
     seventh = ("ola@example.net", "Ola Nordmann", "Norway", "academic", "outreach, research data")
     for i, who in enumerate([*PEOPLE, seventh]):
@@ -579,6 +577,14 @@ def test_a_member_who_withdrew_from_a_trio_is_out_of_it(tmp_path: Path) -> None:
     prog.tick("2027-02-03T09:00:00Z")
     [proposal] = [m for m in prog.sent_to(DIRECTOR) if "proposal" in m["Subject"].lower()]
     send(prog, "2027-02-03T12:00:00Z", mail(DIRECTOR, "APPROVE", to=proposal["Reply-To"]))
+    return prog
+
+
+def test_a_member_who_withdrew_from_a_trio_is_out_of_it(tmp_path: Path) -> None:
+    """A trio goes on with two after one withdraws; the one who left is no longer in it:
+    their IN TOUCH does not count for the trio, their later DELETE MY DATA tells the two
+    nothing a second time, and STATUS names no partner."""
+    prog = with_a_trio(tmp_path)
     [(pair_id, (x, y, z))] = [(k, v) for k, v in pairs(prog).items() if len(v) == 3]
 
     send(prog, "2027-02-04T09:00:00Z", mail(x, "WITHDRAW"))
@@ -598,14 +604,7 @@ def test_a_member_who_withdrew_from_a_trio_is_out_of_it(tmp_path: Path) -> None:
 
 
 def test_coordinator_rematch_of_a_trio_keeps_the_two_who_write(tmp_path: Path) -> None:
-    prog = Program.create(tmp_path / "trio", f"sqlite:///{tmp_path}/t.sqlite3", extra=NEXT_ROUND)
-    seventh = ("ola@example.net", "Ola Nordmann", "Norway", "academic", "outreach, research data")
-    for i, who in enumerate([*PEOPLE, seventh]):
-        prog.put(application(who[0], who[1], _form(*who), message_id=f"<app{i}@mua.example>"))
-    prog.tick("2027-01-12T09:00:00Z")
-    prog.tick("2027-02-03T09:00:00Z")
-    [proposal] = [m for m in prog.sent_to(DIRECTOR) if "proposal" in m["Subject"].lower()]
-    send(prog, "2027-02-03T12:00:00Z", mail(DIRECTOR, "APPROVE", to=proposal["Reply-To"]))
+    prog = with_a_trio(tmp_path)
     [(trio_id, (x, y, z))] = [(k, v) for k, v in pairs(prog).items() if len(v) == 3]
     send(prog, "2027-02-05T09:00:00Z", mail(y, "IN TOUCH"))
     send(prog, "2027-02-05T10:00:00Z", mail(z, "IN TOUCH"))

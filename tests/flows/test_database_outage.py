@@ -5,6 +5,7 @@ next run handles it as if nothing had happened."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -115,10 +116,10 @@ def test_a_lock_met_while_handling_one_by_one_quarantines_nothing(
     assert len(prog.sent_to("ana@example.net")) == 3
 
 
-def test_tick_says_the_database_is_unavailable_and_exits_3(prog: Program, db_file: Path) -> None:
+def tick_while_locked(prog: Program, db_file: Path) -> subprocess.CompletedProcess[str]:
+    """`mailbot tick` while another writer holds the lock: it must say so and exit 3."""
     from tests.flows.test_cli import run
 
-    prog.put(application())
     other = lock(db_file)
     try:
         out = run(prog, "tick", "--now", NOW)
@@ -127,6 +128,12 @@ def test_tick_says_the_database_is_unavailable_and_exits_3(prog: Program, db_fil
         other.close()
     assert out.returncode == 3, out.stderr
     assert "database unavailable: OperationalError: database is locked" in out.stderr
+    return out
+
+
+def test_tick_says_the_database_is_unavailable_and_exits_3(prog: Program, db_file: Path) -> None:
+    prog.put(application())
+    out = tick_while_locked(prog, db_file)
     assert "stays in the inbox" in out.stderr and "INSERT" not in out.stderr
     assert_left_for_the_next_run(prog, waiting=1)
 
@@ -138,20 +145,12 @@ def test_a_lock_met_after_intake_is_reported_the_same_way(prog: Program, db_file
 
     from mailbot.edges.tables import Outbox
     from mailbot.flows.intake import run_once
-    from tests.flows.test_cli import run
     from tests.support.program import instant
 
     prog.put(application())
     asyncio.run(run_once(prog.deps, instant(NOW)))
     assert [o.status for o in prog.query(select(Outbox))] == ["pending"]
-    other = lock(db_file)
-    try:
-        out = run(prog, "tick", "--now", NOW)
-    finally:
-        other.rollback()
-        other.close()
-    assert out.returncode == 3, out.stderr
-    assert "database unavailable: OperationalError: database is locked" in out.stderr
+    out = tick_while_locked(prog, db_file)
     assert "Traceback" not in out.stderr
     assert [o.status for o in prog.query(select(Outbox))] == ["pending"]
     prog.tick(LATER)
