@@ -382,7 +382,11 @@ async def digest_job(deps: Deps, now: datetime) -> str:
                 )
             ),
             uncertain=tuple(s.scalars(select(Outbox.key).where(Outbox.status == "uncertain"))),
-            survey=_survey_summary(s, None),
+            # the survey under way: that of the round that ended and is not yet reported
+            survey=next(
+                (_survey_summary(s, r.name) for r in rounds.rounds(s)[::-1] if r.state == "ended"),
+                None,
+            ),
         )
         # Running pairs, and those that ended or were closed since the last digest (counted
         # as "ended" this week; older ones are history).
@@ -402,6 +406,7 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             or extra.applications
             or extra.held
             or extra.uncertain
+            or extra.survey  # the end-of-round survey is being answered
         )
         if digest.running == 0 and quiet_week and not digest.stalled:
             return ""  # between rounds and nothing happened: no mail for the coordinators
@@ -466,14 +471,12 @@ def _flagged(f: Any, names: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def _survey_summary(s: Session, round_name: str | None) -> dict[str, object] | None:
-    q = select(SurveyAnswerRow)
-    if round_name:
-        q = q.where(SurveyAnswerRow.round_name == round_name)
-    rows = list(s.scalars(q))
+def _survey_summary(s: Session, round_name: str) -> dict[str, object] | None:
+    """The answers to one round's end-of-round survey so far; None before the first."""
+    rows = list(s.scalars(select(SurveyAnswerRow).where(SurveyAnswerRow.round_name == round_name)))
     if not rows:
         return None
-    invited_q = select(func.count(Outbox.id)).where(Outbox.key.like(f"survey:{round_name or ''}%"))
+    invited_q = select(func.count(Outbox.id)).where(Outbox.key.like(f"survey:{round_name}:%"))
     invited = int(s.scalar(invited_q) or 0)
     answers = [
         survey.SurveyAnswer(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from mailbot.edges.tables import Application, InboundRow, Pair, Proposal, SurveyAnswerRow
 from mailbot.flows.requeue import requeue_all
 from tests.flows.test_matching_flow import _apply
-from tests.support.program import Program, application
+from tests.support.program import Program, application, instant
 
 NEXT_ROUND = """
 [[rounds]]
@@ -132,7 +132,6 @@ def test_the_survey_names_the_last_day_the_final_report_reads(tmp_path: Path, db
     """The survey says until when answers are read; an answer sent that day is in the final
     report, and the report's weeks are those the round ran (none after its end, none empty)."""
     from mailbot.edges.tables import DigestRow
-    from tests.support.program import instant
 
     prog = Program.create(tmp_path / "p", db_url, env={"MAILBOT_PROGRAM_AUTO_APPROVE": "true"})
     _apply(prog)
@@ -152,4 +151,28 @@ def test_the_survey_names_the_last_day_the_final_report_reads(tmp_path: Path, db
     body = report.get_body(("plain",)).get_content()
     assert "maps" in body
     assert "2027-05-31" in body and "2027-06-07" not in body and "2027-06-14" not in body
+    prog.close()
+
+
+def test_the_digest_shows_the_survey_of_the_round_that_just_ended(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Answers to an older round's survey are not counted in this round's 'Survey so far'."""
+    from mailbot.edges.tables import Person
+
+    prog = Program.create(tmp_path / "p", db_url, env={"MAILBOT_PROGRAM_AUTO_APPROVE": "true"})
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    prog.tick("2027-06-08T10:00:00Z")  # the round ends: the survey goes out
+    with prog.deps.db.transaction() as s:
+        kofi = s.scalars(select(Person).where(Person.email == "kofi@example.net")).one()
+        at = instant("2026-11-01T10:00:00Z")
+        s.add(SurveyAnswerRow(person_id=kofi.id, round_name="2026B", satisfaction=1, at=at))
+    survey = next(m for m in prog.sent_to("ana@example.net") if "Satisfaction" in str(m))
+    prog.put(_survey_reply(survey["Reply-To"].addresses[0].addr_spec, "Satisfaction: 5"))
+    prog.tick("2027-06-09T10:00:00Z")
+    prog.tick("2027-06-14T09:00:00Z")  # Monday: the weekly digest
+    digest = [m for m in prog.sent_to("director@example.org") if "digest" in m["Subject"].lower()]
+    body = digest[-1].get_body(("plain",)).get_content()
+    assert "Survey so far: 1 answers of 6 invited, mean satisfaction 5.0/5." in body
     prog.close()
