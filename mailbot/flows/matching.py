@@ -393,6 +393,8 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
             apps[pid].status, apps[pid].updated_at = "matched", now
             if people[pid].status == "withdrawn":  # left an earlier round, asked for this one
                 people[pid].status, people[pid].updated_at = "active", now
+            # Asking for a round is answered by this one: a silence in it counts again.
+            people[pid].wants_next_round = False
         pairs.append(pair)
         introduce(session, deps, pair, [people[i] for i in members], apps, round_row, p, now)
     upcoming = rounds.next_round(session, round_row.applications_open)

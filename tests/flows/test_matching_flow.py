@@ -274,3 +274,19 @@ def test_who_was_kept_out_of_the_pool_hears_why_on_approve(prog: Program) -> Non
     assert len(prog.sent_to("raj@example.net")) == before["raj@example.net"]
     kept = prog.query(select(Application).join(Person).where(Person.email == "kofi@example.net"))
     assert [(a.round_name, a.status) for a in kept] == [("", "valid")]  # waits for the next
+
+
+def test_a_wish_for_another_round_is_answered_by_being_matched(prog: Program) -> None:
+    """Sam was silent last round but asked for another: matched, and the wish is spent, so a
+    silence in this round counts at the next matching."""
+    _apply(prog)
+    with prog.deps.db.transaction() as s:
+        sam = s.scalars(select(Person).where(Person.email == "sam@example.net")).one()
+        sam.silent_cycles, sam.wants_next_round = 3, True
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal_mail] = _proposals(prog)
+    prog.put(_reply(proposal_mail["Reply-To"].addresses[0].addr_spec, "APPROVE"))
+    prog.tick("2027-02-03T12:00:00Z")
+    [sam] = prog.query(select(Person).where(Person.email == "sam@example.net"))
+    assert sam.id in {m.person_id for m in prog.query(select(PairMember))}
+    assert sam.wants_next_round is False
