@@ -459,6 +459,14 @@ def _withdraw(
     told = leave_pair(session, deps, person, now, str(cmd.id))
     person.status, person.paused_until, person.updated_at = "withdrawn", None, now
     person.wants_next_round = False  # a CONTINUE before this no longer stands
+    for asked in session.scalars(  # nor does a REMATCH waiting for the coordinators
+        select(CommandRow).where(
+            CommandRow.person_id == person.id,
+            CommandRow.name == CommandName.REMATCH.value,
+            CommandRow.state == "recorded",
+        )
+    ):
+        asked.state = "refused"
     return Result(
         ["withdrawn"] + (["partner_told"] if told else []),
         f"withdrawn; {len(told)} partner(s) told and offered REMATCH",

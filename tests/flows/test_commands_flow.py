@@ -660,3 +660,14 @@ def test_asking_to_delete_twice_keeps_the_first_code(prog: Program) -> None:
     assert token in text(last(prog, "ana@example.net"))
     send(prog, "2027-02-05T11:00:00Z", mail("ana@example.net", f"DELETE MY DATA {token}"))
     assert person(prog, "ana@example.net") is None
+
+
+def test_withdrawing_takes_back_a_rematch_request(prog: Program) -> None:
+    """Ana asks for a new partner, then withdraws: the coordinators' digest does not ask them
+    to find her one."""
+    send(prog, "2027-02-09T09:00:00Z", mail("ana@example.net", "REMATCH"))
+    send(prog, "2027-02-10T09:00:00Z", mail("ana@example.net", "WITHDRAW"))
+    prog.tick("2027-02-15T09:00:00Z")
+    digest = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()][-1]
+    body = text(digest)
+    assert "Withdrew: ana@example.net" in body and "REMATCH), waiting for you" not in body
