@@ -205,9 +205,14 @@ class LadderDecision:
 # ---------------------------------------------------------------------------- member facts
 
 
+def paused_at(status: str, paused_until: datetime | None, now: datetime) -> bool:
+    """Paused at `now`: status paused and no `paused_until` in the past (a pause ends by
+    itself; the stored status may still say "paused")."""
+    return status == "paused" and (paused_until is None or paused_until > now)
+
+
 def is_paused(m: MemberView, now: datetime) -> bool:
-    """Paused at `now`: status paused and no `paused_until` in the past."""
-    return m.status == "paused" and (m.paused_until is None or m.paused_until > now)
+    return paused_at(m.status, m.paused_until, now)
 
 
 def is_engaged(m: MemberView, now: datetime) -> bool:
@@ -546,7 +551,7 @@ def why_not_matchable(
     """
     if status == "withdrawn" and not asked:
         return "withdrawn"
-    if status == "paused" and (paused_until is None or paused_until > now):
+    if paused_at(status, paused_until, now):
         return "paused"
     if bouncing:
         return "their address bounces"

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain import vocab
+from mailbot.domain.ladder import paused_at
 from mailbot.domain.model import (
     ApplicationFields,
     Command,
@@ -157,11 +158,9 @@ def _status_ctx(
 ) -> dict[str, Any]:
     if person is None:
         return {"known": False, "address": address}
-    status, paused_until = person.status, person.paused_until
-    if status == "paused" and paused_until is not None and paused_until <= now:
-        status = "active"  # the pause ran out: no RESUME is needed
-    if status != "paused":
-        paused_until = None  # the end of a past pause is the ladder's business only
+    paused = paused_at(person.status, person.paused_until, now)  # a pause ends by itself
+    status = "active" if person.status == "paused" and not paused else person.status
+    paused_until = person.paused_until if paused else None
     app = session.scalar(_LATEST_APPLICATION, {"person_id": person.id})
     pair_ctx = None
     pair = running_pair(session, person.id)

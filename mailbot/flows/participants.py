@@ -30,6 +30,7 @@ from sqlalchemy import JSON, String, Text, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain import matching as engine
+from mailbot.domain.ladder import paused_at
 from mailbot.domain.model import CommandName, Inbound, Outgoing, Verdict
 from mailbot.edges.tables import (
     Application,
@@ -83,9 +84,7 @@ OUTCOME_CODES = (
 def _engaged(person: Person, now: datetime) -> bool:
     if person.status == "withdrawn" or person.bouncing:
         return False
-    return not (
-        person.status == "paused" and (person.paused_until is None or person.paused_until > now)
-    )
+    return not paused_at(person.status, person.paused_until, now)
 
 
 def local_date(deps: Deps, person: Person, at: datetime) -> str:
@@ -417,9 +416,7 @@ def _pause(session: Session, deps: Deps, cmd: CommandRow, person: Person, now: d
 def _resume(session: Session, deps: Deps, cmd: CommandRow, person: Person, now: datetime) -> Result:
     if person.status == "withdrawn":
         return Result(["already_withdrawn"], "not resumed: withdrawn")
-    running = person.status == "paused" and (
-        person.paused_until is None or person.paused_until > now
-    )
+    running = paused_at(person.status, person.paused_until, now)
     was_paused = person.status == "paused"
     person.status, person.updated_at = "active", now
     if running:
