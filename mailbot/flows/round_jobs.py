@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain import ladder, survey, tokens
@@ -88,15 +88,17 @@ def round_view(r: RoundRow, topics: str = "") -> RoundView:
 
 
 class Snapshot:
-    """The running pairs of the started rounds, as the ladder's plain views, and who is who."""
+    """The running pairs of the started rounds, as the ladder's plain views, and who is who;
+    with `ended_since`, also the pairs that ended or were closed since then (the digest)."""
 
-    def __init__(self, session: Session, now: datetime, states: tuple[str, ...] = RUNNING) -> None:
+    def __init__(
+        self, session: Session, now: datetime, ended_since: datetime | None = None
+    ) -> None:
         self.rounds = {r.name: r for r in rounds.rounds(session) if r.starts_at <= now}
-        pairs = list(
-            session.scalars(
-                select(Pair).where(Pair.state.in_(states), Pair.round_name.in_(self.rounds))
-            )
-        )
+        wanted = Pair.state.in_(RUNNING)
+        if ended_since is not None:
+            wanted = or_(wanted, Pair.ended_at >= ended_since)
+        pairs = list(session.scalars(select(Pair).where(wanted, Pair.round_name.in_(self.rounds))))
         self.pairs = {p.id: p for p in pairs}
         members: dict[int, list[PairMember]] = defaultdict(list)
         for m in session.scalars(select(PairMember).where(PairMember.pair_id.in_(self.pairs))):
@@ -325,7 +327,9 @@ async def digest_job(deps: Deps, now: datetime) -> str:
         if s.scalar(select(func.count(Person.id))) == 0:
             return ""  # nothing to report before anyone has applied
         since = last or now - timedelta(days=7)
-        snap = Snapshot(s, now, states=(*RUNNING, "ended", "closed"))
+        # Running pairs, and those that ended or were closed since the last digest (counted
+        # as "ended" this week; older ones are history).
+        snap = Snapshot(s, now, ended_since=since)
         history = tuple(
             WeekPoint(datetime.fromisoformat(d.week_start).date(), d.active, d.total)
             for d in s.scalars(select(DigestRow).order_by(DigestRow.week_start))
@@ -388,15 +392,7 @@ async def digest_job(deps: Deps, now: datetime) -> str:
                 None,
             ),
         )
-        # Running pairs, and those that ended or were closed since the last digest (counted
-        # as "ended" this week; older ones are history).
-        views = [
-            v
-            for v in snap.views
-            if snap.pairs[v.pair_id].state in RUNNING
-            or (snap.pairs[v.pair_id].ended_at or now) >= since
-        ]
-        digest = build_digest(views, now, settings.ladder, extra)
+        digest = build_digest(snap.views, now, settings.ladder, extra)
         quiet_week = not (
             extra.bounces
             or extra.withdrawals
