@@ -138,6 +138,7 @@ class PairView:
     nudges: tuple[NudgeRecord, ...] = ()
     flagged_at: datetime | None = None  # when coordinators were last told about this pair
     last_checkin_answer_at: datetime | None = None  # latest positive check-in/nudge answer
+    ends_at: datetime | None = None  # the round's end: after it, the survey, not the ladder
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,6 +496,8 @@ def decide_ladder(
         states = [pair_state(p, now, ladder) for p in pairs]
     run = _Ladder(now, ladder)
     for pair, st in zip(pairs, states, strict=True):
+        if pair.ends_at is not None and now >= pair.ends_at:
+            continue  # the round is over: its pairs hear from the survey, not the ladder
         told = run.bounce_notices(pair, st)
         if st.state in _LADDER_STATES:
             run.pair(pair, st, told)

@@ -92,6 +92,13 @@ def _recipients(pair: PairView, now: datetime) -> list[MemberView]:
     return [m for m in pair.members if is_engaged(m, now) and not m.bouncing]
 
 
+def topic_now(started: datetime, round: RoundView, now: datetime) -> int | None:
+    """The index of the topic a pair that started at `started` is on at `now` (the one
+    `due_topics` sent last), or None before its first or after the catalogue's last."""
+    k = (now - started) // (round.topic_every_days * DAY)
+    return k if 0 <= k < round.topic_count else None
+
+
 def due_topics(
     pairs: Iterable[PairView],
     round: RoundView,

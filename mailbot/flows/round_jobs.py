@@ -25,7 +25,7 @@ from mailbot.domain import ladder, survey, tokens
 from mailbot.domain.digest import DigestInputs, WeekPoint, build_digest, digest_due
 from mailbot.domain.ladder import MemberView, NudgeKind, NudgeRecord, PairView, RoundView
 from mailbot.domain.model import Route
-from mailbot.domain.topics import checkin_due, due_topics, waking_after
+from mailbot.domain.topics import checkin_due, due_topics, topic_now, waking_after
 from mailbot.edges.chart import weekly_png
 from mailbot.edges.resources import data_dir
 from mailbot.edges.tables import (
@@ -126,6 +126,7 @@ class Snapshot:
                     nudges=tuple(nudges[p.id]),
                     flagged_at=p.flagged_at,
                     last_checkin_answer_at=p.last_checkin_answer_at,
+                    ends_at=self.rounds[p.round_name].ends_at,
                 )
             )
         self.members = members
@@ -169,18 +170,6 @@ def _round_ctx(deps: Deps, r: RoundRow) -> dict[str, Any]:
     ctx = rounds.round_context(deps, r)
     assert ctx is not None
     return ctx
-
-
-def _current_topic(
-    r: RoundRow, started: datetime, now: datetime, lang: str, path: str
-) -> dict[str, Any] | None:
-    """The topic the pair that started at `started` has now (a rematched pair counts from its
-    own start, as `domain.topics.due_topics` numbers its topics)."""
-    k = int((now - started).total_seconds() // (r.topic_every_days * 86400))
-    if k < 0 or k >= len(topic_catalogue(path)):
-        return None
-    t = topic_context(k, lang, path)
-    return {"number": t["number"], "count": t["count"], "title": t["title"]}
 
 
 async def ladder_job(deps: Deps, now: datetime) -> str:
@@ -233,10 +222,7 @@ async def ladder_job(deps: Deps, now: datetime) -> str:
                     not_before=c.not_before,
                 )
                 counts["check-ins"] += added
-        # Once a round has ended its pairs get the survey, not nudges (the end-of-round job
-        # closes them after this one, in the same tick).
-        going = [v for v in snap.views if now < snap.rounds[v.round_name].ends_at]
-        decision = ladder.decide_ladder(going, now, settings.ladder)
+        decision = ladder.decide_ladder(snap.views, now, settings.ladder)
         for n in decision.nudges:
             if n.key in snap.nudge_keys:
                 continue
@@ -268,10 +254,9 @@ def _send_nudge(s: Session, deps: Deps, snap: Snapshot, n: ladder.Nudge, now: da
         NudgeKind.PARTNER_BOUNCING: "partner_bouncing",
     }[n.kind]
     if n.kind is NudgeKind.QUIET:
-        started = snap.started[n.pair_id]
-        topic = _current_topic(
-            r, started, now, language(deps, person), deps.settings.program.topics
-        )
+        topics = deps.settings.program.topics
+        k = topic_now(snap.started[n.pair_id], round_view(r, topics), now)
+        topic = None if k is None else topic_context(k, language(deps, person), topics)
         ctx |= {"days": n.silent_days, "topic": topic}
     elif n.kind is NudgeKind.ONE_SIDED:
         writers = [p.name for p in snap.partners(n.pair_id, person.id)]
