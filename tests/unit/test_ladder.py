@@ -508,3 +508,12 @@ def test_asking_again_outweighs_an_earlier_withdrawal() -> None:
     assert why_not_matchable("withdrawn", None, True, 0, True, day(30), LADDER) == (
         "their address bounces"
     )
+
+
+def test_no_nudges_or_flags_once_the_round_has_ended() -> None:
+    """After the round's end the pair hears from the survey, not the ladder."""
+    quiet = pair(ends_at=day(20))
+    assert [n.kind for n in decide_nudges([quiet], day(14), LADDER)] == [NudgeKind.QUIET] * 2
+    assert decide_nudges([quiet], day(21), LADDER) == []
+    assert decide_nudges([quiet], day(30), LADDER) == []
+    assert len(decide_nudges([pair()], day(21), LADDER)) == 2  # no end known: the ladder goes on

@@ -13,6 +13,7 @@ from mailbot.domain.topics import (
     checkin_due,
     due_topics,
     morning_after,
+    topic_now,
     waking_after,
 )
 from tests.support import views
@@ -168,3 +169,14 @@ def test_waking_after_holds_mail_due_at_night_until_the_morning(
 ) -> None:
     at = datetime.fromisoformat(utc).replace(tzinfo=UTC)
     assert waking_after(at, zone, 9) == datetime.fromisoformat(expected).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [(-1, None), (0, 0), (13.9, 0), (14, 1), (28, 2), (9 * 14 - 0.1, 8), (9 * 14, None)],
+)
+def test_topic_now_counts_from_the_pairs_own_start(days: float, expected: int | None) -> None:
+    """A pair rematched 30 days in is on its own topic 1 then, as due_topics numbered it."""
+    rv = RoundView("2024A", START, START + timedelta(days=200), 14, 9)
+    started = START + timedelta(days=30)
+    assert topic_now(started, rv, started + timedelta(days=days)) == expected
