@@ -517,16 +517,19 @@ def decide_nudges(
 # ---------------------------------------------------------------------------- next round
 
 
-def silent_cycles(member: MemberView, round: RoundView, now: datetime) -> int:
+def silent_cycles(
+    member: MemberView, round: RoundView, now: datetime, pair_start: datetime | None = None
+) -> int:
     """Whole topic cycles (`topic_every_days`) this member has been silent up to `now`.
 
-    Counted from the later of the round start and the member's `last_wrote_at`, up to the earlier
-    of `now` and the round end. A member paused at `now` counts 0 (asking for a pause is contact);
-    a withdrawn member counts as usual (the caller does not rematch them anyway).
+    Counted from the latest of the round start, the start of their pair (`pair_start`: someone
+    rematched late in the round was not silent before it) and the member's `last_wrote_at`, up
+    to the earlier of `now` and the round end. A member paused at `now` counts 0 (asking for a
+    pause is contact); a withdrawn member counts as usual (the caller does not rematch them).
     """
     if is_paused(member, now):
         return 0
-    start = round.starts_at
+    start = max(round.starts_at, pair_start or round.starts_at)
     if member.last_wrote_at is not None and member.last_wrote_at > start:
         start = member.last_wrote_at
     if member.paused_until is not None and start < member.paused_until <= now:

@@ -482,7 +482,7 @@ async def end_of_round_job(deps: Deps, now: datetime) -> str:
                     pair = snap.pairs[view.pair_id]
                     for m in view.members:
                         person = snap.people[m.person_id]
-                        person.silent_cycles = ladder.silent_cycles(m, rv, now)
+                        person.silent_cycles = ladder.silent_cycles(m, rv, now, view.started_at)
                         if person.status == "withdrawn":
                             continue
                         notify(

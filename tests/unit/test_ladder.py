@@ -517,3 +517,10 @@ def test_no_nudges_or_flags_once_the_round_has_ended() -> None:
     assert decide_nudges([quiet], day(21), LADDER) == []
     assert decide_nudges([quiet], day(30), LADDER) == []
     assert len(decide_nudges([pair()], day(21), LADDER)) == 2  # no end known: the ladder goes on
+
+
+def test_silent_cycles_of_someone_rematched_late_count_from_their_new_pair() -> None:
+    """Rematched on day 100 of a 120-day round, quiet since: one cycle, not eight — they
+    were writing to their first partner before (that membership's own last_wrote_at)."""
+    assert silent_cycles(member(1), ROUND, day(130), pair_start=day(100)) == 1
+    assert silent_cycles(member(1), ROUND, day(130)) == 8  # a pair that began with the round
