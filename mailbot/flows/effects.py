@@ -56,9 +56,12 @@ def country_name(code: str, lang: str) -> str:
 
 # Built once (see flows.pairs): they run for every application and STATUS.
 _PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
-_APPLICATION_FOR_ROUND = select(Application).where(
-    Application.person_id == bindparam("person_id"),
-    Application.round_name == bindparam("round_name"),
+_APPLICATIONS_OF = select(Application).where(Application.person_id == bindparam("person_id"))
+_LAST_STORED = (
+    select(Application)
+    .where(Application.person_id == bindparam("person_id"))
+    .order_by(Application.updated_at.desc(), Application.id.desc())
+    .limit(1)
 )
 _LATEST_APPLICATION = (
     select(Application)
@@ -83,15 +86,27 @@ def person_by_email(session: Session, address: str) -> Person | None:
 
 
 def round_for(session: Session, deps: Deps, now: datetime) -> tuple[str, Any, Any]:
-    """(round name or "" for the next one, the open round, the next round)."""
+    """(round name or "" for the next one, the open round, the next round).
+
+    A round still open for applications but already matched (its matching day is the closing
+    day) takes no more: a form that arrives after its pairs were proposed waits for the next.
+    """
     current = rounds.open_round(session, now)
     upcoming = rounds.next_round(session, now)
-    return (current.name if current else ""), current, upcoming
+    taking = current is not None and current.state == "planned"
+    return (current.name if taking else ""), current, upcoming
+
+
+# An application a new form may still change: waiting for a round, or in one not yet approved.
+_OPEN_TO_CHANGE = ("planned", "proposed")
 
 
 def store_application(
     session: Session, deps: Deps, fields: ApplicationFields, now: datetime
 ) -> Person:
+    """Store a valid form as the sender's application: a new form updates the one that is still
+    open to change (even after its round closed, until the round's pairs are approved), else
+    it applies for the open round, or waits for the next one."""
     person = person_by_email(session, fields.email)
     if person is None:
         person = Person(email=fields.email, created_at=now, updated_at=now)
@@ -101,27 +116,32 @@ def store_application(
     person.timezone = fields.timezone
     person.country = fields.country
     person.updated_at = now
-    if person.status == "withdrawn":
-        person.wants_next_round = True  # applying again is asking to take part again
+    # Applying is asking to take part (again): it outweighs a withdrawal or a past silence.
+    person.wants_next_round = True
     session.flush()
-    round_name, _, _ = round_for(session, deps, now)
-    app = session.scalar(_APPLICATION_FOR_ROUND, {"person_id": person.id, "round_name": round_name})
+    target, _, _ = round_for(session, deps, now)
+    states = {r.name: r.state for r in rounds.rounds(session)}
+    pending = [
+        a
+        for a in session.scalars(_APPLICATIONS_OF, {"person_id": person.id})
+        if a.status in ("valid", "deferred")
+        and (a.round_name == "" or states.get(a.round_name) in _OPEN_TO_CHANGE)
+    ]
+    app = next((a for a in pending if a.round_name == target), None)
+    app = app or next((a for a in pending if a.round_name), None) or next(iter(pending), None)
     if app is None:
-        session.add(
-            Application(
-                person_id=person.id,
-                round_name=round_name,
-                fields=fields.as_json(),
-                status="valid",
-                submitted_at=now,
-                updated_at=now,
-            )
-        )
-    else:
-        app.fields = fields.as_json()
-        app.status = "valid"
-        app.updated_at = now
+        app = Application(person_id=person.id, round_name=target, submitted_at=now)
+        session.add(app)
+    elif app.round_name == "" and target:
+        app.round_name = target  # was waiting; the open round takes it
+    app.fields, app.status, app.updated_at = fields.as_json(), "valid", now
     return person
+
+
+def filed_round(session: Session, person: Person) -> str:
+    """The round of the application `store_application` just wrote ("" for the next one)."""
+    app = session.scalar(_LAST_STORED, {"person_id": person.id})
+    return app.round_name if app is not None else ""
 
 
 def record_command(
@@ -215,7 +235,9 @@ def answer(
         "person_id": person.id if person else 0,
     }
     if template == "confirmation" and app is not None and app.fields is not None:
-        _, current, upcoming = round_for(session, deps, now)
+        _, _, upcoming = round_for(session, deps, now)
+        name = filed_round(session, person) if person is not None else ""
+        current = next((r for r in rounds.rounds(session) if name and r.name == name), None)
         earlier = session.scalar(_EARLIER_APPLICATION, {"sender": msg.from_addr, "row_id": row.id})
         context |= {
             "fields": _display_fields(app.fields),

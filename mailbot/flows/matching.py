@@ -373,6 +373,11 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
     left = [*data["left"], *kept_out]
     for p in data["pairs"]:
         members = [pid for pid in p["members"] if still_in(pid)]
+        for pid in set(p["members"]) - set(members):  # paused since the proposal: told too
+            person = people.get(pid)
+            why = eligible(person, deps, now) if person is not None else ""
+            if code := _kept_out_reason(why):
+                left.append({"id": pid, "code": code, "detail": why})
         if len(members) < 2:  # their partner left between the proposal and APPROVE
             left += [
                 {"id": pid, "code": "unmatched", "detail": "partner left before approval"}
@@ -403,8 +408,7 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
         if person is None or app is None or person.status == "withdrawn":
             continue  # deleted or withdrawn since the proposal: nothing to tell them
         if x["code"] in ("country_cap", "paused", "silent") or upcoming is not None:
-            app.round_name = upcoming.name if upcoming else ""  # carried to the next round
-            app.status = "valid"
+            app = _carry(session, app, upcoming.name if upcoming else "")
         else:
             app.status = "left"
         app.status_reason, app.updated_at = x["detail"], now
@@ -423,6 +427,24 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
             now,
         )
     return pairs
+
+
+def _carry(session: Session, app: Application, to: str) -> Application:
+    """Move a left-out application to round `to` ("" = the next one); when the person already
+    has one there, one stands: the newer form."""
+    there = session.scalar(
+        select(Application).where(
+            Application.person_id == app.person_id, Application.round_name == to
+        )
+    )
+    if there is not None:
+        if app.updated_at > there.updated_at:
+            there.fields, there.submitted_at = app.fields, app.submitted_at
+        session.delete(app)
+        session.flush()  # the carried row is gone before anything else looks
+        app = there
+    app.round_name, app.status = to, "valid"
+    return app
 
 
 def _member_ctx(person: Person, app: Application, at: datetime, lang: str) -> dict[str, Any]:
@@ -577,7 +599,7 @@ async def round_job(deps: Deps, now: datetime) -> str:
     with deps.db.transaction() as s:
         rounds.sync_rounds(s, deps)
         current = rounds.open_round(s, now)
-        if current is not None:
+        if current is not None and current.state == "planned":  # not once it is matched
             moved = _move_waiting(s, deps, current, now)
             if moved:
                 done.append(f"{moved} moved into {current.name}")

@@ -25,12 +25,15 @@ def _at(deps: Deps, d: date, hour: int = 0) -> datetime:
 
 
 def round_row(deps: Deps, r: RoundSettings) -> dict[str, object]:
+    closes = _at(deps, r.applications_close + timedelta(days=1)) - timedelta(seconds=1)
+    matching = _at(deps, r.matching_date, deps.settings.schedule.digest_hour)
     return {
         "name": r.name,
         "applications_open": _at(deps, r.applications_open),
-        "applications_close": _at(deps, r.applications_close + timedelta(days=1))
-        - timedelta(seconds=1),
-        "matching_at": _at(deps, r.matching_date, deps.settings.schedule.digest_hour),
+        "applications_close": closes,
+        # Matching on the closing day (the default) waits for its end: a form sent that
+        # afternoon is in time, so it must be in the pool.
+        "matching_at": max(matching, closes),
         "starts_at": _at(deps, r.start),
         "ends_at": _at(deps, r.end),
         "topic_every_days": r.topic_every_days,

@@ -6,12 +6,23 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mailbot.domain import tokens
 from mailbot.domain.model import Route
-from mailbot.edges.tables import Application, InboundRow, Pair, PairMember, Person, Proposal
-from tests.support.program import SECRET, Program, application
+from mailbot.edges.tables import (
+    Application,
+    InboundRow,
+    Pair,
+    PairMember,
+    Person,
+    Proposal,
+    RoundRow,
+)
+from tests.flows.test_commands_flow import mail, send
+from tests.support.program import ROUND, SECRET, Program, application, instant
+
+START = instant("2026-12-01T09:00:00Z")  # before the round: someone known from earlier
 
 PEOPLE = [
     ("ana@example.net", "Ana", "Spain", "public", "outreach, makerspaces"),
@@ -144,6 +155,9 @@ def test_who_is_not_in_the_pool_is_named_with_why(prog: Program) -> None:
     with prog.deps.db.transaction() as s:
         people = {p.email: p for p in s.scalars(select(Person))}
         people["kofi@example.net"].bouncing = True
+        # Their forms were carried over from before (a new form would be asking to take part).
+        for who in ("mia", "raj"):
+            people[f"{who}@example.net"].wants_next_round = False
         people["mia@example.net"].silent_cycles = 3  # silent through last round's topics
         people["sam@example.net"].silent_cycles = 3
         people["sam@example.net"].wants_next_round = True  # ... but said CONTINUE
@@ -258,6 +272,7 @@ def test_who_was_kept_out_of_the_pool_hears_why_on_approve(prog: Program) -> Non
         people = {p.email: p for p in s.scalars(select(Person))}
         people["kofi@example.net"].status = "paused"  # PAUSE 2 weeks before matching
         people["mia@example.net"].silent_cycles = 3
+        people["mia@example.net"].wants_next_round = False  # form carried over, not a new one
         people["raj@example.net"].bouncing = True
     before = {"raj@example.net": len(prog.sent_to("raj@example.net"))}
     prog.tick("2027-02-03T09:00:00Z")
@@ -290,3 +305,124 @@ def test_a_wish_for_another_round_is_answered_by_being_matched(prog: Program) ->
     [sam] = prog.query(select(Person).where(Person.email == "sam@example.net"))
     assert sam.id in {m.person_id for m in prog.query(select(PairMember))}
     assert sam.wants_next_round is False
+
+
+def _form(name: str, country: str, interests: str) -> str:
+    return (
+        f"Name: {name}\nCountry: {country}\nInstitution: Library of {name}\nSector: public\n"
+        f"Career stage: mid-career\nInterests: {interests}\n"
+    )
+
+
+def test_a_form_corrected_after_the_close_updates_the_application_matched(
+    prog: Program,
+) -> None:
+    """Ana resends her form after applications closed, before matching: the round matches the
+    corrected form, and no second application waits to enrol her in the next round."""
+    _apply(prog)
+    fixed = _form("Ana", "Spain", "rare books")
+    prog.put(application("ana@example.net", "Ana", fixed, message_id="<ana-fixed@example.net>"))
+    prog.tick("2027-02-01T09:00:00Z")
+    apps = prog.query(select(Application).join(Person).where(Person.email == "ana@example.net"))
+    assert [(a.round_name, a.fields["interests"]) for a in apps] == [("2027A", ["rare books"])]
+    answer = prog.sent_to("ana@example.net")[-1].get_body(("plain",)).get_content()
+    assert "we have updated your application" in answer
+    assert 'registered for the round "2027A"' in answer and "No round is open" not in answer
+
+
+def test_matching_on_the_closing_day_waits_for_the_close(tmp_path: Path, db_url: str) -> None:
+    """With no matching date (the closing day), a form sent that afternoon is in the pool."""
+    round_toml = ROUND.replace("matching_date = 2027-02-03\n", "")
+    assert round_toml != ROUND
+    prog = Program.create(tmp_path / "p", db_url, rounds=round_toml)
+    _apply(prog)
+    prog.tick("2027-01-31T09:00:00Z")  # the digest hour of the closing day
+    assert prog.query(select(Proposal)) == []
+    late = _form("Olu", "Nigeria", "outreach")
+    prog.put(application("olu@example.net", "Olu", late, message_id="<olu@example.net>"))
+    prog.tick("2027-01-31T15:00:00Z")
+    prog.tick("2027-02-01T00:00:00Z")
+    [proposal] = prog.query(select(Proposal))
+    [olu] = prog.query(select(Person.id).where(Person.email == "olu@example.net"))
+    assert olu in {i for p in proposal.payload["pairs"] for i in p["members"]}
+
+
+def test_a_form_after_the_pairs_were_proposed_waits_for_the_next_round(prog: Program) -> None:
+    """The round is still open but already matched: the form waits, and says so."""
+    _apply(prog)
+    with prog.deps.db.transaction() as s:  # a coordinator matched early (mailbot match)
+        s.execute(update(RoundRow).where(RoundRow.name == "2027A").values(state="proposed"))
+    late = _form("Olu", "Nigeria", "outreach")
+    prog.put(application("olu@example.net", "Olu", late, message_id="<olu@example.net>"))
+    prog.tick("2027-01-20T09:00:00Z")
+    apps = prog.query(select(Application).join(Person).where(Person.email == "olu@example.net"))
+    assert [a.round_name for a in apps] == [""]
+    assert (
+        "No round is open" in prog.sent_to("olu@example.net")[-1].get_body(("plain",)).get_content()
+    )
+
+
+def test_a_new_form_after_a_silent_round_asks_to_take_part(prog: Program) -> None:
+    """Silent through last round, then a new form: that is asking for another round."""
+    with prog.deps.db.transaction() as s:
+        s.add(
+            Person(
+                email="mia@example.net",
+                name="Mia",
+                language="en",
+                country="AU",
+                status="active",
+                silent_cycles=3,
+                created_at=START,
+                updated_at=START,
+            )
+        )
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal_mail] = _proposals(prog)
+    prog.put(_reply(proposal_mail["Reply-To"].addresses[0].addr_spec, "APPROVE"))
+    prog.tick("2027-02-03T12:00:00Z")
+    [mia] = prog.query(select(Person.id).where(Person.email == "mia@example.net"))
+    assert mia in {m.person_id for m in prog.query(select(PairMember))}
+
+
+def test_paused_between_proposal_and_approve_is_told_and_kept(prog: Program) -> None:
+    """Paused after the proposal went out: left out on APPROVE, told why, form kept."""
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    send(prog, "2027-02-03T10:00:00Z", mail("kofi@example.net", "PAUSE 1 week"))
+    [proposal_mail] = _proposals(prog)
+    prog.put(_reply(proposal_mail["Reply-To"].addresses[0].addr_spec, "APPROVE"))
+    prog.tick("2027-02-03T12:00:00Z")
+    [letter] = [m for m in prog.sent_to("kofi@example.net") if "About your place" in m["Subject"]]
+    assert "paused when the pairs were made" in letter.get_body(("plain",)).get_content()
+    kept = prog.query(select(Application).join(Person).where(Person.email == "kofi@example.net"))
+    assert [(a.round_name, a.status) for a in kept] == [("", "valid")]
+
+
+def test_left_out_with_a_form_already_waiting_keeps_one_application(prog: Program) -> None:
+    """Carried over on APPROVE while a form already waits for the next round: APPROVE
+    works, and one application waits, the newer form."""
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    send(prog, "2027-02-03T10:00:00Z", mail("kofi@example.net", "PAUSE 1 week"))
+    with prog.deps.db.transaction() as s:  # a form for the next round, sent meanwhile
+        kofi = s.scalars(select(Person).where(Person.email == "kofi@example.net")).one()
+        s.add(
+            Application(
+                person_id=kofi.id,
+                round_name="",
+                fields={"interests": ["newer"]},
+                status="valid",
+                submitted_at=START,
+                updated_at=START,
+            )
+        )
+    [proposal_mail] = _proposals(prog)
+    prog.put(_reply(proposal_mail["Reply-To"].addresses[0].addr_spec, "APPROVE"))
+    prog.tick("2027-02-03T12:00:00Z")
+    assert prog.query(select(Proposal.state)) == ["approved"]
+    kept = prog.query(select(Application).join(Person).where(Person.email == "kofi@example.net"))
+    assert [(a.round_name, a.fields["interests"]) for a in kept] == [
+        ("", ["research data", "outreach"])
+    ]

@@ -52,6 +52,7 @@ class Program:
         extra: str = "",
         transport: str = "maildir",
         env: dict[str, str] | None = None,
+        rounds: str = ROUND,
     ) -> Program:
         root.mkdir(parents=True, exist_ok=True)
         config = root / "mailbot.toml"
@@ -65,7 +66,7 @@ maildir = "{root}/maildir"
 [database]
 url = "{db_url}"
 {extra}
-{ROUND}
+{rounds}
 """
         )
         settings = settings_mod.load(config, {"MAILBOT_PROGRAM_SECRET": SECRET, **(env or {})})
