@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from mailbot.domain.model import PARTICIPANT_COMMANDS, CommandName, Kind, Verdict
+from mailbot.domain.model import PARTICIPANT_COMMANDS, CommandName, Kind, Route, Verdict
 
 COORDINATOR_COMMANDS = frozenset(
     {
@@ -56,6 +56,15 @@ def _answer(template: str, facts: SenderFacts, limit: int, **effects: bool) -> D
     return replace(base, answer=template, note=f"answered with {template}")
 
 
+def answers_coordinator_mail(verdict: Verdict) -> bool:
+    """A reply to a matching proposal or a digest (reply keys m<id>, d<id>), where only
+    commands act: a coordinator's reply there with none is answered, not filed as chat."""
+    return any(
+        h.route is Route.REPLY and h.token[:1] in ("m", "d") and h.token[1:].isdigit()
+        for h in verdict.routes
+    )
+
+
 def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> Decision:
     kind = verdict.kind
     if kind in (Kind.DUPLICATE, Kind.LOOP):
@@ -88,6 +97,9 @@ def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> De
             # flows.participants acts on it and answers with what it did (rate-limited there)
             return Decision(note="participant command", record_command=True)
     if kind is Kind.REPLY:
+        if facts.is_coordinator and answers_coordinator_mail(verdict):
+            # "Approved, thanks!" to a proposal must not pass for an APPROVE nor go unheard.
+            return _answer("coordinator_action_done", facts, max_answers_per_day)
         return Decision(note="reply: metadata recorded")
     if facts.known or facts.is_coordinator:
         return Decision(note="held for the coordinators", hold_for_coordinators=True)

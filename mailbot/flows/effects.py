@@ -165,6 +165,14 @@ def record_command(
     return cmd
 
 
+_NO_COMMAND = (
+    "We found no command on the first line of your reply, so it changed nothing. "
+    "To decide on a matching proposal reply with APPROVE or REDO; to act on a pair from the "
+    "digest, with one of the lines it suggests (LIAISE 12 <text>, REMATCH 12, CLOSE 12, "
+    "NOTE 12 <text>)."
+)
+
+
 def _display_fields(fields: ApplicationFields) -> dict[str, Any]:
     lang = fields.language
     data = fields.as_json()
@@ -249,6 +257,12 @@ def answer(
         context["problems"] = [
             {"field": p.field.value, "code": p.code, "value": p.value} for p in app.problems
         ]
+    elif template == "coordinator_action_done":  # a coordinator's reply with no command
+        context |= {
+            "action": "(no command found)",
+            "detail": _NO_COMMAND,
+            "refused": True,
+        }
     elif template == "status":
         context |= _status_ctx(session, person, msg.from_addr, now)
     reply_to = reply_address(deps, person.id) if person is not None else settings.program.address

@@ -426,3 +426,17 @@ def test_left_out_with_a_form_already_waiting_keeps_one_application(prog: Progra
     assert [(a.round_name, a.fields["interests"]) for a in kept] == [
         ("", ["research data", "outreach"])
     ]
+
+
+def test_a_coordinator_reply_without_a_command_is_answered(prog: Program) -> None:
+    """'Approved, thanks!' is not APPROVE: nothing changes, and the coordinator hears so."""
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal_mail] = _proposals(prog)
+    before = len(prog.sent_to("director@example.org"))
+    prog.put(_reply(proposal_mail["Reply-To"].addresses[0].addr_spec, "Approved, thanks!"))
+    prog.tick("2027-02-03T12:00:00Z")
+    assert prog.query(select(Proposal.state)) == ["proposed"]
+    [answer] = prog.sent_to("director@example.org")[before:]
+    assert answer["Subject"].startswith("Not done")
+    assert "reply with APPROVE or REDO" in answer.get_body(("plain",)).get_content()
