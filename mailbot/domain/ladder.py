@@ -564,3 +564,12 @@ def why_not_matchable(
     if cycles_silent >= ladder.silent_cycles_to_exclude and not asked:
         return f"silent through {cycles_silent} cycles last round"
     return ""
+
+
+def exclusion_code(why: str) -> str:
+    """The letter code for a `why_not_matchable` reason whose person is told on approval
+    ("paused", "silent"), "" for those never written to (withdrawn, bouncing). Stated here,
+    beside the reasons, because proposals store the reason text."""
+    if why == "paused":
+        return "paused"
+    return "silent" if why.startswith("silent through") else ""

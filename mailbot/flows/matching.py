@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.domain import matching, tokens
-from mailbot.domain.ladder import why_not_matchable
+from mailbot.domain.ladder import exclusion_code, why_not_matchable
 from mailbot.domain.model import Outgoing, Route
 from mailbot.edges.tables import (
     Application,
@@ -326,13 +326,6 @@ def propose_round(session: Session, deps: Deps, round_row: RoundRow, now: dateti
     return row
 
 
-def _kept_out_reason(why: str) -> str:
-    """round_deferred's reason_code for someone `eligible` kept out, "" for no letter."""
-    if why == "paused":
-        return "paused"
-    return "silent" if why.startswith("silent") else ""
-
-
 def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime) -> list[Pair]:
     """Make a proposal final: pairs, introductions, and a word to everyone left out."""
     if row.state != "proposed":
@@ -347,7 +340,7 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
     kept_out = [
         {"id": x["id"], "code": code, "detail": x["why"]}
         for x in data.get("excluded", [])
-        if (code := _kept_out_reason(x["why"]))
+        if (code := exclusion_code(x["why"]))
     ]
     ids = (
         {i for p in data["pairs"] for i in p["members"]}
@@ -376,7 +369,7 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
         for pid in set(p["members"]) - set(members):  # paused since the proposal: told too
             person = people.get(pid)
             why = eligible(person, deps, now) if person is not None else ""
-            if code := _kept_out_reason(why):
+            if code := exclusion_code(why):
                 left.append({"id": pid, "code": code, "detail": why})
         if len(members) < 2:  # their partner left between the proposal and APPROVE
             left += [

@@ -20,6 +20,7 @@ from mailbot.domain.ladder import (
     State,
     decide_ladder,
     decide_nudges,
+    exclusion_code,
     pair_state,
     silent_cycles,
     why_not_matchable,
@@ -524,3 +525,16 @@ def test_silent_cycles_of_someone_rematched_late_count_from_their_new_pair() -> 
     were writing to their first partner before (that membership's own last_wrote_at)."""
     assert silent_cycles(member(1), ROUND, day(130), pair_start=day(100)) == 1
     assert silent_cycles(member(1), ROUND, day(130)) == 8  # a pair that began with the round
+
+
+def test_exclusion_codes_read_every_reason_why_not_matchable_gives() -> None:
+    """Proposals store the reason text; APPROVE writes to the paused and the silent only."""
+    at = day(1)
+    reasons = {
+        "withdrawn": why_not_matchable("withdrawn", None, False, 0, False, at, LADDER),
+        "paused": why_not_matchable("paused", day(9), False, 0, False, at, LADDER),
+        "bouncing": why_not_matchable("active", None, True, 0, False, at, LADDER),
+        "silent": why_not_matchable("active", None, False, 5, False, at, LADDER),
+    }
+    codes = {k: exclusion_code(v) for k, v in reasons.items()}
+    assert codes == {"withdrawn": "", "paused": "paused", "bouncing": "", "silent": "silent"}
