@@ -305,7 +305,8 @@ class _Scrubber:
 
     def __init__(self, address: str, name: str) -> None:
         self.address = address.lower()
-        parts = [re.escape(address)]
+        # Whole addresses only: ana@example.net is not inside diana@example.net.
+        parts = [r"(?<![\w.%+-])" + re.escape(address) + r"(?![\w-]|\.\w)"]
         if len(name.strip()) >= 2:
             parts.append(r"(?<!\w)" + re.escape(name.strip()) + r"(?!\w)")
         self.pattern = re.compile("|".join(parts), re.IGNORECASE)
@@ -364,7 +365,12 @@ def erase(
                 for n in needles
             )
         )
+        # The query finds substrings (cheap, in SQL); the scrubber decides on whole words.
         for obj in list(session.scalars(select(model).where(cond))):
+            cleaned = {c.key: scrub(getattr(obj, c.key)) for c in cols}
+            changed = {k: v for k, v in cleaned.items() if v != getattr(obj, k)}
+            if not changed:
+                continue  # "Diana", "Canada": someone else's, left alone
             if (
                 isinstance(obj, Outbox)
                 and obj.status == "pending"
@@ -372,11 +378,8 @@ def erase(
             ):
                 session.delete(obj)
                 continue
-            for c in cols:
-                value = getattr(obj, c.key)
-                cleaned = scrub(value)
-                if cleaned != value:
-                    setattr(obj, c.key, cleaned)
+            for k, v in changed.items():
+                setattr(obj, k, v)
     event = DeletionEvent(at=now)
     session.add(event)
     session.flush()

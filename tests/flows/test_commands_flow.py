@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.domain import tokens
-from mailbot.domain.model import Route
+from mailbot.domain.model import Outgoing, Route
 from mailbot.edges.tables import (
     Application,
     Base,
@@ -35,6 +35,7 @@ from mailbot.edges.tables import (
     PairNote,
     Person,
 )
+from mailbot.flows.outbox import enqueue
 from tests.support.program import SECRET, Program, application, instant
 
 PROGRAM = "coordinator@example.org"
@@ -671,3 +672,32 @@ def test_withdrawing_takes_back_a_rematch_request(prog: Program) -> None:
     digest = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()][-1]
     body = text(digest)
     assert "Withdrew: ana@example.net" in body and "REMATCH), waiting for you" not in body
+
+
+def test_deleting_ana_leaves_diana_and_canada_alone(prog: Program) -> None:
+    """The erasure matches whole names and addresses: mail still to go to diana@… (about
+    Canada) is not dropped, and her address is not rewritten, when Ana deletes her data."""
+    with prog.deps.db.transaction() as s:
+        enqueue(
+            s,
+            prog.deps,
+            Outgoing(
+                key="test:diana",
+                to=("diana@example.net",),
+                template="help",
+                language="en",
+                context={"recipient_name": "Diana", "country": "Canada", "by": "Ana Garcías"},
+                not_before=instant("2027-03-01T09:00:00Z"),
+            ),
+            instant("2027-02-05T09:00:00Z"),
+        )
+    send(prog, "2027-02-05T09:00:00Z", mail("ana@example.net", "DELETE MY DATA"))
+    token = person(prog, "ana@example.net").delete_token  # type: ignore[union-attr]
+    send(prog, "2027-02-05T10:00:00Z", mail("ana@example.net", f"DELETE MY DATA {token}"))
+    assert person(prog, "ana@example.net") is None
+    [row] = prog.query(select(Outbox).where(Outbox.key == "test:diana"))
+    assert (row.status, row.to, row.context["by"]) == (
+        "pending",
+        ["diana@example.net"],
+        "Ana Garcías",
+    )
