@@ -70,7 +70,7 @@ class SmtpSection:
     password: str = ""
     tls: str = "starttls"
     ca_file: str = ""
-    max_attempts: int = 8
+    give_up_after_days: float = 5.0  # transient failures are retried this long (RFC 5321: 4-5)
     batch_size: int = 200
     connections: int = 4
 
@@ -153,6 +153,11 @@ _SECTIONS: dict[str, type] = {
     "ladder": LadderSection,
 }
 
+# Keys that once existed, with what replaced them: named instead of "unknown key".
+_RETIRED: dict[str, dict[str, str]] = {
+    "smtp": {"max_attempts": "replaced by smtp.give_up_after_days (retries end by time now)"},
+}
+
 
 def _coerce(key: str, raw: Any, default: Any) -> Any:
     """Turn a TOML or environment value into the type of the default, or say why not."""
@@ -185,6 +190,8 @@ def _coerce(key: str, raw: Any, default: Any) -> Any:
 def _section(name: str, table: Mapping[str, Any], env: Mapping[str, str]) -> Any:
     cls = _SECTIONS[name]
     known = {f.name: f for f in fields(cls)}
+    for old in sorted(set(table) & set(_RETIRED.get(name, {}))):
+        raise ConfigError(f"{name}.{old}: {_RETIRED[name][old]}; remove it")
     unknown = sorted(set(table) - set(known))
     if unknown:
         raise ConfigError(f"{name}.{unknown[0]}: unknown key (known: {', '.join(known)})")
@@ -287,6 +294,11 @@ def _validate(s: Settings) -> Settings:
         port = getattr(s, sec).port
         if not 0 < port < 65536:
             raise ConfigError(f"{sec}.port: {port} is not a TCP port")
+    if not 0 < s.smtp.give_up_after_days <= 30:
+        raise ConfigError(
+            "smtp.give_up_after_days: expected more than 0 and at most 30 days "
+            "(RFC 5321 suggests 4 to 5)"
+        )
     if not 1 <= s.smtp.connections <= 32:
         raise ConfigError("smtp.connections: expected 1 to 32 connections at once")
     if not 1 <= s.imap.batch_size <= 500:

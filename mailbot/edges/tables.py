@@ -208,6 +208,9 @@ class Outbox(Base):
     # pending → sending → sent | failed | uncertain (crash while sending: never resent)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the first attempt was made: transient failures are retried until
+    # smtp.give_up_after_days after it (None: not tried yet, or queued again by hand).
+    first_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]

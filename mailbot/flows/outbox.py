@@ -1,6 +1,9 @@
 """The outbox: queue mail in the caller's transaction, deliver what is due, never a key twice.
 
-A row moves pending → sending (committed before SMTP) → sent | failed. A row found in
+A row moves pending → sending (committed before SMTP) → sent | failed. A transient failure
+(4xx, the relay down) puts it back to pending with a doubling backoff capped at 6 hours, until
+`smtp.give_up_after_days` after its first attempt (RFC 5321 §4.5.4.1: 4–5 days): a relay
+outage of hours or a day delays mail, it does not lose it. A row found in
 `sending` when delivery starts belongs to a run that died mid-send: it may or may not have
 reached the server, so it becomes `uncertain` and is never sent again by itself (the
 coordinators' digest counts it) — sending twice is the one thing this module promises not to
@@ -84,6 +87,11 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
+def gives_up(first_attempt_at: datetime | None, now: datetime, days: float) -> bool:
+    """Whether a row first tried at `first_attempt_at` has been retried long enough."""
+    return now - (first_attempt_at or now) >= timedelta(days=days)
+
+
 def _names(context: dict[str, Any]) -> dict[str, str]:
     return {k.lower(): str(v) for k, v in context.get("names", {}).items()}
 
@@ -154,6 +162,7 @@ def resend(deps: Deps, keys: list[str], now: datetime) -> dict[str, str]:
             else:
                 done[key] = f"queued again (was {row.status})"
                 row.status, row.next_attempt_at, row.attempts = "pending", now, 0
+                row.first_attempt_at = None  # a new retry window
                 row.last_error = f"resent by hand at {now.isoformat()}; before: {row.last_error}"
     return done
 
@@ -212,7 +221,8 @@ async def _deliver_one(
     except (TemplateMissing, Exception) as exc:  # a template bug must not block the queue
         # Retried with backoff (a fixed template or config lets it go out), failed at the end.
         attempts = row.attempts + 1
-        final = attempts >= deps.settings.smtp.max_attempts
+        first = row.first_attempt_at or now
+        final = gives_up(first, now, deps.settings.smtp.give_up_after_days)
         with deps.db.transaction() as s:
             s.execute(
                 update(_OUTBOX)
@@ -220,6 +230,7 @@ async def _deliver_one(
                 .values(
                     status="failed" if final else "pending",
                     attempts=attempts,
+                    first_attempt_at=first,
                     next_attempt_at=now + backoff(attempts),
                     last_error=f"render: {type(exc).__name__}: {exc}"[:2000],
                 )
@@ -233,7 +244,11 @@ async def _deliver_one(
         claimed = s.execute(
             update(_OUTBOX)
             .where(_OUTBOX.c.id == row.id, _OUTBOX.c.status == "pending")
-            .values(status="sending", attempts=_OUTBOX.c.attempts + 1)
+            .values(
+                status="sending",
+                attempts=_OUTBOX.c.attempts + 1,
+                first_attempt_at=row.first_attempt_at or now,
+            )
         )
         if not claimed.rowcount:  # type: ignore[attr-defined]
             return
@@ -246,7 +261,9 @@ async def _deliver_one(
                 values["last_error"] = f"refused: {result.refused}"[:2000]
             report.sent += 1
             log.info("sent key=%s to=%s template=%s", row.key, row.primary_to, row.template)
-        elif result.permanent or attempts >= deps.settings.smtp.max_attempts:
+        elif result.permanent or gives_up(
+            row.first_attempt_at, now, deps.settings.smtp.give_up_after_days
+        ):
             values = {"status": "failed", "last_error": result.detail[:2000]}
             report.failed += 1
             log.warning("send failed key=%s detail=%s", row.key, result.detail)

@@ -109,6 +109,12 @@ def test_check_config_names_the_bad_key(tmp_path: Path) -> None:
     cfg.write_text("[smtp]\nconnections = 0\n")
     out = run(cfg, "check-config")
     assert out.returncode == 2 and "smtp.connections" in out.stderr
+    cfg.write_text("[smtp]\ngive_up_after_days = 0\n")
+    out = run(cfg, "check-config")
+    assert out.returncode == 2 and "smtp.give_up_after_days" in out.stderr
+    cfg.write_text("[smtp]\nmax_attempts = 8\n")  # retired: says what replaced it
+    out = run(cfg, "check-config")
+    assert out.returncode == 2 and "smtp.give_up_after_days" in out.stderr
 
 
 def test_uncertain_mail_is_listed_and_resent_only_by_hand(tmp_path: Path) -> None:

@@ -1,0 +1,127 @@
+"""Delivery when the relay says no: the outbox over a real `SmtpSender` talking to an aiosmtpd
+server in the test's own event loop (or to a port where nothing listens)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP as AiosmtpdServer
+from aiosmtpd.smtp import Envelope, Session
+from sqlalchemy import select
+
+from mailbot.edges.smtp import SmtpSender, SmtpSettings
+from mailbot.edges.tables import Outbox
+from mailbot.flows import intake, outbox
+from tests.support.program import Program, application
+
+NOW = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def prog(tmp_path: Path, db_url: str) -> Program:
+    p = Program.create(tmp_path / "prog", db_url)
+    yield p
+    p.close()
+
+
+class Relay:
+    """aiosmtpd handler: scripted replies per recipient, records what it accepted."""
+
+    def __init__(self, rcpt_replies: dict[str, str] | None = None) -> None:
+        self.rcpt_replies = rcpt_replies or {}
+        self.accepted: list[Envelope] = []
+
+    async def handle_RCPT(
+        self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.rcpt_replies:
+            return self.rcpt_replies[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        self.accepted.append(envelope)
+        return "250 2.0.0 queued"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def _serving(handler: Any) -> AsyncIterator[int]:
+    port = _free_port()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: AiosmtpdServer(handler, hostname="relay.test"), "127.0.0.1", port
+    )
+    try:
+        yield port
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def _use(prog: Program, port: int, tls: str = "none", user: str | None = None) -> None:
+    settings = SmtpSettings("127.0.0.1", port, user, "pw" if user else None, tls, timeout=5.0)  # type: ignore[arg-type]
+    prog.deps.sender = lambda: SmtpSender(settings)
+
+
+def _deliver(prog: Program, handler: Any, when: datetime) -> outbox.DeliverReport:
+    async def go() -> outbox.DeliverReport:
+        async with _serving(handler) as port:
+            _use(prog, port)
+            return await outbox.deliver(prog.deps, when)
+
+    return asyncio.run(go())
+
+
+def _answers(prog: Program, count: int = 1) -> None:
+    """`count` confirmations of applications queued in the outbox."""
+    prog.put(
+        *(application(f"p{i}@example.net", f"P{i}", message_id=f"<m{i}@x>") for i in range(count))
+    )
+    asyncio.run(intake.run_once(prog.deps, NOW))
+
+
+def _rows(prog: Program) -> list[Outbox]:
+    return prog.query(select(Outbox).order_by(Outbox.id))
+
+
+# -- transient failures are retried for days ----------------------------------------------------
+
+
+def test_a_relay_down_for_hours_delays_mail_and_one_down_for_days_fails_it(prog: Program) -> None:
+    _answers(prog)
+    _use(prog, _free_port())  # nothing listens: connection refused, a transient failure
+    t = NOW
+    while t <= NOW + timedelta(hours=3):  # the daemon delivers every 30 s; minutes suffice
+        asyncio.run(outbox.deliver(prog.deps, t))
+        t += timedelta(minutes=1)
+    [row] = _rows(prog)
+    assert (row.status, row.attempts) == ("pending", 8), row.last_error
+    assert row.next_attempt_at - t < timedelta(hours=6)  # the backoff stays capped
+    _deliver(prog, Relay(), NOW + timedelta(days=1))  # back the next day: nothing lost
+    assert _rows(prog)[0].status == "sent"
+
+
+def test_transient_failures_end_after_give_up_after_days(prog: Program) -> None:
+    _answers(prog)
+    _use(prog, _free_port())
+    days = prog.deps.settings.smtp.give_up_after_days
+    t = NOW
+    while _rows(prog)[0].status == "pending":
+        assert t - NOW <= timedelta(days=days, hours=6)
+        asyncio.run(outbox.deliver(prog.deps, t))
+        t = max(t, _rows(prog)[0].next_attempt_at)
+    [row] = _rows(prog)
+    assert row.status == "failed" and t - NOW >= timedelta(days=days)
