@@ -1,8 +1,10 @@
 """SMTP edge: a thin adapter over aiosmtplib that hands one message to the relay — no decisions.
 
-`SmtpSender.send` never raises for anything the server or the network does; it reports a
-`SendResult` saying whether the relay took the message, and if not, whether trying again later
-can help (4xx, lost or refused connections: transient) or not (5xx: permanent). What to do
+`SmtpSender.send` never raises for anything the server or the network does, nor for anything
+raised before a message is handed over (connecting, EHLO, STARTTLS, AUTH: say the relay
+offers no STARTTLS or AUTH); it reports a `SendResult` saying whether the relay took the
+message, and if not, whether trying again later can help (4xx, lost or refused connections,
+our setup: transient) or not (5xx: permanent). What to do
 about it (retry, bounce score, quarantine) is decided by the flows.
 
 One connection is reused across calls. A connection found dead when the transaction starts
@@ -118,6 +120,11 @@ class SmtpSender:
             for attempt in (1, 2):
                 try:
                     smtp, reused = await self._ready()
+                except Exception as exc:  # nothing was handed over: report it, never raise
+                    self._discard()
+                    result = self._setup_failed(exc)
+                    break
+                try:
                     result = await self._transaction(smtp, message, envelope_from, rcpts, reused)
                     break
                 except _Stale as exc:
@@ -126,16 +133,11 @@ class SmtpSender:
                         result = SendResult(False, False, None, f"connection lost: {exc}", {})
                         break
                     log.info("smtp op=send reconnect reason=%r", str(exc))
-                except aiosmtplib.SMTPAuthenticationError as exc:
-                    # Our credentials, not this message: transient, so no recipient is blamed.
+                except aiosmtplib.SMTPResponseException as exc:
                     self._discard()
-                    result = SendResult(False, False, exc.code, f"authentication: {exc}", {})
+                    result = _by_code(exc.code, exc.message)
                     break
-                except aiosmtplib.SMTPResponseException as exc:  # greeting / EHLO refused
-                    self._discard()
-                    result = _by_code(exc.code, f"connect: {exc.message}")
-                    break
-                except _CONNECTION_ERRORS as exc:
+                except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS) as exc:
                     self._discard()
                     result = SendResult(False, False, None, _describe(exc, self._where()), {})
                     break
@@ -153,6 +155,18 @@ class SmtpSender:
         return result
 
     # -- internals -------------------------------------------------------------------------
+
+    def _setup_failed(self, exc: Exception) -> SendResult:
+        """Connecting, EHLO, STARTTLS or AUTH failed: before any message, so transient."""
+        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            # Our credentials, not this message: transient, so no recipient is blamed.
+            return SendResult(False, False, exc.code, f"authentication: {exc}", {})
+        if isinstance(exc, aiosmtplib.SMTPResponseException):  # greeting / EHLO refused
+            return _by_code(exc.code, f"connect: {exc.message}")
+        if not isinstance(exc, (aiosmtplib.SMTPException, *_CONNECTION_ERRORS)):
+            log.exception("smtp op=connect unexpected error talking to %s", self._where())
+        # e.g. "STARTTLS extension not supported by server", no AUTH offered: our setup.
+        return SendResult(False, False, None, _describe(exc, self._where()), {})
 
     async def _ready(self) -> tuple[aiosmtplib.SMTP, bool]:
         """The open connection (True: reused) or a new one (False)."""
@@ -177,7 +191,11 @@ class SmtpSender:
             start_tls=s.tls == "starttls",  # False: never upgrade, even if offered
             cert_bundle=s.ca_file,
         )
-        await smtp.connect()
+        try:
+            await smtp.connect()
+        except BaseException:
+            smtp.close()  # a half-open connection (say, STARTTLS refused) is not kept
+            raise
         self._smtp = smtp
         self._used_at = time.monotonic()
         self.connections_opened += 1

@@ -81,6 +81,7 @@ class DeliverReport:
     failed: int = 0
     uncertain: int = 0
     errors: list[str] = field(default_factory=list)
+    stopped: str = ""  # why the pass ended before the queue did ("" = it did not)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -182,7 +183,7 @@ async def deliver(
     senders = [deps.sender() for _ in range(deps.settings.smtp.connections)]
 
     async def work(sender: Any, rows: deque[Outbox]) -> None:
-        while rows:
+        while rows and not report.stopped:
             await _deliver_one(deps, sender, rows.popleft(), now, report)
 
     try:
@@ -205,7 +206,7 @@ async def deliver(
                         group.create_task(work(sender, due))
             except ExceptionGroup as failed:
                 raise failed.exceptions[0] from None
-            if limit is not None:
+            if limit is not None or report.stopped:
                 break
     finally:
         for sender in senders:
@@ -252,7 +253,11 @@ async def _deliver_one(
         )
         if not claimed.rowcount:  # type: ignore[attr-defined]
             return
-    result = await sender.send(message, envelope_from=bounce_to, recipients=[*row.to, *row.cc])
+    try:
+        result = await sender.send(message, envelope_from=bounce_to, recipients=[*row.to, *row.cc])
+    except Exception as exc:  # a sender bug must not strand the row in `sending`
+        _send_raised(deps, row, exc, report)
+        return
     attempts = row.attempts + 1
     with deps.db.transaction() as s:
         if result.ok:
@@ -276,3 +281,21 @@ async def _deliver_one(
             report.retried += 1
             log.info("send deferred key=%s detail=%s", row.key, result.detail)
         s.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(**values))
+
+
+def _send_raised(deps: Deps, row: Outbox, exc: Exception, report: DeliverReport) -> None:
+    """A sender reports every failure before the message was handed over as a result (the
+    SMTP edge catches anything raised while connecting, greeting, STARTTLS or AUTH). An
+    exception means it may have gone, so the row is uncertain, as after a crash mid-send —
+    never back to pending — and the pass stops rather than risk the next rows the same way."""
+    error = f"send raised {type(exc).__name__}: {exc}; not resent"
+    with deps.db.transaction() as s:
+        s.execute(
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id == row.id)
+            .values(status="uncertain", last_error=error[:2000])
+        )
+    report.uncertain += 1
+    report.errors.append(f"{row.key}: {error}")
+    report.stopped = error
+    log.error("send raised key=%s", row.key, exc_info=exc)

@@ -125,3 +125,51 @@ def test_transient_failures_end_after_give_up_after_days(prog: Program) -> None:
         t = max(t, _rows(prog)[0].next_attempt_at)
     [row] = _rows(prog)
     assert row.status == "failed" and t - NOW >= timedelta(days=days)
+
+
+# -- a relay our settings cannot talk to ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tls", "user", "error"),
+    [("starttls", None, "STARTTLS"), ("none", "alice", "auth")],
+    ids=["starttls-not-offered", "auth-not-offered"],
+)
+def test_a_relay_without_starttls_or_auth_leaves_rows_pending(
+    prog: Program, tls: str, user: str | None, error: str
+) -> None:
+    """aiosmtpd offers neither: aiosmtplib raises a bare SMTPException while connecting."""
+    _answers(prog)
+
+    async def go() -> outbox.DeliverReport:
+        async with _serving(Relay()) as port:
+            _use(prog, port, tls, user)
+            return await outbox.deliver(prog.deps, NOW)
+
+    report = asyncio.run(go())
+    [row] = _rows(prog)
+    assert (report.retried, row.status) == (1, "pending"), row.last_error
+    assert error.lower() in row.last_error.lower()
+    _deliver(prog, Relay(), NOW + timedelta(hours=1))  # settings fixed
+    assert _rows(prog)[0].status == "sent"
+
+
+class _Broken:
+    async def send(self, message: Any, *, envelope_from: str, recipients: Any) -> Any:
+        raise RuntimeError("a bug after the message may have gone")
+
+    async def close(self) -> None:
+        pass
+
+
+def test_a_sender_that_raises_leaves_its_row_uncertain_and_stops_the_pass(
+    prog: Program,
+) -> None:
+    _answers(prog, 3)
+    prog.deps.sender = _Broken
+    report = asyncio.run(outbox.deliver(prog.deps, NOW))
+    rows = _rows(prog)
+    assert [r.status for r in rows].count("uncertain") == report.uncertain >= 1
+    assert "RuntimeError" in report.stopped and "pending" in [r.status for r in rows]
+    assert "sending" not in [r.status for r in rows]
+    assert all("RuntimeError" in r.last_error for r in rows if r.status == "uncertain")
