@@ -10,6 +10,13 @@ about it (retry, bounce score, quarantine) is decided by the flows.
 One connection is reused across calls. A connection found dead when the transaction starts
 (the server dropped it while idle, or said 421) is reopened and the transaction retried once;
 once the message data has been sent it is never retried here.
+
+A refusal of *us* rather than of a message — the greeting, EHLO, AUTH or MAIL FROM refused,
+even with a 5xx (554 "client host blocked", 530 "authentication required", 550 5.7.1 "sender
+not allowed"), or "530"/"relay access denied" at RCPT — is transient and `blocked`: every
+message would meet it, none is to blame, and the flows stop sending until later. Permanent
+stays for what is about one message: a recipient refused at RCPT, the data refused at DATA,
+a message too big (552 at MAIL FROM).
 """
 
 from __future__ import annotations
@@ -67,6 +74,9 @@ class SendResult:
     code: int | None  # the SMTP reply code that decided it (None: no reply, e.g. connection)
     detail: str
     refused: dict[str, str] = field(default_factory=dict)  # recipient -> "550 5.1.1 ..."
+    # The relay refused us (unreachable, TLS, login, sender, relaying), not this message:
+    # transient, and the next message would fare no better now.
+    blocked: bool = False
 
 
 class _Stale(Exception):
@@ -130,16 +140,16 @@ class SmtpSender:
                 except _Stale as exc:
                     self._discard()
                     if attempt == 2:
-                        result = SendResult(False, False, None, f"connection lost: {exc}", {})
+                        result = _blocked(None, f"connection lost: {exc}")
                         break
                     log.info("smtp op=send reconnect reason=%r", str(exc))
                 except aiosmtplib.SMTPResponseException as exc:
                     self._discard()
-                    result = _by_code(exc.code, exc.message)
+                    result = _blocked(exc.code, f"{exc.code} {exc.message}")
                     break
                 except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS) as exc:
                     self._discard()
-                    result = SendResult(False, False, None, _describe(exc, self._where()), {})
+                    result = _blocked(None, _describe(exc, self._where()))
                     break
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -160,13 +170,13 @@ class SmtpSender:
         """Connecting, EHLO, STARTTLS or AUTH failed: before any message, so transient."""
         if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
             # Our credentials, not this message: transient, so no recipient is blamed.
-            return SendResult(False, False, exc.code, f"authentication: {exc}", {})
+            return _blocked(exc.code, f"authentication: {exc}")
         if isinstance(exc, aiosmtplib.SMTPResponseException):  # greeting / EHLO refused
-            return _by_code(exc.code, f"connect: {exc.message}")
+            return _blocked(exc.code, f"{exc.code} connect: {exc.message}")
         if not isinstance(exc, (aiosmtplib.SMTPException, *_CONNECTION_ERRORS)):
             log.exception("smtp op=connect unexpected error talking to %s", self._where())
         # e.g. "STARTTLS extension not supported by server", no AUTH offered: our setup.
-        return SendResult(False, False, None, _describe(exc, self._where()), {})
+        return _blocked(None, _describe(exc, self._where()))
 
     async def _ready(self) -> tuple[aiosmtplib.SMTP, bool]:
         """The open connection (True: reused) or a new one (False)."""
@@ -235,7 +245,11 @@ class SmtpSender:
         except aiosmtplib.SMTPSenderRefused as exc:
             if exc.code == 421 and reused:
                 raise _Stale(f"421 {exc.message}") from exc
-            return await self._failed(smtp, _by_code(exc.code, f"MAIL FROM: {exc.message}"))
+            if exc.code == 552:  # this message exceeds the size limit (SIZE=): about it alone
+                return await self._failed(smtp, _by_code(exc.code, f"MAIL FROM: {exc.message}"))
+            return await self._failed(
+                smtp, _blocked(exc.code, f"{exc.code} MAIL FROM: {exc.message}")
+            )
         except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
             if reused:
                 raise _Stale(str(exc)) from exc
@@ -250,10 +264,13 @@ class SmtpSender:
             try:
                 await smtp.rcpt(rcpt, encoding=encoding)
             except aiosmtplib.SMTPRecipientRefused as exc:
+                if _refuses_us(exc.code, exc.message):
+                    detail = f"{exc.code} RCPT: {exc.message}"
+                    return await self._failed(smtp, _blocked(exc.code, detail))
                 refused[rcpt] = f"{exc.code} {exc.message}"
                 codes.append(exc.code)
             except (ValueError, UnicodeError) as exc:
-                refused[rcpt] = f"invalid address: {exc}"
+                refused[rcpt] = f"553 invalid address: {exc}"
                 codes.append(553)
         if len(refused) == len(rcpts):
             transient = [c for c in codes if not 500 <= c < 600]
@@ -294,6 +311,17 @@ class SmtpSender:
 
 def _by_code(code: int, detail: str) -> SendResult:
     return SendResult(False, 500 <= code < 600, code, f"{code} {detail}", {})
+
+
+def _blocked(code: int | None, detail: str) -> SendResult:
+    return SendResult(False, False, code, detail, {}, blocked=True)
+
+
+def _refuses_us(code: int, message: str) -> bool:
+    """An RCPT refusal that is about our session, not the recipient: authentication
+    required (RFC 4954: 530 5.7.0), or relaying denied to us (a host or login not allowed)."""
+    text = message.lower()
+    return code == 530 or "5.7.0" in text or ("relay" in text and "denied" in text)
 
 
 def _describe(exc: BaseException, where: str) -> str:

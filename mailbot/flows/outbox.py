@@ -3,7 +3,9 @@
 A row moves pending → sending (committed before SMTP) → sent | failed. A transient failure
 (4xx, the relay down) puts it back to pending with a doubling backoff capped at 6 hours, until
 `smtp.give_up_after_days` after its first attempt (RFC 5321 §4.5.4.1: 4–5 days): a relay
-outage of hours or a day delays mail, it does not lose it. A row found in
+outage of hours or a day delays mail, it does not lose it. When the relay refuses *us* (down,
+login, sender or client host refused: `SendResult.blocked`), the pass stops at that row
+instead of failing or deferring every row in the queue one by one. A row found in
 `sending` when delivery starts belongs to a run that died mid-send: it may or may not have
 reached the server, so it becomes `uncertain` and is never sent again by itself (the
 coordinators' digest counts it) — sending twice is the one thing this module promises not to
@@ -281,6 +283,8 @@ async def _deliver_one(
             report.retried += 1
             log.info("send deferred key=%s detail=%s", row.key, result.detail)
         s.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(**values))
+    if result.blocked:  # the relay refuses us, not this mail: the next would fare alike
+        report.stopped = result.detail or "the relay refused us"
 
 
 def _send_raised(deps: Deps, row: Outbox, exc: Exception, report: DeliverReport) -> None:

@@ -173,3 +173,94 @@ def test_a_sender_that_raises_leaves_its_row_uncertain_and_stops_the_pass(
     assert "RuntimeError" in report.stopped and "pending" in [r.status for r in rows]
     assert "sending" not in [r.status for r in rows]
     assert all("RuntimeError" in r.last_error for r in rows if r.status == "uncertain")
+
+
+# -- a relay that refuses us, not a message ------------------------------------------------------
+
+
+class _RefusesSender(Relay):
+    def __init__(self, reply: str) -> None:
+        super().__init__()
+        self.reply, self.tries = reply, 0
+
+    async def handle_MAIL(
+        self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        self.tries += 1
+        return self.reply
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "530 5.7.0 Authentication required",  # smtp.username forgotten
+        "550 5.7.1 Sender address rejected: not owned by user",
+        "451 4.3.0 Local error in processing",
+    ],
+)
+def test_a_relay_refusing_our_sender_fails_nothing_and_stops_the_pass(
+    prog: Program, reply: str
+) -> None:
+    _answers(prog, 10)
+    relay = _RefusesSender(reply)
+    report = _deliver(prog, relay, NOW)
+    assert relay.tries <= prog.deps.settings.smtp.connections < 10  # the ones already in flight
+    assert reply[:3] in report.stopped and report.retried == relay.tries
+    assert [r.status for r in _rows(prog)] == ["pending"] * 10
+    _deliver(prog, Relay(), NOW + timedelta(hours=6))  # settings fixed
+    assert [r.status for r in _rows(prog)] == ["sent"] * 10
+
+
+def test_a_relay_refusing_our_client_host_at_rcpt_fails_nothing(prog: Program) -> None:
+    """Postfix's answer to a host it does not relay for, given per recipient."""
+    _answers(prog, 2)
+    relay = Relay({f"p{i}@example.net": "554 5.7.1 Relay access denied" for i in range(2)})
+    report = _deliver(prog, relay, NOW)
+    assert report.stopped and [r.status for r in _rows(prog)] == ["pending"] * 2
+
+
+def test_a_relay_greeting_us_with_554_fails_nothing(prog: Program) -> None:
+    """The daemon moved host before the relay's allow-list was updated."""
+    _answers(prog, 10)
+    greeted = 0
+
+    async def greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal greeted
+        greeted += 1
+        writer.write(b"554 5.7.1 Service unavailable; client host blocked\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def go() -> outbox.DeliverReport:
+        port = _free_port()
+        server = await asyncio.start_server(greet, "127.0.0.1", port)
+        try:
+            _use(prog, port)
+            return await outbox.deliver(prog.deps, NOW)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    report = asyncio.run(go())
+    assert "554" in report.stopped and greeted <= prog.deps.settings.smtp.connections < 10
+    assert [r.status for r in _rows(prog)] == ["pending"] * 10
+
+
+def test_a_message_too_big_for_the_relay_is_failed_alone(prog: Program) -> None:
+    """552 at MAIL FROM (SIZE=) is about that message: permanent, and the others go."""
+    _answers(prog, 2)
+
+    class TooBig(Relay):
+        mails = 0
+
+        async def handle_MAIL(
+            self, server: Any, s: Session, envelope: Envelope, address: str, options: list[str]
+        ) -> str:
+            self.mails += 1
+            if self.mails == 1:
+                return "552 5.3.4 Message size exceeds fixed limit"
+            envelope.mail_from = address
+            return "250 OK"
+
+    report = _deliver(prog, TooBig(), NOW)
+    assert sorted(r.status for r in _rows(prog)) == ["failed", "sent"] and not report.stopped
