@@ -25,12 +25,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from mailbot.domain.answers import Decision, SenderFacts, bounce_score, decide
+from mailbot.domain.answers import Decision, SenderFacts, decide
 from mailbot.domain.classify import ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Route, Verdict
 from mailbot.edges.db import describe, unavailable
 from mailbot.edges.tables import (
-    BounceEvent,
     InboundRow,
     MailboxState,
     Outbox,
@@ -38,6 +37,7 @@ from mailbot.edges.tables import (
     Person,
 )
 from mailbot.flows import coordination, effects, pairs, participants, round_jobs, rounds
+from mailbot.flows.bouncing import record_bounce
 from mailbot.flows.outbox import enqueue
 from mailbot.mail.parse import parse_message
 
@@ -427,30 +427,17 @@ def _record_bounces(session: Session, deps: Deps, verdict: Verdict, now: datetim
             key = out.key
             if not recipients:
                 recipients = list(out.to)
-    ladder = deps.settings.ladder
     for address in recipients:
-        session.add(
-            BounceEvent(
-                address=address,
-                permanent=info.permanent,
-                status=info.status,
-                outbox_key=key,
-                at=now,
-            )
-        )
-        person = effects.person_by_email(session, address)
-        if person is None:
-            continue
-        person.bounce_score, person.bounce_scored_on = bounce_score(
-            person.bounce_score,
-            person.bounce_scored_on,
-            info.permanent,
-            now,
-            ladder.bounce_forget_days,
-        )
         # The partners hear it from the ladder (domain.ladder.bounce_notices) in this same tick.
-        person.bouncing = person.bounce_score >= ladder.bounce_threshold
-        person.updated_at = now
+        record_bounce(
+            session,
+            deps,
+            address,
+            permanent=info.permanent,
+            status=info.status,
+            outbox_key=key,
+            now=now,
+        )
 
 
 async def run_once(

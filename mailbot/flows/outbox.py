@@ -5,9 +5,11 @@ A row moves pending → sending (committed before SMTP) → sent | failed. A tra
 `smtp.give_up_after_days` after its first attempt (RFC 5321 §4.5.4.1: 4–5 days): a relay
 outage of hours or a day delays mail, it does not lose it. When the relay refuses *us* (down,
 login, sender or client host refused: `SendResult.blocked`), the pass stops at that row
-instead of failing or deferring every row in the queue one by one. A row found in
-`sending` when delivery starts belongs to a run that died mid-send: it may or may not have
-reached the server, so it becomes `uncertain` and is never sent again by itself (the
+instead of failing or deferring every row in the queue one by one. Recipients refused at
+RCPT are settled by `flows.refusals`: 5xx is scored as a bounce, 4xx gets a row of its own.
+
+A row found in `sending` when delivery starts belongs to a run that died mid-send: it may or
+may not have reached the server, so it becomes `uncertain` and is never sent again by itself (the
 coordinators' digest counts it) — sending twice is the one thing this module promises not to
 do. Only a person may queue such a row again (`resend`, `mailbot outbox resend KEY`), after
 checking that it did not arrive.
@@ -30,6 +32,7 @@ from mailbot.domain import tokens
 from mailbot.domain.model import Outgoing, Route
 from mailbot.edges.render import TemplateMissing
 from mailbot.edges.tables import Outbox
+from mailbot.flows import refusals
 from mailbot.mail.build import Envelope, build_message
 
 if TYPE_CHECKING:
@@ -261,17 +264,30 @@ async def _deliver_one(
         _send_raised(deps, row, exc, report)
         return
     attempts = row.attempts + 1
+    recipients = {*row.to, *row.cc}
+    permanent, transient = refusals.split(result.refused)
+    # 4xx-refused recipients get a row of their own when the rest is settled: the others
+    # took the mail, or were refused it for good.
+    again = transient if result.ok or (permanent and recipients <= set(result.refused)) else {}
     with deps.db.transaction() as s:
+        refusals.record_bounces(s, deps, row, permanent, now)
+        note = ""
+        if again:
+            out = refusals.retry(row, again, now + backoff(1))
+            enqueue(s, deps, out, now)
+            note = f"; {', '.join(again)} again as {out.key}"
         if result.ok:
             values: dict[str, Any] = {"status": "sent", "sent_at": now, "last_error": ""}
             if result.refused:
-                values["last_error"] = f"refused: {result.refused}"[:2000]
+                values["last_error"] = f"refused: {result.refused}{note}"[:2000]
             report.sent += 1
             log.info("sent key=%s to=%s template=%s", row.key, row.primary_to, row.template)
-        elif result.permanent or gives_up(
-            row.first_attempt_at, now, deps.settings.smtp.give_up_after_days
+        elif (
+            result.permanent
+            or again
+            or gives_up(row.first_attempt_at, now, deps.settings.smtp.give_up_after_days)
         ):
-            values = {"status": "failed", "last_error": result.detail[:2000]}
+            values = {"status": "failed", "last_error": f"{result.detail}{note}"[:2000]}
             report.failed += 1
             log.warning("send failed key=%s detail=%s", row.key, result.detail)
         else:

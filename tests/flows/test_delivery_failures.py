@@ -16,9 +16,11 @@ from aiosmtpd.smtp import SMTP as AiosmtpdServer
 from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import select
 
+from mailbot.domain.model import Outgoing
 from mailbot.edges.smtp import SmtpSender, SmtpSettings
-from mailbot.edges.tables import Outbox
-from mailbot.flows import intake, outbox
+from mailbot.edges.tables import BounceEvent, Outbox, Person
+from mailbot.flows import intake, letters, outbox, refusals
+from mailbot.samples import SAMPLES
 from tests.support.program import Program, application
 
 NOW = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
@@ -264,3 +266,80 @@ def test_a_message_too_big_for_the_relay_is_failed_alone(prog: Program) -> None:
 
     report = _deliver(prog, TooBig(), NOW)
     assert sorted(r.status for r in _rows(prog)) == ["failed", "sent"] and not report.stopped
+
+
+# -- recipients refused at RCPT ------------------------------------------------------------------
+
+A, B = "amaia@example.net", "kofi.mensah@example.edu.gh"
+
+
+def _queue_intro(prog: Program) -> str:
+    """An introduction to two partners, Cc the pair's tracking address (always accepted)."""
+    deps = prog.deps
+    with deps.db.transaction() as s:
+        for address, name in ((A, "Amaia"), (B, "Kofi")):
+            s.add(Person(email=address, name=name, language="en", created_at=NOW, updated_at=NOW))
+        track = letters.tracking_address(deps, 7)
+        outbox.enqueue(
+            s,
+            deps,
+            Outgoing(
+                key="intro:2027A:7:en:1,2",
+                to=(A, B),
+                cc=(track,),
+                template="introduction",
+                language="en",
+                context=SAMPLES["introduction"][0],
+                reply_to=f"{A},{B},{track}",
+            ),
+            NOW,
+        )
+    return track
+
+
+def test_partners_greylisted_at_rcpt_get_the_introduction_later(prog: Program) -> None:
+    track = _queue_intro(prog)
+    greylist = "451 4.7.1 greylisted, try again later"
+    first = Relay({A: greylist, B: greylist})
+    _deliver(prog, first, NOW)
+    assert [e.rcpt_tos for e in first.accepted] == [[track]]
+    later = Relay()
+    _deliver(prog, later, NOW + timedelta(minutes=1))
+    assert [e.rcpt_tos for e in later.accepted] == [[A, B]]  # the tracking address not again
+    intro, retry = _rows(prog)
+    assert (intro.status, retry.status) == ("sent", "sent")
+    assert retry.key == "intro:2027A:7:en:1,2~retry~1" and retry.message_id != intro.message_id
+    assert "greylisted" in intro.last_error and retry.key in intro.last_error
+    assert prog.query(select(BounceEvent)) == []
+    assert refusals.retry_key(retry.key) == "intro:2027A:7:en:1,2~retry~2"
+
+
+def test_a_partner_refused_550_at_rcpt_is_scored_as_a_bounce(prog: Program) -> None:
+    _queue_intro(prog)
+    relay = Relay({B: "550 5.1.1 <kofi.mensah@example.edu.gh>: no such user"})
+    _deliver(prog, relay, NOW)
+    [event] = prog.query(select(BounceEvent))
+    assert (event.address, event.permanent, event.status) == (B, True, "5.1.1")
+    assert event.outbox_key == "intro:2027A:7:en:1,2"
+    [kofi] = prog.query(select(Person).where(Person.email == B))
+    assert kofi.bounce_score > 0
+    [row] = _rows(prog)  # sent to the others, and nobody is retried
+    assert row.status == "sent" and len(relay.accepted) == 1
+
+
+def test_a_single_recipient_refused_550_is_failed_and_scored_as_a_bounce(prog: Program) -> None:
+    with prog.deps.db.transaction() as s:
+        kofi = Person(email=B, name="Kofi", language="en", created_at=NOW, updated_at=NOW)
+        s.add(kofi)
+        s.flush()
+        context = {
+            k: v
+            for k, v in SAMPLES["help"][0].items()
+            if k not in ("program", "recipient_name", "names", "person_id")
+        }
+        letters.notify(s, prog.deps, "help:x", kofi, "help", context, NOW)
+    _deliver(prog, Relay({B: "550 5.1.1 no such user"}), NOW)
+    [row] = _rows(prog)
+    [event] = prog.query(select(BounceEvent))
+    [kofi] = prog.query(select(Person).where(Person.email == B))
+    assert row.status == "failed" and event.address == B and kofi.bounce_score > 0
