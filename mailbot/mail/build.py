@@ -124,7 +124,9 @@ def _composed(
 
 # --------------------------------------------------------------------------- the direct path
 
-_MAX_LINE = 78
+_MAX_LINE = 78  # a text line sent as it is (RFC 5322 §2.1.1)
+_QP_LINE = 76  # a quoted-printable line (RFC 2045 §6.7)
+_WORD_LINE = 76  # a header line holding an encoded word (RFC 2047 §2)
 
 
 def _plain(env: Envelope, subject: str, html: str | None) -> bool:
@@ -140,16 +142,24 @@ def _plain(env: Envelope, subject: str, html: str | None) -> bool:
     return not any("=?" in w for w in words)
 
 
-def _encoded_words(text: str) -> str:
-    """RFC 2047 'B' encoded words of at most 45 bytes of text each (72 characters), split
-    between characters; the folding whitespace between them is not part of the text."""
+def _room(width: int) -> int:
+    """Bytes of text a 'B' encoded word of at most `width` characters holds."""
+    return (width - len("=?utf-8?b??=")) // 4 * 3
+
+
+def _encoded_words(text: str, used: int) -> str:
+    """RFC 2047 'B' encoded words, split between characters so that no line holding one is
+    longer than 76 characters: the first word starts `used` characters into its line, the
+    others on continuation lines of their own. The folding whitespace between them is not
+    part of the text."""
     words: list[bytes] = []
     chunk = bytearray()
+    room = _room(_WORD_LINE - used)
     for ch in text:
         data = ch.encode("utf-8")
-        if len(chunk) + len(data) > 45:
+        if chunk and len(chunk) + len(data) > room:
             words.append(bytes(chunk))
-            chunk = bytearray()
+            chunk, room = bytearray(), _room(_WORD_LINE - 1)
         chunk += data
     words.append(bytes(chunk))
     return "\r\n ".join(
@@ -157,19 +167,26 @@ def _encoded_words(text: str) -> str:
     )
 
 
-def _mailbox(name: str, addr: str) -> str:
+def _mailbox(name: str, addr: str, used: int) -> str:
+    """One mailbox starting `used` characters into its line; the address goes on a line of
+    its own when it would make the last encoded word's line too long (with a comma)."""
     name = one_line(name, 100)
     if name.isascii():
         return formataddr((name, addr))  # quoted when it needs to be
-    return f"{_encoded_words(name)} <{addr}>"
+    words = _encoded_words(name, used)
+    last = words.rsplit("\r\n", 1)
+    width = (used if len(last) == 1 else 0) + len(last[-1]) + len(f" <{addr}>,")
+    sep = " " if width <= _WORD_LINE else "\r\n "
+    return f"{words}{sep}<{addr}>"
 
 
-def _mailboxes(pairs: Iterable[tuple[str, str]]) -> str:
-    return ",\r\n ".join(_mailbox(n, a) for n, a in pairs)
+def _mailboxes(pairs: Iterable[tuple[str, str]], used: int) -> str:
+    """Mailboxes one a line, the first `used` characters into the header's first line."""
+    return ",\r\n ".join(_mailbox(n, a, used if i == 0 else 1) for i, (n, a) in enumerate(pairs))
 
 
-def _unstructured(value: str) -> str:
-    return value if value.isascii() else _encoded_words(value)
+def _unstructured(value: str, used: int) -> str:
+    return value if value.isascii() else _encoded_words(value, used)
 
 
 def _body(text: str) -> tuple[str, str]:
@@ -179,7 +196,7 @@ def _body(text: str) -> tuple[str, str]:
     body = b"\n".join(lines) + b"\n"
     if max((len(x) for x in lines), default=0) <= _MAX_LINE and body.isascii():
         return "7bit", body.decode("ascii").replace("\n", "\r\n")
-    qp = quoprimime.body_encode(body.decode("latin-1"), _MAX_LINE)
+    qp = quoprimime.body_encode(body.decode("latin-1"), _QP_LINE)
     b64 = binascii.b2a_base64(body, newline=False).decode("ascii")
     if len(b64) < len(qp):
         return "base64", "".join(b64[i : i + 76] + "\r\n" for i in range(0, len(b64), 76))
@@ -189,14 +206,14 @@ def _body(text: str) -> tuple[str, str]:
 def _plain_wire(env: Envelope, subject: str, text: str, now: datetime) -> bytes:
     cte, body = _body(text)
     head = [
-        ("From", _mailbox(env.program_name, env.program_address)),
-        ("To", _mailboxes(env.to)),
+        ("From", _mailbox(env.program_name, env.program_address, len("From: "))),
+        ("To", _mailboxes(env.to, len("To: "))),
     ]
     if env.cc:
-        head.append(("Cc", _mailboxes(env.cc)))
+        head.append(("Cc", _mailboxes(env.cc, len("Cc: "))))
     if env.reply_to:
-        head.append(("Reply-To", _mailboxes(("", a) for a in _reply_to(env))))
-    head.append(("Subject", _unstructured(subject)))
+        head.append(("Reply-To", _mailboxes((("", a) for a in _reply_to(env)), len("Reply-To: "))))
+    head.append(("Subject", _unstructured(subject, len("Subject: "))))
     head += _trace_headers(env, now)
     head += [
         ("MIME-Version", "1.0"),

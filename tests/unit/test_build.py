@@ -92,6 +92,7 @@ def test_the_direct_writer_reads_like_the_email_package(
         return
     assert fast.data.isascii() and b"\n" not in fast.data.replace(b"\r\n", b"")
     assert all(len(line) <= 998 for line in fast.data.split(b"\r\n"))
+    assert _too_long(fast.data) == []
     got = read(fast.data)
     # Names, subject and text read back exactly as given (after one_line for headers) ...
     assert mailboxes(fast.data, "To") == [(one_line(to_name, 100), "ana@example.net")]
@@ -104,6 +105,34 @@ def test_the_direct_writer_reads_like_the_email_package(
     for name in ("To", "Cc"):
         got.pop(name), slow.pop(name)
     assert got == slow
+
+
+def _too_long(raw: bytes) -> list[bytes]:
+    """Header lines with an encoded word over 76 characters (RFC 2047 §2), and lines of a
+    quoted-printable body over 76 (RFC 2045 §6.7)."""
+    head, body = raw.split(b"\r\n\r\n", 1)
+    long = [line for line in head.split(b"\r\n") if b"=?" in line and len(line) > 76]
+    if b"quoted-printable" in head:
+        long += [line for line in body.split(b"\r\n") if len(line) > 76]
+    return long
+
+
+def test_lines_stay_within_76_characters_where_the_rfcs_say_so() -> None:
+    """'Subject: ' and a 72-character encoded word made 81; quoted-printable lines were 78."""
+    env = Envelope(
+        "Réseau international des bibliothécaires", "coordinator@example.org",
+        (("Amaia Etxeberria Goikoetxea-Zuloaga", "amaia.etxeberria@example.net"),
+         ("Zoë Ålund", "z@example.org")),
+        (), "", "mb.x.y@example.org",
+    )  # fmt: skip
+    subject = "Nous avons bien reçu votre candidature — International Librarians Network"
+    text = ("Voici le sujet numéro 3 pour la ronde « 2027A », à discuter avec Kofi, " * 3) + "\n"
+    raw = build_message(env, subject, text, None, NOW)
+    assert isinstance(raw, WireMessage) and b"quoted-printable" in raw.data
+    assert _too_long(raw.data) == []
+    got = read(raw.data)
+    assert got["Subject"] == subject and got["body"] == text
+    assert mailboxes(raw.data, "To") == [(n, a) for n, a in env.to]
 
 
 def test_html_attachments_and_international_addresses_use_the_email_package() -> None:
