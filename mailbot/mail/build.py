@@ -8,6 +8,7 @@ are RFC 2047-encoded by the email package; CR/LF from user input never reaches a
 from __future__ import annotations
 
 import binascii
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,10 +35,23 @@ class Envelope:
     attachments: tuple[tuple[str, str, str | bytes, str], ...] = ()
 
 
+# Bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069): they can make a
+# name display as other text. Other format characters stay: ZWNJ and ZWJ are spelling
+# (Persian علی‌رضا, many Indic scripts).
+_BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+# Controls (CR, LF, TAB ...), line and paragraph separators, lone surrogates (unwritable).
+_DROPPED = frozenset({"Cc", "Zl", "Zp", "Cs"})
+
+
 def one_line(text: str, limit: int = 200) -> str:
-    """User-supplied text safe for a header: no CR/LF, no control characters, bounded."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
-    return " ".join(cleaned.split())[:limit]
+    """User-supplied text safe for a header: no CR/LF, no control characters, no bidi
+    overrides, runs of white space made one space, bounded."""
+    if not text.isprintable():
+        text = "".join(
+            " " if ch in _BIDI_CONTROLS or unicodedata.category(ch) in _DROPPED else ch
+            for ch in text
+        )
+    return " ".join(text.split())[:limit]
 
 
 def _address(name: str, addr: str) -> Address:

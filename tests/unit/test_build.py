@@ -143,3 +143,21 @@ def test_html_attachments_and_international_addresses_use_the_email_package() ->
     assert isinstance(build_message(intl, "Hi", "text", None, NOW), EmailMessage)
     tricky = build_message(env, "=?utf-8?q?not_encoded?=", "text", None, NOW)
     assert isinstance(tricky, EmailMessage)
+
+
+def test_names_keep_zwnj_and_zwj_but_lose_controls_and_bidi_overrides() -> None:
+    """ZWNJ (U+200C) and ZWJ (U+200D) are part of Persian and Indic spellings; CR/LF and
+    bidi overrides (which can make a name display as other text) are not."""
+    persian = "علی\u200cرضا محمدی"
+    assert one_line(persian) == persian
+    assert one_line("क्\u200dष") == "क्\u200dष"
+    assert one_line("Eve\r\nBcc: x@y\u2028z") == "Eve Bcc: x@y z"
+    assert one_line("\u202eevil\u202c gnp.exe\u2066x\u2069") == "evil gnp.exe x"
+    for html in (None, "<p>html</p>"):  # the direct writer and the email package
+        env = Envelope(
+            "ILN", "coordinator@example.org", ((persian, "ali@example.net"),), (), "", "m@x"
+        )
+        msg = build_message(env, "Hi", "text\n", html, NOW)
+        raw = msg.data if isinstance(msg, WireMessage) else msg.as_bytes(policy=SMTP)
+        [addr] = message_from_bytes(raw, policy=default)["To"].addresses
+        assert addr.display_name == persian
