@@ -9,7 +9,8 @@ about it (retry, bounce score, quarantine) is decided by the flows.
 
 One connection is reused across calls. A connection found dead when the transaction starts
 (the server dropped it while idle, or said 421) is reopened and the transaction retried once;
-once the message data has been sent it is never retried here.
+once the message data has begun to go out it is never retried here, and a connection lost
+or timed out from then on is reported `uncertain`: the relay may have queued the message.
 
 A refusal of *us* rather than of a message — the greeting, EHLO, AUTH or MAIL FROM refused,
 even with a 5xx (554 "client host blocked", 530 "authentication required", 550 5.7.1 "sender
@@ -77,6 +78,9 @@ class SendResult:
     # The relay refused us (unreachable, TLS, login, sender, relaying), not this message:
     # transient, and the next message would fare no better now.
     blocked: bool = False
+    # The connection failed after the message data began to go out: the relay may have taken
+    # it. Never to be sent again automatically (the flows mark the row uncertain).
+    uncertain: bool = False
 
 
 class _Stale(Exception):
@@ -285,6 +289,12 @@ class SmtpSender:
             return await self._failed(
                 smtp, SendResult(False, result.permanent, exc.code, result.detail, refused)
             )
+        except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS) as exc:
+            # Lost or timed out with the data on its way or its reply awaited: the relay may
+            # have queued it, so it must not be retried as if it had not.
+            self._discard()
+            detail = "during DATA: " + _describe(exc, self._where())
+            return SendResult(False, False, None, detail, refused, uncertain=True)
         self._used_at = time.monotonic()
         return SendResult(True, False, resp.code, resp.message, refused)
 

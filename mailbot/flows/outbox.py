@@ -269,6 +269,7 @@ async def _deliver_one(
     # 4xx-refused recipients get a row of their own when the rest is settled: the others
     # took the mail, or were refused it for good.
     again = transient if result.ok or (permanent and recipients <= set(result.refused)) else {}
+    values: dict[str, Any]
     with deps.db.transaction() as s:
         refusals.record_bounces(s, deps, row, permanent, now)
         note = ""
@@ -276,8 +277,12 @@ async def _deliver_one(
             out = refusals.retry(row, again, now + backoff(1))
             enqueue(s, deps, out, now)
             note = f"; {', '.join(again)} again as {out.key}"
-        if result.ok:
-            values: dict[str, Any] = {"status": "sent", "sent_at": now, "last_error": ""}
+        if result.uncertain:  # as after a crash mid-send: a person decides (`resend`)
+            values = {"status": "uncertain", "last_error": result.detail[:2000]}
+            report.uncertain += 1
+            log.warning("send uncertain key=%s detail=%s", row.key, result.detail)
+        elif result.ok:
+            values = {"status": "sent", "sent_at": now, "last_error": ""}
             if result.refused:
                 values["last_error"] = f"refused: {result.refused}{note}"[:2000]
             report.sent += 1

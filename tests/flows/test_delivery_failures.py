@@ -343,3 +343,25 @@ def test_a_single_recipient_refused_550_is_failed_and_scored_as_a_bounce(prog: P
     [event] = prog.query(select(BounceEvent))
     [kofi] = prog.query(select(Person).where(Person.email == B))
     assert row.status == "failed" and event.address == B and kofi.bounce_score > 0
+
+
+class _DropsAfterData(Relay):
+    """Takes the message, then the connection drops before its 250 reaches us."""
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        self.accepted.append(envelope)
+        server.transport.close()
+        return "250 2.0.0 queued"
+
+
+def test_a_connection_lost_after_the_data_leaves_the_row_uncertain(prog: Program) -> None:
+    """The relay may have queued it: never sent again by itself, whatever later passes do."""
+    _answers(prog)
+    relay = _DropsAfterData()
+    report = _deliver(prog, relay, NOW)
+    assert report.uncertain == 1 and len(relay.accepted) == 1
+    [row] = _rows(prog)
+    assert row.status == "uncertain" and "DATA" in row.last_error
+    again = Relay()
+    _deliver(prog, again, NOW + timedelta(hours=6))
+    assert again.accepted == [] and [r.status for r in _rows(prog)] == ["uncertain"]
