@@ -10,7 +10,8 @@ Reading rules (see tests/unit/test_forms.py for each as a scenario):
 - Quoted lines (`>`) and mail-client attribution lines are ignored; reading stops at the
   `-- ` signature separator.
 - "About me" takes every following line up to the next label (or quote, attribution, signature,
-  or a closing line such as "Best wishes," / "Cordialement," / "Enviado desde mi iPhone").
+  or a closing line such as "Best wishes," / "Thank you!" / "Cordialement," / "Muchas gracias,",
+  or a mail app's footer such as "Sent from Outlook" / "Enviado desde mi iPhone").
   Any other value continues onto the next line only when its line looks hard-wrapped (the line
   was at least `_WRAP_WIDTH` characters long and the next line is neither blank nor a label).
   Interests may also be given as a bulleted list under their label, one item a line.
@@ -106,14 +107,16 @@ def _label_line(line: str) -> tuple[Field, frozenset[str], str] | None:
     return hit[0], hit[1], value
 
 
-# A closing line that ends a letter (and so "About me"), in the three languages.
+# A closing line that ends a letter (and so "About me"), in the three languages, and the
+# footers mail apps add ("Sent from my iPhone", "Sent from Outlook", "Get Outlook for iOS").
 _SIGN_OFF_RE = re.compile(
-    r"^\s*(best( wishes| regards)?|kind regards|regards|many thanks|thanks( again)?|cheers|"
-    r"warm(est)? regards|yours( sincerely| truly)?|sincerely|cordialement|amicalement|"
-    r"bien (à vous|cordialement)|merci( beaucoup)?|salutations|saludos( cordiales)?|"
-    r"atentamente|un saludo|"
-    r"gracias|sent from my|envoyé de mon|enviado desde mi)\b[\s,.!]*$|"
-    r"^\s*(sent from my|envoyé de mon|enviado desde mi)\b",
+    r"^\s*(best( wishes| regards)?|all the best|kind regards|regards|many thanks|"
+    r"thanks( again| so much| a lot| in advance)?|thank you( (so|very) much| again| in advance)?|"
+    r"cheers|warm(est)? regards|yours( sincerely| truly)?|sincerely|cordialement|amicalement|"
+    r"bien (à vous|cordialement)|merci( beaucoup| d['’]avance| par avance)?|salutations|"
+    r"saludos( cordiales)?|atentamente|un( cordial)? saludo|(muchas )?gracias( de antemano)?)"
+    r"[\s,.!]*$|"
+    r"^\s*(sent|envoyé|enviado) (from|de|desde)\b|^\s*(get|obtener|téléchargez) outlook\b",
     re.IGNORECASE,
 )
 

@@ -380,6 +380,31 @@ def test_signature_ends_the_form() -> None:
     assert (result.fields.name, result.fields.country) == ("Alice Martin", "US")
 
 
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "Thank you,\nAlice\n",
+        "Thank you!\nAlice\n",
+        "All the best,\nAlice\n",
+        "Thanks so much!\n",
+        "Get Outlook for iOS\n",
+        "Sent from Outlook\n",
+        "Sent from Mail for Windows\n",
+        "Envoyé de mon iPad\n",
+        "Merci d'avance,\nÉlodie\n",
+        "Merci d’avance,\nÉlodie\n",
+        "Muchas gracias,\nJuan\n",
+        "Un cordial saludo,\nJuan\n",
+    ],
+)
+def test_about_me_ends_at_a_closing_or_a_mail_app_footer(closing: str) -> None:
+    # "About me" is repeated to the partner in the introduction: no "Thank you, Alice" in it.
+    body = EN_FORM + "\n" + closing
+    result = parse_application(body, from_addr=FROM)
+    assert result.fields is not None
+    assert result.fields.about == "I run the local history room."
+
+
 def test_text_with_no_form_reports_missing_fields() -> None:
     result = parse_application("Hi, how do I apply?", from_addr=FROM, from_name="Al")
     assert [p.field for p in result.problems] == [
