@@ -8,7 +8,10 @@ Reading rules (see tests/unit/test_forms.py for each as a scenario):
 - A field line is `label<sep>value` where sep is ":" (also " :"), a table-cell "|" or a tab,
   the label possibly bulleted (-, *, •, "1."), in markdown bold or in HTML tags.
 - Quoted lines (`>`) and mail-client attribution lines are ignored; reading stops at the
-  `-- ` signature separator.
+  `-- ` signature separator, and at the start of the mail being answered (an attribution,
+  "-----Original Message-----" or Outlook's "From:"/"Sent:" header block) when form lines were
+  found above it. Without any above, the form may have been filled in inside the quoted mail
+  (Outlook quotes without ">"), so reading goes on below.
 - "About me" takes every following line up to the next label (or quote, attribution, signature,
   or a closing line such as "Best wishes," / "Thank you!" / "Cordialement," / "Muchas gracias,",
   or a mail app's footer such as "Sent from Outlook" / "Enviado desde mi iPhone").
@@ -45,10 +48,10 @@ from mailbot.domain.model import (
 from mailbot.domain.textutil import (
     collapse_spaces,
     fold,
-    is_attribution,
     is_quoted,
     is_signature_separator,
     lines_of,
+    starts_quoted_mail,
     strip_tags,
 )
 
@@ -126,10 +129,16 @@ def _scan(text: str) -> list[_Entry]:
     entries: list[_Entry] = []
     current: _Entry | None = None
     previous_len = 0
-    for raw in lines_of(text):
+    lines = lines_of(text)
+    for i, raw in enumerate(lines):
         if is_signature_separator(raw):
             break
-        if is_quoted(raw) or is_attribution(raw):
+        if starts_quoted_mail(lines, i):
+            if entries:
+                break  # the writer's form is above; below is our mail they answer
+            current = None
+            continue
+        if is_quoted(raw):
             current = None
             continue
         hit = _label_line(raw)

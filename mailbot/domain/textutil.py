@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _SPACES_RE = re.compile(r"\s+")
 # An HTML tag such as <b>, </strong>, <br/>, <span class="x">; "<alice@example.org>" is not one.
@@ -29,6 +30,11 @@ _ATTRIBUTION_RES = (
     re.compile(r"^\s*-{2,}\s*(original message|message d'origine|mensaje original)", re.I),
     re.compile(r"^\s*-{2,}\s*(forwarded message|message transf[ée]r[ée]|mensaje reenviado)", re.I),
 )
+# Outlook writes no "wrote:" line: it quotes the whole mail under a header block, after a rule
+# of underscores or not ("From: …" then "Sent: …", "De : …" / "Envoyé : …", "De: …" / "Enviado: …").
+_OUTLOOK_RULE_RE = re.compile(r"^\s*_{10,}\s*$")
+_HEADER_FROM_RE = re.compile(r"^\s*\**(from|de|von)\s*:", re.IGNORECASE)
+_HEADER_DATE_RE = re.compile(r"^\s*\**(sent|date|envoy[ée]|enviado|fecha|gesendet)\s*:", re.I)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
 
 
@@ -65,6 +71,21 @@ def is_attribution(line: str) -> bool:
     if len(line) > 300:
         return False
     return any(rx.match(line) for rx in _ATTRIBUTION_RES)
+
+
+def starts_quoted_mail(lines: Sequence[str], i: int) -> bool:
+    """True when `lines[i]` begins the mail being answered: an attribution ("On ... wrote:",
+    "-----Original Message-----") or Outlook's header block (a rule of underscores above
+    "From:", or a "From:" line directly followed by "Sent:", in any of the three languages)."""
+    line = strip_tags(lines[i])
+    if is_attribution(line):
+        return True
+    following = [strip_tags(x) for x in lines[i + 1 : i + 3] if x.strip()]
+    if not following:
+        return False
+    if _OUTLOOK_RULE_RE.match(line):
+        return bool(_HEADER_FROM_RE.match(following[0]))
+    return bool(_HEADER_FROM_RE.match(line)) and bool(_HEADER_DATE_RE.match(following[0]))
 
 
 def is_signature_separator(line: str) -> bool:

@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from mailbot.domain import tokens
 from mailbot.domain.classify import RULES, ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Route, Verdict
+from mailbot.edges.render import Renderer
 from mailbot.mail.inspect import verdict_json
 from mailbot.mail.parse import parse_message
+from mailbot.samples import SAMPLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml"
 PROGRAM = "coordinator@example.org"
@@ -225,6 +227,26 @@ def test_invalid_application_names_the_fields() -> None:
     assert v.kind is Kind.APPLICATION and v.application is not None
     assert not v.application.valid
     assert "country" in v.reason and "sector" in v.reason
+
+
+# Outlook quotes the mail being answered without ">", under a header block like these.
+OUTLOOK_HEADERS = {
+    "en": "________________________________\nFrom: ILN Mentoring <{p}>\nSent: Monday, "
+    "March 1, 2027 10:00 AM\nTo: Alice <alice@example.net>\nSubject: {s}\n\n",
+    "fr": "De : ILN Mentoring <{p}>\nEnvoyé : lundi 1 mars 2027 10:00\nÀ : Alice "
+    "<alice@example.net>\nObjet : {s}\n\n",
+    "es": "-----Mensaje original-----\nDe: ILN Mentoring <{p}>\nEnviado: lunes, 1 de marzo "
+    "de 2027 10:00\nPara: Alice <alice@example.net>\nAsunto: {s}\n\n",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+def test_outlook_thanks_above_our_quoted_confirmation_is_not_an_application(lang: str) -> None:
+    # Each such reply used to be stored as a new application and answered with a confirmation.
+    confirmation = Renderer().render("confirmation", lang, SAMPLES["confirmation"][0])
+    header = OUTLOOK_HEADERS[lang].format(p=PROGRAM, s=confirmation.subject)
+    v = verdict(mail("Thank you! Looking forward to it.\n\nAlice\n\n" + header + confirmation.text))
+    assert v.kind is not Kind.APPLICATION, v.reason
 
 
 # --------------------------------------------------------------------------- the fixtures

@@ -405,6 +405,28 @@ def test_about_me_ends_at_a_closing_or_a_mail_app_footer(closing: str) -> None:
     assert result.fields.about == "I run the local history room."
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "________________________________\nFrom: ILN <coordinator@example.org>\n"
+        "Sent: Monday, March 1, 2027 10:00 AM\nTo: Alice\nSubject: Please fix your form\n",
+        "De : ILN <coordinator@example.org>\nEnvoyé : lundi 1 mars 2027 10:00\n",
+        "De: ILN <coordinator@example.org>\nEnviado: lunes, 1 de marzo de 2027 10:00\n",
+        "-----Original Message-----\nFrom: ILN <coordinator@example.org>\n",
+        "-----Message d'origine-----\n",
+    ],
+)
+def test_form_above_an_outlook_quote_is_not_overridden_by_the_quoted_mail(header: str) -> None:
+    # Outlook quotes without ">": the quoted mail's "Label: value" lines are not the writer's.
+    quoted = "Time zone: Toronto time\nSector: bakery\nAbout me: (optional, a few lines)\n"
+    body = EN_FORM.replace("Time zone: America/Chicago\n", "") + "\n" + header + "\n" + quoted
+    result = parse_application(body, from_addr=FROM)
+    assert result.problems == ()
+    assert result.fields is not None
+    assert result.fields.timezone == vocab.country_main_zone("US")  # not "Toronto time"
+    assert result.fields.about == "I run the local history room."
+
+
 def test_text_with_no_form_reports_missing_fields() -> None:
     result = parse_application("Hi, how do I apply?", from_addr=FROM, from_name="Al")
     assert [p.field for p in result.problems] == [

@@ -43,10 +43,13 @@ ENGLISH = ("Dear ", "Thank you", "Reply HELP", "Country:", "Career stage", "Inte
 
 # What the confirmation must show for the sample (FIELDS: Spain, public, mid-career).
 CONFIRMATION_MUST = {
-    "en": ("Country:", "Career stage:", "mid-career"),
-    "fr": ("Pays : ", "Étape de carrière : mi-carrière", "Secteur du partenaire : peu importe"),
-    "es": ("País: ", "Etapa profesional: mitad de carrera", "Sector de la pareja: cualquiera"),
+    "en": ("Country — ", "Career stage — mid-career"),
+    "fr": ("Pays — ", "Étape de carrière — mi-carrière", "Secteur du partenaire — peu importe"),
+    "es": ("País — ", "Etapa profesional — mitad de carrera", "Sector de la pareja — cualquiera"),
 }
+# The confirmation and the problem list show "Label — value", not "Label: value": quoted
+# without ">" under an Outlook reply, they must not read back as a form the sender filled in.
+SHOWN_SEP = " — "
 NO_WISH = {"en": "any", "fr": "peu importe", "es": "cualquiera"}
 
 
@@ -263,7 +266,7 @@ def test_every_problem_names_its_field_in_the_language(lang: str, code: str) -> 
     lines = [line for line in body.splitlines() if line.startswith("- ")]
     assert len(lines) == len(Field), lines
     for fld, line in zip(Field, lines, strict=True):
-        label = line[2:].split(":", 1)[0].strip()
+        label = line[2:].split(SHOWN_SEP, 1)[0].strip()
         assert field_of(label) is fld, f"{lang}: problem line {line!r} does not name {fld}"
         if code in ("unknown_value", "invalid"):
             assert "zzz" in line
@@ -284,13 +287,28 @@ def test_confirmation_shows_values_that_read_back(
     ctx = SAMPLES["confirmation"][0] | {"fields": fields}
     shown = {}
     for line in RENDERER.render("confirmation", lang, ctx).text.splitlines():
-        hit = vocab.lookup_label(line.split(":", 1)[0]) if ":" in line else None
+        hit = vocab.lookup_label(line.split(SHOWN_SEP, 1)[0]) if SHOWN_SEP in line else None
         if hit is not None:
-            shown[hit[0]] = line.split(":", 1)[1].strip()
+            shown[hit[0]] = line.split(SHOWN_SEP, 1)[1].strip()
     assert vocab.parse_sector(shown[Field.SECTOR]) is sector, shown[Field.SECTOR]
     assert vocab.parse_sector(shown[Field.PARTNER_SECTOR]) is sector
     assert vocab.parse_career_stage(shown[Field.CAREER_STAGE]) is stage
     assert vocab.parse_career_stage(shown[Field.PARTNER_CAREER_STAGE]) is stage
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_what_we_show_back_does_not_read_as_a_filled_in_form(lang: str) -> None:
+    # Outlook quotes our mail without ">": a "thank you" above the confirmation, or a form
+    # filled in below the problem list, must not be read as the values we showed back.
+    from mailbot.domain.forms import parse_application
+
+    confirmation = RENDERER.render("confirmation", lang, SAMPLES["confirmation"][0]).text
+    assert parse_application(confirmation, from_addr="a@example.net").raw == {}
+    problems = [{"field": f.value, "code": "unknown_value", "value": "zzz"} for f in Field]
+    ctx = SAMPLES["application_invalid"][0] | {"problems": problems}
+    body = RENDERER.render("application_invalid", lang, ctx).text
+    listed = "\n".join(line for line in body.splitlines() if line.startswith("- "))
+    assert parse_application(listed, from_addr="a@example.net").raw == {}
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -299,7 +317,7 @@ def test_confirmation_without_partner_wishes_says_any(lang: str) -> None:
     wishes = [line for line in body.splitlines() if NO_WISH[lang] in line]
     assert len(wishes) == 3, wishes
     for line in wishes:
-        assert vocab.is_no_wish(line.split(":", 1)[1])
+        assert vocab.is_no_wish(line.split(SHOWN_SEP, 1)[1])
 
 
 HELP_ORDER = [
