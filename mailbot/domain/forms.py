@@ -18,6 +18,8 @@ Reading rules (see tests/unit/test_forms.py for each as a scenario):
   Any other value continues onto the next line only when its line looks hard-wrapped (the line
   was at least `_WRAP_WIDTH` characters long and the next line is neither blank nor a label).
   Interests may also be given as a bulleted list under their label, one item a line.
+- A placeholder left on the label's line ("About me: (optional, a few lines)", "-") is dropped
+  when the value goes on below it.
 - When a label appears twice, the first non-blank value wins.
 - Interests are split on "," and ";"; " and " / " et " / " y " split only the last item of a
   list that already has a comma ("a, b and c"), because a lone "rare books and manuscripts" is
@@ -81,10 +83,14 @@ class _Entry:
 
     @property
     def value(self) -> str:
+        lines = self.lines
+        if len(lines) > 1 and vocab.is_placeholder(lines[0]):
+            # The form's own hint, "About me: (optional, a few lines)", then the writer's lines.
+            lines = lines[1:]
         if self.field is Field.ABOUT:
-            return "\n".join(self.lines).strip()
+            return "\n".join(lines).strip()
         # Wrapped lines join with a space; bulleted list items stay one a line.
-        groups = (collapse_spaces(g) for g in " ".join(self.lines).split("\n"))
+        groups = (collapse_spaces(g) for g in " ".join(lines).split("\n"))
         return "\n".join(g for g in groups if g)
 
 

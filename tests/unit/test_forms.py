@@ -427,6 +427,13 @@ def test_form_above_an_outlook_quote_is_not_overridden_by_the_quoted_mail(header
     assert result.fields.about == "I run the local history room."
 
 
+def test_the_forms_hint_left_on_the_about_line_is_not_part_of_about() -> None:
+    body = EN_FORM.replace("About me: ", "About me: (optional, a few lines)\n")
+    result = parse_application(body, from_addr=FROM)
+    assert result.fields is not None
+    assert result.fields.about == "I run the local history room."
+
+
 def test_text_with_no_form_reports_missing_fields() -> None:
     result = parse_application("Hi, how do I apply?", from_addr=FROM, from_name="Al")
     assert [p.field for p in result.problems] == [

@@ -254,6 +254,24 @@ def test_filled_form_is_valid(lang: str) -> None:
     assert result.fields.career_stage is CareerStage.MID_CAREER
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_form_filled_in_inside_the_quoted_welcome_mail_leaves_about_empty(lang: str) -> None:
+    # Outlook quotes without ">": applicants fill in the form right inside our welcome mail.
+    from mailbot.domain.forms import parse_application
+
+    answers = dict(zip(form_lines(lang), FILLED[lang], strict=False))
+    answers[form_lines(lang)[7]] = "outreach"
+    welcome = RENDERER.render("welcome", lang, SAMPLES["welcome"][0]).text
+    filled = [
+        f"{split_line(line)[0]}: {answers[line]}" if answers.get(line) else line
+        for line in welcome.splitlines()
+    ]
+    body = "Here is my application.\n\nFrom: x@example.org\nSent: today\n\n" + "\n".join(filled)
+    result = parse_application(body, from_addr="amaia@example.net")
+    assert result.fields is not None, result.problems
+    assert result.fields.about == ""
+
+
 # --------------------------------------------------------------------------- problems, values
 
 
