@@ -18,7 +18,9 @@ Time-zone choices (documented here because they are policy):
 - A few North-American and other abbreviations people write ("EST", "PST", "AEST") map to the
   real zone with daylight saving, not to the fixed-offset IANA legacy names.
 - A bare city that is the last part of an IANA name ("Paris", "new york") is accepted, and so is
-  a country name with a main zone ("Time zone: France").
+  a country name with a main zone ("Time zone: France"), but only after every part of the text
+  ("EST/EDT", "Eastern Time (EST)", "Toronto, EST") was tried as a zone, and never a country
+  code: "EST" (Estonia's alpha-3) and "ET" (Ethiopia's code) are US Eastern time.
 
 Must not: do I/O or read the clock (the one-off, lazy loading of pycountry's data files and of
 the tz database's list of names is the accepted exception).
@@ -716,24 +718,30 @@ def _country_index() -> dict[str, str]:
     return index
 
 
-def parse_country(value: str) -> str | None:
-    """ISO alpha-2 for a country name (en/fr/es), code or common short form, or None."""
+def parse_country(value: str, *, names_only: bool = False) -> str | None:
+    """ISO alpha-2 for a country name (en/fr/es), code or common short form, or None.
+
+    With `names_only`, 2- and 3-letter codes and abbreviations ("EE", "EST", "USA") are not
+    read: no country's name is that short.
+    """
     index = _country_index()
+    min_len = 4 if names_only else 2
     k = key(value)
     if not k:
         return None
-    if k in index:
+    if k in index and (len(k) >= min_len or not names_only):
         return index[k]
     words = k.split()
     while words and words[0] in _COUNTRY_ARTICLES:
         words = words[1:]
-    if words and " ".join(words) in index:
-        return index[" ".join(words)]
+    rest = " ".join(words)
+    if words and rest in index and (len(rest) >= min_len or not names_only):
+        return index[rest]
     # "Lyon, France", "France (Paris)", "USA - New York": one part, and only one, is a country.
     found = {
         index[pk]
         for part in _COUNTRY_SPLIT_RE.split(value)
-        if (pk := key(part)) and len(pk) > 1 and pk in index
+        if (pk := key(part)) and len(pk) >= min_len and pk in index
     }
     return found.pop() if len(found) == 1 else None
 
@@ -769,6 +777,7 @@ _ZONE_ABBREVIATIONS: dict[str, str] = {
     "edt": "America/New_York",
     "eastern": "America/New_York",
     "eastern time": "America/New_York",
+    "et": "America/New_York",
     "cst": "America/Chicago",
     "cdt": "America/Chicago",
     "central time": "America/Chicago",
@@ -824,40 +833,46 @@ def _offset_zone(sign: str, hours: int, minutes: int) -> str | None:
     return f"Etc/GMT{'-' if total > 0 else '+'}{abs(total) // 60}"
 
 
+def _zone_of(text: str) -> str | None:
+    """The zone `text` names as a zone, abbreviation, offset or city (never as a country)."""
+    exact, cities = _zone_index()
+    k = key(text)
+    if k in _ZONE_ABBREVIATIONS:
+        return _ZONE_ABBREVIATIONS[k]
+    compact = re.sub(r"\s*/\s*", "/", text)
+    zone = exact.get(compact.lower()) or exact.get(compact.replace(" ", "_").lower())
+    if zone:
+        return zone
+    m = _OFFSET_RE.match(text)
+    if m:
+        return _offset_zone(m["sign"], int(m["h"]), int(m["m"] or 0))
+    if k in _ZERO_OFFSET:
+        return "UTC"
+    return cities.get(k)
+
+
 def parse_timezone(value: str) -> str | None:
     """A valid IANA zone name for what the applicant wrote, or None (see module docstring)."""
     text = value.strip()
     if not text or len(text) > 100:
         return None
-    exact, cities = _zone_index()
-    for candidate in (text, _PARENS_RE.sub(" ", text).strip()):
-        if not candidate:
-            continue
-        k = key(candidate)
-        if k in _ZONE_ABBREVIATIONS:
-            return _ZONE_ABBREVIATIONS[k]
-        compact = re.sub(r"\s*/\s*", "/", candidate)
-        zone = exact.get(compact.lower()) or exact.get(compact.replace(" ", "_").lower())
-        if zone:
-            return zone
-        m = _OFFSET_RE.match(candidate)
-        if m:
-            return _offset_zone(m["sign"], int(m["h"]), int(m["m"] or 0))
-        if k in _ZERO_OFFSET:
-            return "UTC"
-        if k in cities:
-            return cities[k]
-        country = parse_country(candidate)
-        if country and country_main_zone(country):
-            return country_main_zone(country)
+    candidates = [text, _PARENS_RE.sub(" ", text).strip(), *re.findall(r"\(([^)]*)\)", text)]
     # "CET/CEST", "UTC+1, UTC+2 in summer": the first part that is a zone ("Region/City"
     # names are never split: a misspelt "America/Nowhere" must not become "America").
     region_name = text.lower().startswith(tuple(r.lower() for r in _ZONE_REGIONS))
     separators = r"\s*[,;]\s*" if region_name else r"\s*[,;/]\s*"
-    parts = [p for p in re.split(separators, text) if p.strip()]
+    parts = [p for p in re.split(separators, candidates[1]) if p.strip()]
     if len(parts) > 1:
-        for part in parts:
-            zone = parse_timezone(part)
-            if zone:
-                return zone
+        candidates += parts
+    candidates = [c.strip() for c in candidates if c.strip()]
+    for candidate in candidates:
+        zone = _zone_of(candidate)
+        if zone:
+            return zone
+    # Only then a country, by its name: "EST" is Estonia's alpha-3 and "ET" Ethiopia's code,
+    # but written as a time zone they are US Eastern time.
+    for candidate in candidates:
+        country = parse_country(candidate, names_only=True)
+        if country and country_main_zone(country):
+            return country_main_zone(country)
     return None

@@ -328,6 +328,15 @@ def test_every_iso_country_by_its_names_in_three_languages() -> None:
         ("CET/CEST", "CET"),
         ("UTC+1 (UTC+2 in summer)", "Etc/GMT-1"),
         ("France", "Europe/Paris"),
+        ("Lyon, France", "Europe/Paris"),
+        # "EST" is also Estonia's alpha-3 and "ET" Ethiopia's code: never read as countries.
+        ("EST/EDT", "America/New_York"),
+        ("Eastern Time (EST)", "America/New_York"),
+        ("New York (EST)", "America/New_York"),
+        ("Toronto, EST", "America/Toronto"),
+        ("UTC-5 (EST)", "Etc/GMT+5"),
+        ("ET", "America/New_York"),
+        ("Estonia", "Europe/Tallinn"),
     ],
 )
 def test_timezones(value: str, expected: str) -> None:
@@ -337,7 +346,8 @@ def test_timezones(value: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["", "Mars", "UTC+15", "UTC+2:30", "America/Nowhere", "localtime", "x" * 200]
+    "value",
+    ["", "Mars", "UTC+15", "UTC+2:30", "America/Nowhere", "localtime", "x" * 200, "EE", "ETH"],
 )
 def test_unknown_timezones(value: str) -> None:
     assert vocab.parse_timezone(value) is None
