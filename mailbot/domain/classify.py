@@ -188,7 +188,8 @@ def _addressed_to_program(s: _State) -> bool:
 def _command(s: _State) -> Match | None:
     if not _addressed_to_program(s):
         return None
-    cmd = commands.parse_command(s.msg.subject, s.msg.text)
+    today = s.msg.date.date() if s.msg.date else None
+    cmd = commands.parse_command(s.msg.subject, s.msg.text, today=today)
     if cmd is None:
         return None
     return Match(f"command {cmd.name.value!r} in the {cmd.source}", command=cmd)

@@ -11,8 +11,11 @@ Rules (each is a scenario in tests/unit/test_commands.py):
   "merci", "from the program"), so "STATUS please" works and "Help needed with my partner who
   has not replied since May" does not.
 - YES / NO (OUI / NON, SÍ / NO) count only as the whole line.
-- PAUSE takes an optional duration ("2 weeks", "10 jours", "3 semanas", "2w", "1 month"); a
-  bare number is days; none means 14 days; anything over 90 days is capped at 90.
+- PAUSE takes an optional duration ("2 weeks", "10 jours", "3 semanas", "2w", "1 month",
+  "five days", "a week"); a bare number is days; none means 14 days; anything over 90 days is
+  capped at 90. "PAUSE until 15 March" / "jusqu'au 15 mars" / "hasta el 15 de marzo" (a month
+  alone means its 1st) counts the days from the message's date to the next such date; an
+  "until" without a date that can be read is not a command, never a silent 14-day pause.
 - Coordinator forms: REMATCH/CLOSE/LIAISE/NOTE <pair> [text], PAUSE <address> [n days],
   APPROVE/REDO [text]. A pair id is a token containing a digit ("12", "#12", "p12"), optionally
   after the word "pair"; CLOSE, LIAISE and NOTE without one are not commands. Free text goes to
@@ -29,6 +32,7 @@ Must not: do I/O or read the clock.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from mailbot.domain.model import Command, CommandName
 from mailbot.domain.textutil import (
@@ -214,23 +218,16 @@ _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{6,}$")
 _PAIR_WORDS = frozenset(["pair", "paire", "pareja", "binome"])
 _DURATION_RE = re.compile(r"^(\d{1,4})([a-z]*)$")
 _NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "six": 6,
-    "un": 1,
-    "une": 1,
-    "deux": 2,
-    "trois": 3,
-    "quatre": 4,
-    "uno": 1,
-    "una": 1,
-    "dos": 2,
-    "tres": 3,
-    "cuatro": 4,
-    "seis": 6,
-}
+    word: n
+    for words in (
+        ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+        ("un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix"),
+        ("uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez"),
+    )
+    for n, word in enumerate(words, start=1)
+} | {"une": 1, "una": 1}
+# "a week", "for a month": one, but only in front of a unit ("PAUSE a bit" is no duration).
+_ARTICLES = frozenset(["a", "an"])
 _UNITS = {
     **dict.fromkeys(["", "d", "day", "days", "j", "jour", "jours", "dia", "dias"], 1),
     **dict.fromkeys(["w", "wk", "wks", "week", "weeks", "sem", "semaine", "semaines"], 7),
@@ -238,6 +235,25 @@ _UNITS = {
     **dict.fromkeys(["m", "month", "months", "mois", "mes", "meses"], 30),
 }
 _DURATION_LEAD = frozenset(["for", "pendant", "durant", "por", "durante"])
+# "until 15 March", "jusqu'au 15 mars", "hasta el 15 de marzo", "until September".
+_UNTIL = frozenset(["until", "till", "til", "jusqua", "jusquau", "jusque", "hasta"])
+_DATE_FILLER = frozenset(["the", "of", "on", "le", "au", "el", "de", "del"])
+_DAY_RE = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|er|e|o)?$")
+_MONTH_NAMES = (
+    ("january jan janvier enero", 1),
+    ("february feb fevrier febrero", 2),
+    ("march mar mars marzo", 3),
+    ("april apr avril abril", 4),
+    ("may mai mayo", 5),
+    ("june jun juin junio", 6),
+    ("july jul juillet julio", 7),
+    ("august aug aout agosto", 8),
+    ("september sep sept septembre septiembre setiembre", 9),
+    ("october oct octobre octubre", 10),
+    ("november nov novembre noviembre", 11),
+    ("december dec decembre diciembre", 12),
+)
+_MONTHS = {name: month for names, month in _MONTH_NAMES for name in names.split()}
 
 
 def _norm(token: str) -> str:
@@ -281,6 +297,8 @@ def _duration(words: list[str]) -> tuple[int | None, int]:
         number, unit = int(m.group(1)), m.group(2)
     elif words[i] in _NUMBER_WORDS:
         number, unit = _NUMBER_WORDS[words[i]], ""
+    elif words[i] in _ARTICLES and i + 1 < len(words) and words[i + 1] and words[i + 1] in _UNITS:
+        number, unit = 1, ""
     else:
         return None, 0
     used = i + 1
@@ -290,6 +308,33 @@ def _duration(words: list[str]) -> tuple[int | None, int]:
     if unit not in _UNITS:
         return None, 0
     return max(1, min(number * _UNITS[unit], MAX_PAUSE_DAYS)), used
+
+
+def _days_until(words: list[str], today: date | None) -> tuple[int | None, int]:
+    """(days from `today` to the date at the start of `words`, words used); days is None when
+    no month is named, the date does not exist, or there is no `today` to count from."""
+    day: int | None = None
+    month: int | None = None
+    used = 0
+    for i, word in enumerate(words):
+        if word in _DATE_FILLER:
+            continue
+        if month is None and word in _MONTHS:
+            month = _MONTHS[word]
+        elif day is None and (m := _DAY_RE.match(word)):
+            day = int(m.group(1))
+        else:
+            break
+        used = i + 1
+    if month is None or today is None:
+        return None, used
+    try:
+        target = date(today.year, month, day or 1)
+        if target <= today:
+            target = target.replace(year=today.year + 1)
+    except ValueError:
+        return None, used
+    return max(1, min((target - today).days, MAX_PAUSE_DAYS)), used
 
 
 def _pair(tokens: list[str], words: list[str]) -> tuple[str | None, int]:
@@ -302,7 +347,7 @@ def _pair(tokens: list[str], words: list[str]) -> tuple[str | None, int]:
     return None, 0
 
 
-def _read_line(line: str, source: str) -> Command | None:
+def _read_line(line: str, source: str, today: date | None) -> Command | None:
     line = line.strip()
     if not line or len(line) > _MAX_LINE:
         return None
@@ -317,7 +362,7 @@ def _read_line(line: str, source: str) -> Command | None:
             if name is CommandName.RESUME and "é" in tokens[0].lower():
                 return None  # "Résumé" (a CV, a summary) is not RESUME
             rest_tokens, rest = tokens[len(phrase) :], words[len(phrase) :]
-            args = _arguments(name, rest_tokens, rest)
+            args = _arguments(name, rest_tokens, rest, today)
             if args is None:
                 return None
             return Command(name=name, args=args, source=source, text=line)
@@ -329,7 +374,9 @@ def _text(tokens: list[str]) -> dict[str, object]:
     return {"text": text} if text else {}
 
 
-def _arguments(name: CommandName, tokens: list[str], words: list[str]) -> dict[str, object] | None:
+def _arguments(
+    name: CommandName, tokens: list[str], words: list[str], today: date | None
+) -> dict[str, object] | None:
     """The command's arguments, or None when the rest of the line means it is not a command."""
     if name in _WHOLE_LINE_ONLY:
         return {} if not words else None
@@ -347,6 +394,12 @@ def _arguments(name: CommandName, tokens: list[str], words: list[str]) -> dict[s
         if tokens and "@" in tokens[0]:
             args["address"] = tokens[0].strip(_EDGE_PUNCT).lower()
             tokens, words = tokens[1:], words[1:]
+        if words and words[0] in _UNTIL:
+            days, used = _days_until(words[1:], today)
+            if days is None:
+                return None  # "until I'm back", "until 15/03": never a silent 14-day pause
+            args["days"] = days
+            return args if _extras_ok(words[1 + used :]) else None
         days, used = _duration(words)
         args["days"] = DEFAULT_PAUSE_DAYS if days is None else days
         return args if _extras_ok(words[used:]) else None
@@ -375,9 +428,13 @@ def _first_body_line(text: str) -> str:
     return ""
 
 
-def parse_command(subject: str, text: str) -> Command | None:
-    """The command in the Subject, else on the body's first line, else None."""
-    command = _read_line(strip_subject_prefixes(subject), "subject")
+def parse_command(subject: str, text: str, *, today: date | None = None) -> Command | None:
+    """The command in the Subject, else on the body's first line, else None.
+
+    `today` (the message's date) is what "PAUSE until 15 March" counts from; without it such
+    a PAUSE is not read.
+    """
+    command = _read_line(strip_subject_prefixes(subject), "subject", today)
     if command is not None:
         return command
-    return _read_line(_first_body_line(text), "body")
+    return _read_line(_first_body_line(text), "body", today)

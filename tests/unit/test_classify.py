@@ -222,6 +222,11 @@ def test_command_reason_and_payload() -> None:
     assert "pause" in v.reason and "subject" in v.reason
 
 
+def test_pause_until_a_date_counts_from_the_date_of_the_mail() -> None:
+    v = verdict(mail(subject="Re: PAUSE until 20 March"))  # sent on 1 March 2027
+    assert v.command is not None and v.command.args == {"days": 19}
+
+
 def test_invalid_application_names_the_fields() -> None:
     v = verdict(mail("Name: Bob\nSector: bakery\nCareer stage: senior\nInterests: bread\n"))
     assert v.kind is Kind.APPLICATION and v.application is not None

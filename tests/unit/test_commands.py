@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -195,6 +197,60 @@ def test_command_text_is_the_line_it_was_read_from() -> None:
 )
 def test_not_commands(subject: str, body: str) -> None:
     assert parse_command(subject, body) is None
+
+
+@pytest.mark.parametrize(
+    ("subject", "days"),
+    [
+        ("PAUSE five days", 5),
+        ("PAUSE cinq jours", 5),
+        ("Pausa cinco días", 5),
+        ("PAUSE ten days", 10),
+        ("PAUSE a week", 7),
+        ("PAUSE for a month", 30),
+        ("Pause une semaine", 7),
+        ("Pausa una semana", 7),
+        ("PAUSE a bit", 14),  # no unit after "a": not a duration
+    ],
+)
+def test_pause_durations_in_words(subject: str, days: int) -> None:
+    command = parse_command(subject, "")
+    assert command is not None and command.args == {"days": days}
+
+
+TODAY = date(2027, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("subject", "days"),
+    [
+        ("Re: PAUSE until 20 March", 19),
+        ("PAUSE until March 20th please", 19),
+        ("PAUSE jusqu'au 20 mars", 19),
+        ("Pausa hasta el 20 de marzo", 19),
+        ("PAUSE until April", 31),  # a month alone: its 1st
+        ("PAUSE until 1 March", 90),  # today: next year's, capped at 90 days
+        ("PAUSE until September", 90),
+    ],
+)
+def test_pause_until_a_date_counts_from_the_message_date(subject: str, days: int) -> None:
+    command = parse_command(subject, "", today=TODAY)
+    assert command is not None and command.args == {"days": days}
+
+
+@pytest.mark.parametrize(
+    ("subject", "today"),
+    [
+        ("PAUSE until 15 March", None),  # no date to count from
+        ("PAUSE until 31 February", TODAY),
+        ("PAUSE until I am back", TODAY),
+        ("PAUSE until 15/03", TODAY),
+    ],
+)
+def test_pause_until_what_cannot_be_counted_is_not_a_silent_fourteen_days(
+    subject: str, today: date | None
+) -> None:
+    assert parse_command(subject, "", today=today) is None
 
 
 def test_subject_wins_over_body() -> None:
