@@ -240,10 +240,17 @@ def _interests(
 
 
 def _email(from_addr: str) -> str | None:
+    """The sender's address as received, lower-cased, when it is a valid address.
+
+    Not `validate_email(...).normalized`: that turns an IDN domain ("xn--mller-kva.de") into
+    Unicode ("müller.de"), and people are looked up by the From address as received.
+    """
+    address = from_addr.strip().lower()
     try:
-        return validate_email(from_addr.strip(), check_deliverability=False).normalized.lower()
+        validate_email(address, check_deliverability=False)
     except (EmailNotValidError, ValueError, TypeError):
         return None
+    return address
 
 
 def parse_application(

@@ -218,6 +218,14 @@ def test_invalid_sender_is_a_problem(from_addr: str) -> None:
     assert result.problems == (Problem(Field.EMAIL, "invalid", from_addr),)
 
 
+@pytest.mark.parametrize("from_addr", ["anna@xn--mller-kva.de", "Anna@XN--MLLER-KVA.DE"])
+def test_email_is_the_from_address_as_received_even_with_an_idn_domain(from_addr: str) -> None:
+    # Intake finds people by the From address as received: "müller.de" would never match.
+    result = parse_application(EN_FORM, from_addr=from_addr)
+    assert result.fields is not None
+    assert result.fields.email == "anna@xn--mller-kva.de"
+
+
 def test_name_falls_back_to_the_display_name() -> None:
     body = EN_FORM.replace("Name: Alice Martin\n", "")
     result = parse_application(body, from_addr=FROM, from_name="  Alice   M. ")
