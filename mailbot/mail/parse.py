@@ -51,6 +51,7 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _ANGLE_ID = re.compile(r"<([^<>\s]+)>")
 _ADDR_FALLBACK = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
 _TYPE_PREFIX = re.compile(r"^\s*[a-z0-9][a-z0-9._-]*\s*;\s*", re.IGNORECASE)
+_BLANK_LINE_RE = re.compile(r"\r?\n[ \t]*\r?\n")
 _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _ADDRESS_TYPE_FIELDS = frozenset({"final-recipient", "original-recipient"})
 _TYPED_FIELDS = _ADDRESS_TYPE_FIELDS | {"diagnostic-code", "remote-mta", "reporting-mta"}
@@ -439,9 +440,15 @@ def _dsn_blocks(part: Message, defects: list[str]) -> list[dict[str, str]]:
     if isinstance(payload, list):  # the feed parser splits the blocks into header sets
         for block in payload:
             if isinstance(block, Message):
-                texts.append("".join(f"{k}: {v}\n" for k, v in block.raw_items()))
+                items = list(block.raw_items())
+                texts.append("".join(f"{k}: {v}\n" for k, v in items))
+                rest = None if block.is_multipart() or not items else block.get_payload(decode=True)
+                if isinstance(rest, bytes) and rest.strip():
+                    # message/global-delivery-status (RFC 6533, UTF-8) is read by the stdlib as
+                    # one embedded message: the per-message block its headers, the rest its body.
+                    texts.extend(_BLANK_LINE_RE.split(decode_bytes(rest, "utf-8", defects)))
     if not any(t.strip() for t in texts):
-        texts = re.split(r"\r?\n[ \t]*\r?\n", _dsn_text(part, payload, defects))
+        texts = _BLANK_LINE_RE.split(_dsn_text(part, payload, defects))
     blocks: list[dict[str, str]] = []
     for text in texts:
         fields = read_header_block(text)
