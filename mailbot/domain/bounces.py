@@ -83,6 +83,19 @@ COPY_MARKERS: tuple[str, ...] = (
     "------ this is a copy of your message",
     "----- original message follows -----",
     "------- returned message --------",
+    "-----message d'origine-----",
+    "----- message d'origine -----",
+    "-----mensaje original-----",
+    "----- mensaje original -----",
+    "en-têtes de message d'origine",
+    "encabezados del mensaje original",
+)
+# The quoted original's header block ("From: …" then "To: …", in en/fr/es), where the report
+# ends even without a marker: its To/Cc addresses are the other recipients, not failures.
+_QUOTED_HEADERS = re.compile(
+    r"^[ \t>]*(from|de|von|to|à|a|para|an)[ \t]*:.*\n"
+    r"[ \t>]*(from|de|to|à|a|para|cc|sent|date|envoyé|enviado|fecha|subject|objet|asunto)[ \t]*:",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
@@ -173,8 +186,9 @@ def read_text_bounce(
     A failure phrase counts only from a robot (mailer-daemon, postmaster, empty Return-Path),
     under a bounce subject or sent to our bounce tag, so a person forwarding a bounce to the
     coordinators is not taken for one. Recipients are the addresses quoted between the
-    failure text and the copy of the original message, without our own (`is_ours`), the
-    bounce's sender and robot addresses.
+    failure text and the copy of the original message (a marker such as "-----Message
+    d'origine-----", or its first quoted From:/To: header block), without our own (`is_ours`),
+    the bounce's sender, robot addresses and Message-IDs.
     """
     lower = msg.text.lower()
     subject = msg.subject.lower().strip()
@@ -188,6 +202,8 @@ def read_text_bounce(
         return None
     start = min(starts) if starts else 0
     ends = [i for i in (lower.find(m, start) for m in COPY_MARKERS) if i >= 0]
+    if quoted := _QUOTED_HEADERS.search(lower, start):
+        ends.append(quoted.start())
     end = min(ends) if ends else min(len(lower), start + 4000)
     report = msg.text[start:end]
 
@@ -200,7 +216,10 @@ def read_text_bounce(
             or addr == msg.from_addr
             or local in _ROBOT_LOCALPARTS
             or is_ours(addr)
-            or report[max(0, m.start() - 12) : m.start()].lower().rstrip().endswith("message-id:")
+            or report[max(0, m.start() - 14) : m.start()]
+            .lower()
+            .rstrip(" \t<")
+            .endswith("message-id:")
         ):
             continue
         recipients.append(addr)

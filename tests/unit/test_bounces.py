@@ -137,6 +137,42 @@ def test_plain_text_bounce_excludes_our_own_and_robot_addresses() -> None:
     assert info is not None and info.recipients == ("gone@example.net",)
 
 
+@pytest.mark.parametrize(
+    "original",
+    [
+        "-----Message d'origine-----\nFrom: ILN <coordinator@example.org>\n",
+        "-----Mensaje original-----\nDe: ILN <coordinator@example.org>\n",
+        "En-têtes de message d'origine :\n\nFrom: ILN <coordinator@example.org>\n",
+        "Encabezados del mensaje original:\n\nDe: ILN <coordinator@example.org>\n",
+        "From: ILN <coordinator@example.org>\n",  # no marker: the quoted header block
+    ],
+)
+def test_plain_text_bounce_stops_at_the_quoted_original(original: str) -> None:
+    # The partner in the quoted To: and the Message-ID used to be counted as failing too.
+    msg = parse_message(
+        f"From: postmaster@corp.example.fr\nTo: {BOUNCE}\nSubject: Non remis : Votre binôme\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        "Votre message n'a pas pu être remis.\n\njean.dupont@corp.example.fr\n"
+        "Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'\n\n"
+        f"{original}To: jean.dupont@corp.example.fr; marie.curie@lib.example.fr\n"
+        f"Message-ID: <{MID1}>\n".encode()
+    )
+    info = bounce(msg)
+    assert info is not None and info.recipients == ("jean.dupont@corp.example.fr",)
+    assert info.status == "5.1.1"
+
+
+def test_plain_text_bounce_never_counts_a_message_id_as_a_recipient() -> None:
+    msg = parse_message(
+        f"From: MAILER-DAEMON@mx.example.net\nTo: {BOUNCE}\nSubject: failure notice\n\n"
+        "Hi. This is the qmail-send program at mx.example.net.\n"
+        f"<gone@example.net>:\nSorry, no mailbox here by that name. (#5.1.1)\n"
+        f"Message-ID: <{MID1}>\n".encode()
+    )
+    info = bounce(msg)
+    assert info is not None and info.recipients == ("gone@example.net",)
+
+
 def test_ip_addresses_are_not_status_codes() -> None:
     msg = parse_message(
         f"From: MAILER-DAEMON@mx.example.net\nTo: {BOUNCE}\nSubject: Mail delivery failed\n\n"
