@@ -4,8 +4,8 @@ Parses with the stdlib `email` package (`policy.default` for structure) but deco
 addresses and text itself so that no input can make it raise: malformed MIME, unknown
 charsets, broken base64 or quoted-printable, binary junk and missing headers are recorded in
 `Inbound.defects` instead. Attachments are never decoded; only the first text part (or the
-first HTML part, converted to text), a delivery-status part and the returned headers of a
-bounce are read.
+first HTML part, converted to text, when there is no text part or it is blank), a
+delivery-status part and the returned headers of a bounce are read.
 
 Must not: do I/O or read the clock.
 """
@@ -614,12 +614,11 @@ def _read_body(
     html_raw = ""
     if html_part is not None:
         html_raw = _part_text(html_part, defects)[:MAX_HTML]
+    text = ""
     if text_part is not None:
         text = _part_text(text_part, defects)
         defects.extend(type(d).__name__ for d in text_part.defects)  # found while decoding
-    elif html_raw:
-        text = html_to_text(html_raw)
-    else:
-        text = ""
+    if not text.strip() and html_raw:
+        text = html_to_text(html_raw)  # some clients send a blank text/plain alternative
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")[:MAX_TEXT]
     return text, html_raw, dsn_message, dsn, returned

@@ -7,6 +7,7 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -123,6 +124,17 @@ def test_html_only_becomes_text() -> None:
     assert "Partner career stage: senior" in m.text
     assert "children's reading club & a local history project" in m.text
     assert "trackOpen" not in m.text and "padding" not in m.text
+
+
+@pytest.mark.parametrize("blank", ["", "\n", " \r\n\t\r\n"])
+def test_blank_text_alternative_does_not_hide_the_html(blank: str) -> None:
+    # Some clients send an empty text/plain part: "STATUS" in the HTML went unread.
+    body = (
+        f"--B\nContent-Type: text/plain; charset=utf-8\n\n{blank}\n"
+        "--B\nContent-Type: text/html; charset=utf-8\n\n<p>STATUS</p>\n--B--\n"
+    )
+    m = raw('Content-Type: multipart/alternative; boundary="B"\n', body)
+    assert m.text == "STATUS"
 
 
 def test_text_inside_an_attached_message_is_not_the_text() -> None:
