@@ -316,6 +316,7 @@ _SECTOR_WORDS: dict[Sector, tuple[str, ...]] = {
         "community",
         "publique",
         "municipale",
+        "médiathèque",  # alone: the French public (municipal) media library
         "pública",
         "público",
         "popular",
@@ -410,6 +411,8 @@ _SECTOR_FILLER = frozenset(
         "bibliothecaire",
         "bibliotecario",
         "bibliotecaria",
+        "mediatheque",  # "médiathèque municipale", "médiathèque universitaire"
+        "mediatheques",
         "de",
         "du",
         "des",
@@ -505,6 +508,10 @@ _STAGE_FILLER = frozenset(
         "bibliothecaire",
         "bibliotecario",
         "bibliotecaria",
+        "professional",  # "senior professional", "early-career professional"
+        "professionnel",
+        "professionnelle",
+        "profesional",
     ]
 )
 

@@ -110,6 +110,9 @@ def test_every_listed_label_spelling_resolves_to_its_field() -> None:
         ("autre", Sector.OTHER),
         ("otro", Sector.OTHER),
         ("ACADEMIC / public", Sector.ACADEMIC),
+        ("Médiathèque", Sector.PUBLIC),  # France's public media libraries
+        ("médiathèque municipale", Sector.PUBLIC),
+        ("médiathèque universitaire", Sector.ACADEMIC),
     ],
 )
 def test_sectors(value: str, expected: Sector) -> None:
@@ -144,13 +147,17 @@ def test_unknown_sectors(value: str) -> None:
         ("sénior", CareerStage.SENIOR),
         ("cadre supérieur", CareerStage.SENIOR),
         ("mid-career librarian", CareerStage.MID_CAREER),
+        ("Senior professional", CareerStage.SENIOR),
+        ("Early-career professional", CareerStage.NEW_PROFESSIONAL),
+        ("professionnelle expérimentée", CareerStage.SENIOR),
+        ("profesional sénior", CareerStage.SENIOR),
     ],
 )
 def test_career_stages(value: str, expected: CareerStage) -> None:
     assert vocab.parse_career_stage(value) is expected
 
 
-@pytest.mark.parametrize("value", ["", "career", "retired astronaut", "any"])
+@pytest.mark.parametrize("value", ["", "career", "retired astronaut", "any", "professional"])
 def test_unknown_career_stages(value: str) -> None:
     assert vocab.parse_career_stage(value) is None
 
