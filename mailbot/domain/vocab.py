@@ -725,11 +725,12 @@ def _country_index() -> dict[str, str]:
     return index
 
 
-def parse_country(value: str, *, names_only: bool = False) -> str | None:
+def parse_country(value: str, *, names_only: bool = False, whole: bool = False) -> str | None:
     """ISO alpha-2 for a country name (en/fr/es), code or common short form, or None.
 
     With `names_only`, 2- and 3-letter codes and abbreviations ("EE", "EST", "USA") are not
-    read: no country's name is that short.
+    read: no country's name is that short. With `whole`, only the whole value is read, not one
+    of its parts ("Toronto, EST" names no country as a whole).
     """
     index = _country_index()
     min_len = 4 if names_only else 2
@@ -744,6 +745,8 @@ def parse_country(value: str, *, names_only: bool = False) -> str | None:
     rest = " ".join(words)
     if words and rest in index and (len(rest) >= min_len or not names_only):
         return index[rest]
+    if whole:
+        return None
     # "Lyon, France", "France (Paris)", "USA - New York": one part, and only one, is a country.
     found = {
         index[pk]
@@ -872,7 +875,16 @@ def parse_timezone(value: str) -> str | None:
     if len(parts) > 1:
         candidates += parts
     candidates = [c.strip() for c in candidates if c.strip()]
-    for candidate in candidates:
+    zone = _zone_of(candidates[0])
+    if zone:
+        return zone
+    # A country the whole text names, short forms too ("UK", "USA", "Ireland (GMT)"): its main
+    # zone keeps the summer time that an abbreviation or offset beside it would lose.
+    country = parse_country(candidates[1], names_only=True, whole=True)
+    country = country or COUNTRY_ALIASES.get(key(candidates[1]))  # "UK", "USA"; not "EE"
+    if country and country_main_zone(country):
+        return country_main_zone(country)
+    for candidate in candidates[1:]:
         zone = _zone_of(candidate)
         if zone:
             return zone

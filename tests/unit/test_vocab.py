@@ -344,6 +344,13 @@ def test_every_iso_country_by_its_names_in_three_languages() -> None:
         ("UTC-5 (EST)", "Etc/GMT+5"),
         ("ET", "America/New_York"),
         ("Estonia", "Europe/Tallinn"),
+        # Common short forms name a country (not ISO codes: "EE" stays unknown), and a
+        # country named beside an abbreviation keeps its summer time.
+        ("UK", "Europe/London"),
+        ("USA", "America/New_York"),
+        ("UAE", "Asia/Dubai"),
+        ("Ireland (GMT)", "Europe/Dublin"),
+        ("Chile (GMT-4)", "America/Santiago"),
     ],
 )
 def test_timezones(value: str, expected: str) -> None:
