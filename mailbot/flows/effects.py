@@ -97,15 +97,16 @@ def round_for(session: Session, deps: Deps, now: datetime) -> tuple[str, Any, An
     return (current.name if taking else ""), current, upcoming
 
 
-# An application a new form may still change: waiting for a round, or in one not yet approved.
-_OPEN_TO_CHANGE = ("planned", "proposed")
+# An application a new form may still change: waiting for a round, or in one not yet matched
+# (once its pairs are proposed, the proposal stands on the form it was made from).
+_OPEN_TO_CHANGE = ("planned",)
 
 
 def store_application(
     session: Session, deps: Deps, fields: ApplicationFields, now: datetime
 ) -> Person:
     """Store a valid form as the sender's application: a new form updates the one that is still
-    open to change (even after its round closed, until the round's pairs are approved), else
+    open to change (even after its round closed, until the round is matched), else
     it applies for the open round, or waits for the next one."""
     person = person_by_email(session, fields.email)
     if person is None:

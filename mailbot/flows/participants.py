@@ -529,6 +529,8 @@ def enrol_next_round(
     # for a new one); the next round's matching takes them back, and APPROVE makes them active.
     person.wants_next_round, person.updated_at = True, now
     current = rounds.open_round(session, now)
+    if current is not None and current.state != "planned":
+        current = None  # already matched: nobody new is in its proposal
     mine = _latest_round(session, person.id)
     target = current if current is not None and current.name != mine else None
     target = target or rounds.next_round(session, now)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mailbot.domain import tokens
 from mailbot.domain.model import Outgoing, Route
@@ -34,6 +34,7 @@ from mailbot.edges.tables import (
     PairMember,
     PairNote,
     Person,
+    RoundRow,
 )
 from mailbot.flows.outbox import enqueue
 from tests.support.program import SECRET, Program, application, instant
@@ -701,3 +702,16 @@ def test_deleting_ana_leaves_diana_and_canada_alone(prog: Program) -> None:
         ["diana@example.net"],
         "Ana Garcías",
     )
+
+
+def test_continue_while_the_next_round_is_already_matched_waits(prog: Program) -> None:
+    """Like a form, CONTINUE does not file into a round whose proposal is made (it would
+    never be matched nor told): it waits for the round after."""
+    send(prog, "2027-06-10T09:00:00Z")  # 2027B open
+    with prog.deps.db.transaction() as s:  # matched early, by hand
+        s.execute(update(RoundRow).where(RoundRow.name == "2027B").values(state="proposed"))
+    send(prog, "2027-06-10T10:00:00Z", mail("ana@example.net", "CONTINUE"))
+    apps = prog.query(
+        select(Application.round_name).join(Person).where(Person.email == "ana@example.net")
+    )
+    assert "2027B" not in apps and "" in apps

@@ -440,3 +440,15 @@ def test_a_coordinator_reply_without_a_command_is_answered(prog: Program) -> Non
     [answer] = prog.sent_to("director@example.org")[before:]
     assert answer["Subject"].startswith("Not done")
     assert "reply with APPROVE or REDO" in answer.get_body(("plain",)).get_content()
+
+
+def test_a_form_sent_while_the_proposal_waits_is_kept_for_the_next_round(prog: Program) -> None:
+    """The proposal stands on the forms it was made from: a new one waits for the next round."""
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    fixed = _form("Ana", "Spain", "rare books")
+    prog.put(application("ana@example.net", "Ana", fixed, message_id="<ana-late@example.net>"))
+    prog.tick("2027-02-03T10:00:00Z")
+    apps = prog.query(select(Application).join(Person).where(Person.email == "ana@example.net"))
+    got = sorted((a.round_name, a.fields["interests"]) for a in apps)
+    assert got == [("", ["rare books"]), ("2027A", ["outreach", "makerspaces"])]
