@@ -305,9 +305,10 @@ class _Scrubber:
 
     def __init__(self, address: str, name: str) -> None:
         self.address = address.lower()
-        # Whole addresses only: ana@example.net is not inside diana@example.net (but is in a
-        # Message-ID such as <1768204800.ana@example.net>, which names her).
-        parts = [r"(?<![\w%+-])" + re.escape(address) + r"(?![\w-]|\.\w)"]
+        # Whole addresses only: ana@example.net is not inside diana@example.net nor inside
+        # maria.ana@example.net (a letter before the dot), but is in a Message-ID such as
+        # <1768204800.ana@example.net>, which names her.
+        parts = [r"(?<![\w%+-])(?<![^\W\d]\.)" + re.escape(address) + r"(?![\w-]|\.\w)"]
         if len(name.strip()) >= 2:
             parts.append(r"(?<!\w)" + re.escape(name.strip()) + r"(?!\w)")
         self.pattern = re.compile("|".join(parts), re.IGNORECASE)

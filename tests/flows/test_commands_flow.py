@@ -692,11 +692,26 @@ def test_deleting_ana_leaves_diana_and_canada_alone(prog: Program) -> None:
             ),
             instant("2027-02-05T09:00:00Z"),
         )
+        enqueue(
+            s,
+            prog.deps,
+            Outgoing(
+                key="test:maria",
+                to=("maria.ana@example.net",),
+                template="help",
+                language="en",
+                context={"recipient_name": "Maria"},
+                not_before=instant("2027-03-01T09:00:00Z"),
+            ),
+            instant("2027-02-05T09:00:00Z"),
+        )
     send(prog, "2027-02-05T09:00:00Z", mail("ana@example.net", "DELETE MY DATA"))
     token = person(prog, "ana@example.net").delete_token  # type: ignore[union-attr]
     send(prog, "2027-02-05T10:00:00Z", mail("ana@example.net", f"DELETE MY DATA {token}"))
     assert person(prog, "ana@example.net") is None
     [row] = prog.query(select(Outbox).where(Outbox.key == "test:diana"))
+    [maria] = prog.query(select(Outbox).where(Outbox.key == "test:maria"))
+    assert (maria.status, maria.to) == ("pending", ["maria.ana@example.net"])
     assert (row.status, row.to, row.context["by"]) == (
         "pending",
         ["diana@example.net"],
