@@ -268,7 +268,8 @@ class SmtpSender:
             try:
                 await smtp.rcpt(rcpt, encoding=encoding)
             except aiosmtplib.SMTPRecipientRefused as exc:
-                if _refuses_us(exc.code, exc.message):
+                # 421: the server is closing the connection (aiosmtplib has closed it): no DATA.
+                if exc.code == 421 or _refuses_us(exc.code, exc.message):
                     detail = f"{exc.code} RCPT: {exc.message}"
                     return await self._failed(smtp, _blocked(exc.code, detail))
                 refused[rcpt] = f"{exc.code} {exc.message}"
@@ -282,6 +283,9 @@ class SmtpSender:
             detail = "all recipients refused: " + "; ".join(f"{r}: {e}" for r, e in refused.items())
             return await self._failed(smtp, SendResult(False, not transient, code, detail, refused))
 
+        if not smtp.is_connected:  # closed before DATA: nothing was handed over
+            self._discard()
+            return _blocked(None, "connection closed before DATA")
         try:
             resp = await smtp.data(flat)
         except aiosmtplib.SMTPDataError as exc:

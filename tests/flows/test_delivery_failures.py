@@ -365,3 +365,19 @@ def test_a_connection_lost_after_the_data_leaves_the_row_uncertain(prog: Program
     again = Relay()
     _deliver(prog, again, NOW + timedelta(hours=6))
     assert again.accepted == [] and [r.status for r in _rows(prog)] == ["uncertain"]
+
+
+def test_a_421_at_rcpt_closes_the_connection_and_the_row_waits(prog: Program) -> None:
+    """421 means the server is closing: no DATA went out, so the row is retried later, not
+    left uncertain, and nobody got it twice."""
+    _answers(prog)
+    with prog.deps.db.transaction() as s:  # a second recipient, the one the relay stops at
+        row = s.scalars(select(Outbox)).one()
+        row.cc = ["helper@example.org"]
+    relay = Relay({"helper@example.org": "421 4.7.0 Too many connections, closing"})
+    report = _deliver(prog, relay, NOW)
+    assert relay.accepted == [] and report.uncertain == 0
+    assert [r.status for r in _rows(prog)] == ["pending"]
+    later = Relay()
+    _deliver(prog, later, NOW + timedelta(hours=6))
+    assert len(later.accepted) == 1 and [r.status for r in _rows(prog)] == ["sent"]
