@@ -202,7 +202,9 @@ def read_text_bounce(
         return None
     start = min(starts) if starts else 0
     ends = [i for i in (lower.find(m, start) for m in COPY_MARKERS) if i >= 0]
-    if quoted := _QUOTED_HEADERS.search(lower, start):
+    # Only after a failure phrase: an old Exchange report opens with the header block of the
+    # mail that failed ("To: john@…", "Subject: …") and names the failure after it.
+    if starts and (quoted := _QUOTED_HEADERS.search(lower, start)):
         ends.append(quoted.start())
     end = min(ends) if ends else min(len(lower), start + 4000)
     report = msg.text[start:end]

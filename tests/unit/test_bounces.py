@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,31 @@ def test_forged_bounce_tag_gives_no_token() -> None:
     forged = "coordinator+b-o9-aaaaaaaaaa@example.org"
     msg = parse_message(f"From: x@example.net\nTo: {forged}\nSubject: x\n\nhello\n".encode())
     assert bounce(msg) is None
+
+
+EXCHANGE_REPORT = """Your message
+
+  To:      john.doe@example.com
+  Subject: Your partner for the 2027A round
+  Sent:    Mon, 1 Mar 2027 10:00:00 +0000
+
+did not reach the following recipient(s):
+
+john.doe@example.com on Mon, 1 Mar 2027 10:00:05 +0000
+    The e-mail account does not exist at the organization this message was sent to.
+    <mail.example.com #5.1.1>
+"""
+
+
+def test_exchange_style_report_opening_with_the_mails_headers_names_the_recipient() -> None:
+    """No failure phrase before the failed mail's own To:/Subject: block: the block does not
+    end the report there (it would name nobody, and both partners would be scored)."""
+    msg = EmailMessage()
+    msg["From"] = "postmaster@example.com"
+    msg["To"] = "coordinator@example.org"
+    msg["Subject"] = "Undeliverable: Your partner for the 2027A round"
+    msg["Message-ID"] = "<ndr1@example.com>"
+    msg.set_content(EXCHANGE_REPORT)
+    info = read_text_bounce(parse_message(bytes(msg)))
+    assert info is not None
+    assert info.recipients == ("john.doe@example.com",), info
