@@ -202,9 +202,10 @@ def read_text_bounce(
         return None
     start = min(starts) if starts else 0
     ends = [i for i in (lower.find(m, start) for m in COPY_MARKERS) if i >= 0]
-    # Only after a failure phrase: an old Exchange report opens with the header block of the
-    # mail that failed ("To: john@…", "Subject: …") and names the failure after it.
-    if starts and (quoted := _QUOTED_HEADERS.search(lower, start)):
+    # Only a header block after the first address: an old Exchange report opens with the
+    # header block of the mail that failed ("To: john@…", "Subject: …"), failure below it.
+    first = _ADDRESS.search(lower, start)
+    if quoted := _QUOTED_HEADERS.search(lower, first.end() if first else start):
         ends.append(quoted.start())
     end = min(ends) if ends else min(len(lower), start + 4000)
     report = msg.text[start:end]
