@@ -310,8 +310,8 @@ def _duration(words: list[str]) -> tuple[int | None, int]:
     return max(1, min(number * _UNITS[unit], MAX_PAUSE_DAYS)), used
 
 
-def _days_until(words: list[str], today: date | None) -> tuple[int | None, int]:
-    """(days from `today` to the date at the start of `words`, words used); days is None when
+def _days_until(words: list[str], today: date | None) -> tuple[date | None, int]:
+    """(the date at the start of `words`, the next one after `today`; words used); None when
     no month is named, the date does not exist, or there is no `today` to count from."""
     day: int | None = None
     month: int | None = None
@@ -334,7 +334,7 @@ def _days_until(words: list[str], today: date | None) -> tuple[int | None, int]:
             target = target.replace(year=today.year + 1)
     except ValueError:
         return None, used
-    return max(1, min((target - today).days, MAX_PAUSE_DAYS)), used
+    return target, used
 
 
 def _pair(tokens: list[str], words: list[str]) -> tuple[str | None, int]:
@@ -395,10 +395,13 @@ def _arguments(
             args["address"] = tokens[0].strip(_EDGE_PUNCT).lower()
             tokens, words = tokens[1:], words[1:]
         if words and words[0] in _UNTIL:
-            days, used = _days_until(words[1:], today)
-            if days is None:
+            until, used = _days_until(words[1:], today)
+            if until is None or today is None:
                 return None  # "until I'm back", "until 15/03": never a silent 14-day pause
-            args["days"] = days
+            # The date is what they asked for; days as counted from the message's own date
+            # (the flow counts again from when it acts: a mail may be handled days later).
+            args["days"] = max(1, min((until - today).days, MAX_PAUSE_DAYS))
+            args["until"] = until.isoformat()
             return args if _extras_ok(words[1 + used :]) else None
         days, used = _duration(words)
         args["days"] = DEFAULT_PAUSE_DAYS if days is None else days

@@ -22,7 +22,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from sqlalchemy import JSON, String, Text, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain import matching as engine
+from mailbot.domain.commands import MAX_PAUSE_DAYS
 from mailbot.domain.ladder import paused_at
 from mailbot.domain.model import CommandName, Inbound, Outgoing, Verdict
 from mailbot.edges.tables import (
@@ -407,6 +408,8 @@ def _pause(session: Session, deps: Deps, cmd: CommandRow, person: Person, now: d
     if target and str(target).lower() != person.email.lower():
         return Result(["not_allowed"], "refused: PAUSE for someone else is for coordinators")
     days = int(cmd.args.get("days") or 14)
+    if until := cmd.args.get("until"):  # "PAUSE until 15 March": to that date, from now
+        days = max(1, min((date.fromisoformat(str(until)) - now.date()).days, MAX_PAUSE_DAYS))
     told = pause(session, deps, person, days, now, str(cmd.id))
     assert person.paused_until is not None
     outcomes = ["paused_until_date"] + (["partner_told"] if told else [])

@@ -730,3 +730,12 @@ def test_continue_while_the_next_round_is_already_matched_waits(prog: Program) -
         select(Application.round_name).join(Person).where(Person.email == "ana@example.net")
     )
     assert "2027B" not in apps and "" in apps
+
+
+def test_pause_until_a_date_ends_on_that_date_however_late_it_is_handled(prog: Program) -> None:
+    """Written on 10 Feb, read on 20 Feb (the daemon was down): paused until 15 March."""
+    late = mail("ana@example.net", "PAUSE until 15 March")  # dated 10 Feb, as all here
+    send(prog, "2027-02-20T09:00:00Z", late)
+    ana = person(prog, "ana@example.net")
+    assert ana is not None and ana.paused_until is not None
+    assert ana.paused_until.date().isoformat() == "2027-03-15"

@@ -224,7 +224,7 @@ def test_command_reason_and_payload() -> None:
 
 def test_pause_until_a_date_counts_from_the_date_of_the_mail() -> None:
     v = verdict(mail(subject="Re: PAUSE until 20 March"))  # sent on 1 March 2027
-    assert v.command is not None and v.command.args == {"days": 19}
+    assert v.command is not None and v.command.args == {"days": 19, "until": "2027-03-20"}
 
 
 def test_invalid_application_names_the_fields() -> None:

@@ -222,20 +222,22 @@ TODAY = date(2027, 3, 1)
 
 
 @pytest.mark.parametrize(
-    ("subject", "days"),
+    ("subject", "days", "until"),
     [
-        ("Re: PAUSE until 20 March", 19),
-        ("PAUSE until March 20th please", 19),
-        ("PAUSE jusqu'au 20 mars", 19),
-        ("Pausa hasta el 20 de marzo", 19),
-        ("PAUSE until April", 31),  # a month alone: its 1st
-        ("PAUSE until 1 March", 90),  # today: next year's, capped at 90 days
-        ("PAUSE until September", 90),
+        ("Re: PAUSE until 20 March", 19, "2027-03-20"),
+        ("PAUSE until March 20th please", 19, "2027-03-20"),
+        ("PAUSE jusqu'au 20 mars", 19, "2027-03-20"),
+        ("Pausa hasta el 20 de marzo", 19, "2027-03-20"),
+        ("PAUSE until April", 31, "2027-04-01"),  # a month alone: its 1st
+        ("PAUSE until 1 March", 90, "2028-03-01"),  # today: next year's, capped at 90 days
+        ("PAUSE until September", 90, "2027-09-01"),
     ],
 )
-def test_pause_until_a_date_counts_from_the_message_date(subject: str, days: int) -> None:
+def test_pause_until_a_date_counts_from_the_message_date(
+    subject: str, days: int, until: str
+) -> None:
     command = parse_command(subject, "", today=TODAY)
-    assert command is not None and command.args == {"days": days}
+    assert command is not None and command.args == {"days": days, "until": until}
 
 
 @pytest.mark.parametrize(
