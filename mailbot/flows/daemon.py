@@ -41,8 +41,15 @@ async def serve(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
     async def deliver_job() -> None:
         async with deliver_lock:
             report = await outbox.deliver(deps, clock(), recover=False)
-            if report.sent or report.failed:
-                log.info("deliver: %s sent, %s failed", report.sent, report.failed)
+            if report.sent or report.failed or report.uncertain:
+                log.info(
+                    "deliver: %s sent, %s failed, %s uncertain",
+                    report.sent,
+                    report.failed,
+                    report.uncertain,
+                )
+            if report.stopped:  # the relay refuses us: said once per pass, mail kept
+                log.warning("deliver: stopped, mail kept for later: %s", report.stopped)
 
     async def scheduled_jobs() -> None:
         results = await tick.run_jobs(deps, clock())

@@ -31,6 +31,7 @@ class TickReport:
             f"{self.intake.quarantined} quarantined; {self.deliver.sent} sent, "
             f"{self.deliver.retried} to retry, {self.deliver.failed} failed"
             f"{', ' + str(self.deliver.uncertain) + ' uncertain' if self.deliver.uncertain else ''}"
+            f"{'; delivery stopped: ' + self.deliver.stopped if self.deliver.stopped else ''}"
             f"{jobs}"
         )
 
