@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -275,7 +276,8 @@ async def _deliver_one(
         note = ""
         if again:
             out = refusals.retry(row, again, now + backoff(1))
-            enqueue(s, deps, out, now)
+            while not enqueue(s, deps, out, now):  # taken before (a resend by hand, refused)
+                out = dataclasses.replace(out, key=refusals.retry_key(out.key))
             note = f"; {', '.join(again)} again as {out.key}"
         if result.uncertain:  # as after a crash mid-send: a person decides (`resend`)
             values = {"status": "uncertain", "last_error": result.detail[:2000]}

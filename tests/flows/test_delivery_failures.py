@@ -381,3 +381,32 @@ def test_a_421_at_rcpt_closes_the_connection_and_the_row_waits(prog: Program) ->
     later = Relay()
     _deliver(prog, later, NOW + timedelta(hours=6))
     assert len(later.accepted) == 1 and [r.status for r in _rows(prog)] == ["sent"]
+
+
+def test_refused_again_after_a_resend_by_hand_gets_a_new_retry(prog: Program) -> None:
+    """A row failed for good for one partner (550) and deferred for the other (451) is resent
+    by hand and meets the same: the second 451 gets ~retry~2, not nothing."""
+    with prog.deps.db.transaction() as s:
+        outbox.enqueue(
+            s,
+            prog.deps,
+            Outgoing(
+                key="note:1",
+                to=(A, B),
+                template="help",
+                language="en",
+                context=SAMPLES["help"][0],
+            ),
+            NOW,
+        )
+    relay = {A: "550 5.1.1 no such user", B: "451 4.7.1 greylisted, try again later"}
+    _deliver(prog, Relay(relay), NOW)
+    soon = NOW + timedelta(seconds=30)  # before the first retry is due
+    assert outbox.resend(prog.deps, ["note:1"], soon)
+    _deliver(prog, Relay(relay), soon)
+    rows = {r.key: (r.status, r.attempts) for r in _rows(prog)}
+    assert rows == {
+        "note:1": ("failed", 1),
+        "note:1~retry~1": ("pending", 0),
+        "note:1~retry~2": ("pending", 0),
+    }
