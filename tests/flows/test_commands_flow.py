@@ -675,48 +675,37 @@ def test_withdrawing_takes_back_a_rematch_request(prog: Program) -> None:
     assert "Withdrew: ana@example.net" in body and "REMATCH), waiting for you" not in body
 
 
-def test_deleting_ana_leaves_diana_and_canada_alone(prog: Program) -> None:
+def test_deleting_ana_leaves_diana_maria_and_canada_alone(prog: Program) -> None:
     """The erasure matches whole names and addresses: mail still to go to diana@… (about
-    Canada) is not dropped, and her address is not rewritten, when Ana deletes her data."""
+    Canada, from "Ana Garcías") or to maria.ana@… is not dropped, nor are their addresses
+    rewritten, when Ana deletes her data."""
+    others = {
+        "diana@example.net": {"recipient_name": "Diana", "country": "Canada", "by": "Ana Garcías"},
+        "maria.ana@example.net": {"recipient_name": "Maria"},
+    }
     with prog.deps.db.transaction() as s:
-        enqueue(
-            s,
-            prog.deps,
-            Outgoing(
-                key="test:diana",
-                to=("diana@example.net",),
-                template="help",
-                language="en",
-                context={"recipient_name": "Diana", "country": "Canada", "by": "Ana Garcías"},
-                not_before=instant("2027-03-01T09:00:00Z"),
-            ),
-            instant("2027-02-05T09:00:00Z"),
-        )
-        enqueue(
-            s,
-            prog.deps,
-            Outgoing(
-                key="test:maria",
-                to=("maria.ana@example.net",),
-                template="help",
-                language="en",
-                context={"recipient_name": "Maria"},
-                not_before=instant("2027-03-01T09:00:00Z"),
-            ),
-            instant("2027-02-05T09:00:00Z"),
-        )
+        for address, context in others.items():
+            enqueue(
+                s,
+                prog.deps,
+                Outgoing(
+                    key=f"test:{address}",
+                    to=(address,),
+                    template="help",
+                    language="en",
+                    context=context,
+                    not_before=instant("2027-03-01T09:00:00Z"),
+                ),
+                instant("2027-02-05T09:00:00Z"),
+            )
     send(prog, "2027-02-05T09:00:00Z", mail("ana@example.net", "DELETE MY DATA"))
     token = person(prog, "ana@example.net").delete_token  # type: ignore[union-attr]
     send(prog, "2027-02-05T10:00:00Z", mail("ana@example.net", f"DELETE MY DATA {token}"))
     assert person(prog, "ana@example.net") is None
-    [row] = prog.query(select(Outbox).where(Outbox.key == "test:diana"))
-    [maria] = prog.query(select(Outbox).where(Outbox.key == "test:maria"))
-    assert (maria.status, maria.to) == ("pending", ["maria.ana@example.net"])
-    assert (row.status, row.to, row.context["by"]) == (
-        "pending",
-        ["diana@example.net"],
-        "Ana Garcías",
-    )
+    rows = prog.query(select(Outbox).where(Outbox.key.like("test:%")))
+    assert {r.key: (r.status, r.to, r.context) for r in rows} == {
+        f"test:{a}": ("pending", [a], context) for a, context in others.items()
+    }
 
 
 def test_continue_while_the_next_round_is_already_matched_waits(prog: Program) -> None:

@@ -22,6 +22,7 @@ from mailbot.edges.tables import BounceEvent, Outbox, Person
 from mailbot.flows import intake, letters, outbox, refusals
 from mailbot.samples import SAMPLES
 from tests.support.program import Program, application
+from tests.support.relay import Recorder
 
 NOW = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
 
@@ -31,26 +32,6 @@ def prog(tmp_path: Path, db_url: str) -> Program:
     p = Program.create(tmp_path / "prog", db_url)
     yield p
     p.close()
-
-
-class Relay:
-    """aiosmtpd handler: scripted replies per recipient, records what it accepted."""
-
-    def __init__(self, rcpt_replies: dict[str, str] | None = None) -> None:
-        self.rcpt_replies = rcpt_replies or {}
-        self.accepted: list[Envelope] = []
-
-    async def handle_RCPT(
-        self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address in self.rcpt_replies:
-            return self.rcpt_replies[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        self.accepted.append(envelope)
-        return "250 2.0.0 queued"
 
 
 def _free_port() -> int:
@@ -112,7 +93,7 @@ def test_a_relay_down_for_hours_delays_mail_and_one_down_for_days_fails_it(prog:
     [row] = _rows(prog)
     assert (row.status, row.attempts) == ("pending", 8), row.last_error
     assert row.next_attempt_at - t < timedelta(hours=6)  # the backoff stays capped
-    _deliver(prog, Relay(), NOW + timedelta(days=1))  # back the next day: nothing lost
+    _deliver(prog, Recorder(), NOW + timedelta(days=1))  # back the next day: nothing lost
     assert _rows(prog)[0].status == "sent"
 
 
@@ -144,7 +125,7 @@ def test_a_relay_without_starttls_or_auth_leaves_rows_pending(
     _answers(prog)
 
     async def go() -> outbox.DeliverReport:
-        async with _serving(Relay()) as port:
+        async with _serving(Recorder()) as port:
             _use(prog, port, tls, user)
             return await outbox.deliver(prog.deps, NOW)
 
@@ -152,7 +133,7 @@ def test_a_relay_without_starttls_or_auth_leaves_rows_pending(
     [row] = _rows(prog)
     assert (report.retried, row.status) == (1, "pending"), row.last_error
     assert error.lower() in row.last_error.lower()
-    _deliver(prog, Relay(), NOW + timedelta(hours=1))  # settings fixed
+    _deliver(prog, Recorder(), NOW + timedelta(hours=1))  # settings fixed
     assert _rows(prog)[0].status == "sent"
 
 
@@ -180,7 +161,7 @@ def test_a_sender_that_raises_leaves_its_row_uncertain_and_stops_the_pass(
 # -- a relay that refuses us, not a message ------------------------------------------------------
 
 
-class _RefusesSender(Relay):
+class _RefusesSender(Recorder):
     def __init__(self, reply: str) -> None:
         super().__init__()
         self.reply, self.tries = reply, 0
@@ -209,14 +190,14 @@ def test_a_relay_refusing_our_sender_fails_nothing_and_stops_the_pass(
     assert relay.tries <= prog.deps.settings.smtp.connections < 10  # the ones already in flight
     assert reply[:3] in report.stopped and report.retried == relay.tries
     assert [r.status for r in _rows(prog)] == ["pending"] * 10
-    _deliver(prog, Relay(), NOW + timedelta(hours=6))  # settings fixed
+    _deliver(prog, Recorder(), NOW + timedelta(hours=6))  # settings fixed
     assert [r.status for r in _rows(prog)] == ["sent"] * 10
 
 
 def test_a_relay_refusing_our_client_host_at_rcpt_fails_nothing(prog: Program) -> None:
     """Postfix's answer to a host it does not relay for, given per recipient."""
     _answers(prog, 2)
-    relay = Relay({f"p{i}@example.net": "554 5.7.1 Relay access denied" for i in range(2)})
+    relay = Recorder({f"p{i}@example.net": "554 5.7.1 Relay access denied" for i in range(2)})
     report = _deliver(prog, relay, NOW)
     assert report.stopped and [r.status for r in _rows(prog)] == ["pending"] * 2
 
@@ -252,7 +233,7 @@ def test_a_message_too_big_for_the_relay_is_failed_alone(prog: Program) -> None:
     """552 at MAIL FROM (SIZE=) is about that message: permanent, and the others go."""
     _answers(prog, 2)
 
-    class TooBig(Relay):
+    class TooBig(Recorder):
         mails = 0
 
         async def handle_MAIL(
@@ -300,10 +281,10 @@ def _queue_intro(prog: Program) -> str:
 def test_partners_greylisted_at_rcpt_get_the_introduction_later(prog: Program) -> None:
     track = _queue_intro(prog)
     greylist = "451 4.7.1 greylisted, try again later"
-    first = Relay({A: greylist, B: greylist})
+    first = Recorder({A: greylist, B: greylist})
     _deliver(prog, first, NOW)
     assert [e.rcpt_tos for e in first.accepted] == [[track]]
-    later = Relay()
+    later = Recorder()
     _deliver(prog, later, NOW + timedelta(minutes=1))
     assert [e.rcpt_tos for e in later.accepted] == [[A, B]]  # the tracking address not again
     intro, retry = _rows(prog)
@@ -316,7 +297,7 @@ def test_partners_greylisted_at_rcpt_get_the_introduction_later(prog: Program) -
 
 def test_a_partner_refused_550_at_rcpt_is_scored_as_a_bounce(prog: Program) -> None:
     _queue_intro(prog)
-    relay = Relay({B: "550 5.1.1 <kofi.mensah@example.edu.gh>: no such user"})
+    relay = Recorder({B: "550 5.1.1 <kofi.mensah@example.edu.gh>: no such user"})
     _deliver(prog, relay, NOW)
     [event] = prog.query(select(BounceEvent))
     assert (event.address, event.permanent, event.status) == (B, True, "5.1.1")
@@ -338,14 +319,14 @@ def test_a_single_recipient_refused_550_is_failed_and_scored_as_a_bounce(prog: P
             if k not in ("program", "recipient_name", "names", "person_id")
         }
         letters.notify(s, prog.deps, "help:x", kofi, "help", context, NOW)
-    _deliver(prog, Relay({B: "550 5.1.1 no such user"}), NOW)
+    _deliver(prog, Recorder({B: "550 5.1.1 no such user"}), NOW)
     [row] = _rows(prog)
     [event] = prog.query(select(BounceEvent))
     [kofi] = prog.query(select(Person).where(Person.email == B))
     assert row.status == "failed" and event.address == B and kofi.bounce_score > 0
 
 
-class _DropsAfterData(Relay):
+class _DropsAfterData(Recorder):
     """Takes the message, then the connection drops before its 250 reaches us."""
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
@@ -362,7 +343,7 @@ def test_a_connection_lost_after_the_data_leaves_the_row_uncertain(prog: Program
     assert report.uncertain == 1 and len(relay.accepted) == 1
     [row] = _rows(prog)
     assert row.status == "uncertain" and "DATA" in row.last_error
-    again = Relay()
+    again = Recorder()
     _deliver(prog, again, NOW + timedelta(hours=6))
     assert again.accepted == [] and [r.status for r in _rows(prog)] == ["uncertain"]
 
@@ -374,11 +355,11 @@ def test_a_421_at_rcpt_closes_the_connection_and_the_row_waits(prog: Program) ->
     with prog.deps.db.transaction() as s:  # a second recipient, the one the relay stops at
         row = s.scalars(select(Outbox)).one()
         row.cc = ["helper@example.org"]
-    relay = Relay({"helper@example.org": "421 4.7.0 Too many connections, closing"})
+    relay = Recorder({"helper@example.org": "421 4.7.0 Too many connections, closing"})
     report = _deliver(prog, relay, NOW)
     assert relay.accepted == [] and report.uncertain == 0
     assert [r.status for r in _rows(prog)] == ["pending"]
-    later = Relay()
+    later = Recorder()
     _deliver(prog, later, NOW + timedelta(hours=6))
     assert len(later.accepted) == 1 and [r.status for r in _rows(prog)] == ["sent"]
 
@@ -400,10 +381,10 @@ def test_refused_again_after_a_resend_by_hand_gets_a_new_retry(prog: Program) ->
             NOW,
         )
     relay = {A: "550 5.1.1 no such user", B: "451 4.7.1 greylisted, try again later"}
-    _deliver(prog, Relay(relay), NOW)
+    _deliver(prog, Recorder(relay), NOW)
     soon = NOW + timedelta(seconds=30)  # before the first retry is due
     assert outbox.resend(prog.deps, ["note:1"], soon)
-    _deliver(prog, Relay(relay), soon)
+    _deliver(prog, Recorder(relay), soon)
     rows = {r.key: (r.status, r.attempts) for r in _rows(prog)}
     assert rows == {
         "note:1": ("failed", 1),
