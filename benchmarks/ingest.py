@@ -6,8 +6,9 @@ mixed kinds straight into the program's Maildir, then in the same process measur
       and the same fetching whole messages (BODY.PEEK[]), which is what intake must read
   (b) mailbot: one `tick` — fetch, parse, classify, record, answer, file, deliver answers
 and prints both rates, their ratio, the pure parse+classify rate, and peak memory; and the
-ceiling any tick has here: the raw whole-message fetch plus a raw send of the same answers,
-with no work at all between them.
+ceilings any tick has here: the raw whole-message fetch plus a raw send of the same answers,
+with no work at all between them, and the raw header fetch plus the raw UID MOVE that filing
+needs (100 and 500 UIDs per command).
 
     .venv/bin/python benchmarks/ingest.py [--count 10000] [--db sqlite|URL]
 """
@@ -195,6 +196,26 @@ async def raw_fetch(
     return got, elapsed
 
 
+async def raw_move(
+    host: str, port: int, user: str, password: str, source: str, target: str, batch: int
+) -> tuple[int, float]:
+    """Seconds for aioimaplib to UID MOVE every message of `source` to `target`, `batch` UIDs
+    per command: what filing costs the server, with nothing else."""
+    client = aioimaplib.IMAP4(host, port, timeout=60)
+    await client.wait_hello_from_server()
+    await client.login(user, password)
+    await client.select(source)
+    res = await client.uid_search("ALL")
+    uids = [int(x) for x in res.lines[0].split()]
+    t0 = time.perf_counter()
+    for s in range(0, len(uids), batch):
+        chunk = uids[s : s + batch]
+        await client.uid("move", f"{chunk[0]}:{chunk[-1]}", target)
+    elapsed = time.perf_counter() - t0
+    await client.logout()
+    return len(uids), elapsed
+
+
 async def raw_send(host: str, port: int, count: int) -> float:
     """Seconds for aiosmtplib to send `count` prepared ~1.5 KB answers over one connection."""
     body = "Thank you for your application. This is what we understood:\n" + "x" * 1400
@@ -286,6 +307,11 @@ def main() -> None:
             report, times = asyncio.run(timed_tick(deps, now))
         sent = report.deliver.sent
         t_send = asyncio.run(raw_send(host, smtp_port, sent)) if sent else 0.0
+        # Filing alone: the tick moved everything to Processed; move it back and forth raw.
+        moves = {
+            per: asyncio.run(raw_move(host, port, PROGRAM, "coordinator-pass", *folders, batch=per))
+            for per, folders in ((100, ("Processed", "INBOX")), (500, ("INBOX", "Processed")))
+        }
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         seen = report.intake.seen
         intake_rate, tick_rate = seen / times["intake"], seen / times["tick"]
@@ -320,6 +346,12 @@ def main() -> None:
             f"{seen / floor:,.0f} msg/s = {seen / floor / raw_rate:.3f}× raw fetch "
             f"(the tick takes {times['tick'] / floor:.1f}× as long)"
         )
+        for per, (n_moved, t_move) in moves.items():
+            floor_move = n_raw / (t_raw + t_move * n_raw / max(n_moved, 1))
+            print(
+                f"raw header fetch + raw MOVE, {per:>3}/cmd {floor_move:,.0f} msg/s = "
+                f"{floor_move / raw_rate:.3f}× raw fetch (filing alone, nothing else)"
+            )
         print(f"peak RSS                          {peak:,.0f} MiB")
         print(f"kinds                             {dict(report.intake.kinds)}")
     finally:
