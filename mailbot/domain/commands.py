@@ -310,7 +310,12 @@ def _duration(words: list[str]) -> tuple[int | None, int]:
     return max(1, min(number * _UNITS[unit], MAX_PAUSE_DAYS)), used
 
 
-def _days_until(words: list[str], today: date | None) -> tuple[date | None, int]:
+def days_to(until: date, today: date) -> int:
+    """Days of a pause from `today` to `until`, at least 1 and at most MAX_PAUSE_DAYS."""
+    return max(1, min((until - today).days, MAX_PAUSE_DAYS))
+
+
+def _until_date(words: list[str], today: date | None) -> tuple[date | None, int]:
     """(the date at the start of `words`, the next one after `today`; words used); None when
     no month is named, the date does not exist, or there is no `today` to count from."""
     day: int | None = None
@@ -395,12 +400,12 @@ def _arguments(
             args["address"] = tokens[0].strip(_EDGE_PUNCT).lower()
             tokens, words = tokens[1:], words[1:]
         if words and words[0] in _UNTIL:
-            until, used = _days_until(words[1:], today)
+            until, used = _until_date(words[1:], today)
             if until is None or today is None:
                 return None  # "until I'm back", "until 15/03": never a silent 14-day pause
             # The date is what they asked for; days as counted from the message's own date
             # (the flow counts again from when it acts: a mail may be handled days later).
-            args["days"] = max(1, min((until - today).days, MAX_PAUSE_DAYS))
+            args["days"] = days_to(until, today)
             args["until"] = until.isoformat()
             return args if _extras_ok(words[1 + used :]) else None
         days, used = _duration(words)

@@ -57,12 +57,6 @@ def country_name(code: str, lang: str) -> str:
 # Built once (see flows.pairs): they run for every application and STATUS.
 _PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
 _APPLICATIONS_OF = select(Application).where(Application.person_id == bindparam("person_id"))
-_LAST_STORED = (
-    select(Application)
-    .where(Application.person_id == bindparam("person_id"))
-    .order_by(Application.updated_at.desc(), Application.id.desc())
-    .limit(1)
-)
 _LATEST_APPLICATION = (
     select(Application)
     .where(Application.person_id == bindparam("person_id"))
@@ -86,15 +80,10 @@ def person_by_email(session: Session, address: str) -> Person | None:
 
 
 def round_for(session: Session, deps: Deps, now: datetime) -> tuple[str, Any, Any]:
-    """(round name or "" for the next one, the open round, the next round).
-
-    A round still open for applications but already matched (its matching day is the closing
-    day) takes no more: a form that arrives after its pairs were proposed waits for the next.
-    """
+    """(round name or "" for the next one, the open round, the next round)."""
     current = rounds.open_round(session, now)
     upcoming = rounds.next_round(session, now)
-    taking = current is not None and current.state == "planned"
-    return (current.name if taking else ""), current, upcoming
+    return (current.name if current else ""), current, upcoming
 
 
 # An application a new form may still change: waiting for a round, or in one not yet matched
@@ -104,10 +93,11 @@ _OPEN_TO_CHANGE = ("planned",)
 
 def store_application(
     session: Session, deps: Deps, fields: ApplicationFields, now: datetime
-) -> Person:
+) -> tuple[Person, str]:
     """Store a valid form as the sender's application: a new form updates the one that is still
     open to change (even after its round closed, until the round is matched), else
-    it applies for the open round, or waits for the next one."""
+    it applies for the open round, or waits for the next one. Returns the person and the
+    round the form is filed in ("" for the next one)."""
     person = person_by_email(session, fields.email)
     if person is None:
         person = Person(email=fields.email, created_at=now, updated_at=now)
@@ -136,13 +126,7 @@ def store_application(
     elif app.round_name == "" and target:
         app.round_name = target  # was waiting; the open round takes it
     app.fields, app.status, app.updated_at = fields.as_json(), "valid", now
-    return person
-
-
-def filed_round(session: Session, person: Person) -> str:
-    """The round of the application `store_application` just wrote ("" for the next one)."""
-    app = session.scalar(_LAST_STORED, {"person_id": person.id})
-    return app.round_name if app is not None else ""
+    return person, app.round_name
 
 
 def record_command(
@@ -224,7 +208,10 @@ def answer(
     person: Person | None,
     row: InboundRow,
     now: datetime,
+    filed_in: str = "",
 ) -> Outgoing:
+    """The answer with `template` to `msg`; a confirmation names `filed_in`, the round
+    `store_application` filed the form in ("" for the next one)."""
     settings = deps.settings
     app = verdict.application
     language = (
@@ -245,8 +232,7 @@ def answer(
     }
     if template == "confirmation" and app is not None and app.fields is not None:
         _, _, upcoming = round_for(session, deps, now)
-        name = filed_round(session, person) if person is not None else ""
-        current = next((r for r in rounds.rounds(session) if name and r.name == name), None)
+        current = next((r for r in rounds.rounds(session) if filed_in and r.name == filed_in), None)
         earlier = session.scalar(_EARLIER_APPLICATION, {"sender": msg.from_addr, "row_id": row.id})
         context |= {
             "fields": _display_fields(app.fields),

@@ -259,8 +259,9 @@ def handle(
     if decision.record_bounce:
         _record_bounces(session, deps, verdict, now)
     _mark_away(person, decision, now)
+    filed_in = ""
     if decision.store_application and verdict.application and verdict.application.fields:
-        person = effects.store_application(session, deps, verdict.application.fields, now)
+        person, filed_in = effects.store_application(session, deps, verdict.application.fields, now)
         row.person_id = person.id
     if decision.record_command and verdict.command is not None:
         known.members_stale = True
@@ -278,7 +279,9 @@ def handle(
             if may_answer:
                 known.answers[msg.from_addr] += 1
     if decision.answer:
-        out = effects.answer(session, deps, decision.answer, msg, verdict, person, row, now)
+        out = effects.answer(
+            session, deps, decision.answer, msg, verdict, person, row, now, filed_in
+        )
         enqueue(session, deps, out, now, automatic_answer=True)
     if person is not None and verdict.kind in (Kind.REPLY, Kind.UNKNOWN):
         row.reason += _signals(session, msg, verdict, person, row, known, now)

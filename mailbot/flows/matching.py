@@ -592,7 +592,7 @@ async def round_job(deps: Deps, now: datetime) -> str:
     with deps.db.transaction() as s:
         rounds.sync_rounds(s, deps)
         current = rounds.open_round(s, now)
-        if current is not None and current.state == "planned":  # not once it is matched
+        if current is not None:
             moved = _move_waiting(s, deps, current, now)
             if moved:
                 done.append(f"{moved} moved into {current.name}")

@@ -30,7 +30,7 @@ from sqlalchemy import JSON, String, Text, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain import matching as engine
-from mailbot.domain.commands import MAX_PAUSE_DAYS
+from mailbot.domain.commands import days_to
 from mailbot.domain.ladder import paused_at
 from mailbot.domain.model import CommandName, Inbound, Outgoing, Verdict
 from mailbot.edges.tables import (
@@ -409,7 +409,7 @@ def _pause(session: Session, deps: Deps, cmd: CommandRow, person: Person, now: d
         return Result(["not_allowed"], "refused: PAUSE for someone else is for coordinators")
     days = int(cmd.args.get("days") or 14)
     if until := cmd.args.get("until"):  # "PAUSE until 15 March": to that date, from now
-        days = max(1, min((date.fromisoformat(str(until)) - now.date()).days, MAX_PAUSE_DAYS))
+        days = days_to(date.fromisoformat(str(until)), now.date())
     told = pause(session, deps, person, days, now, str(cmd.id))
     assert person.paused_until is not None
     outcomes = ["paused_until_date"] + (["partner_told"] if told else [])
@@ -533,8 +533,6 @@ def enrol_next_round(
     # for a new one); the next round's matching takes them back, and APPROVE makes them active.
     person.wants_next_round, person.updated_at = True, now
     current = rounds.open_round(session, now)
-    if current is not None and current.state != "planned":
-        current = None  # already matched: nobody new is in its proposal
     mine = _latest_round(session, person.id)
     target = current if current is not None and current.name != mine else None
     target = target or rounds.next_round(session, now)

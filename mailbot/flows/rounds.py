@@ -70,8 +70,10 @@ def rounds(session: Session) -> list[RoundRow]:
 
 
 def open_round(session: Session, now: datetime) -> RoundRow | None:
+    """The round taking applications at `now`: open by its dates and not yet matched (once
+    its pairs are proposed, a form, a CONTINUE or a waiting application waits for the next)."""
     for r in rounds(session):
-        if r.applications_open <= now <= r.applications_close:
+        if r.state == "planned" and r.applications_open <= now <= r.applications_close:
             return r
     return None
 
