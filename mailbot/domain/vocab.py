@@ -18,9 +18,11 @@ Time-zone choices (documented here because they are policy):
 - A few North-American and other abbreviations people write ("EST", "PST", "AEST") map to the
   real zone with daylight saving, not to the fixed-offset IANA legacy names.
 - A bare city that is the last part of an IANA name ("Paris", "new york") is accepted, and so is
-  a country name with a main zone ("Time zone: France"), but only after every part of the text
-  ("EST/EDT", "Eastern Time (EST)", "Toronto, EST") was tried as a zone, and never a country
-  code: "EST" (Estonia's alpha-3) and "ET" (Ethiopia's code) are US Eastern time.
+  a country with a main zone: named by the whole field, by name or common short form ("Time
+  zone: France", "UK", "Ireland (GMT)": its zone keeps summer time) before any abbreviation,
+  or named in one part only after every part ("EST/EDT", "Eastern Time (EST)", "Toronto, EST")
+  was tried as a zone. Never by an ISO code: "EST" (Estonia's alpha-3) and "ET" (Ethiopia's
+  code) are US Eastern time, "EE" is not read.
 
 Must not: do I/O or read the clock (the one-off, lazy loading of pycountry's data files and of
 the tz database's list of names is the accepted exception).
@@ -866,12 +868,13 @@ def parse_timezone(value: str) -> str | None:
     text = value.strip()
     if not text or len(text) > 100:
         return None
-    candidates = [text, _PARENS_RE.sub(" ", text).strip(), *re.findall(r"\(([^)]*)\)", text)]
+    bare = _PARENS_RE.sub(" ", text).strip()  # "Ireland (GMT)" -> "Ireland"; may be ""
+    candidates = [text, bare, *re.findall(r"\(([^)]*)\)", text)]
     # "CET/CEST", "UTC+1, UTC+2 in summer": the first part that is a zone ("Region/City"
     # names are never split: a misspelt "America/Nowhere" must not become "America").
     region_name = text.lower().startswith(tuple(r.lower() for r in _ZONE_REGIONS))
     separators = r"\s*[,;]\s*" if region_name else r"\s*[,;/]\s*"
-    parts = [p for p in re.split(separators, candidates[1]) if p.strip()]
+    parts = [p for p in re.split(separators, bare) if p.strip()]
     if len(parts) > 1:
         candidates += parts
     candidates = [c.strip() for c in candidates if c.strip()]
@@ -880,8 +883,8 @@ def parse_timezone(value: str) -> str | None:
         return zone
     # A country the whole text names, short forms too ("UK", "USA", "Ireland (GMT)"): its main
     # zone keeps the summer time that an abbreviation or offset beside it would lose.
-    country = parse_country(candidates[1], names_only=True, whole=True)
-    country = country or COUNTRY_ALIASES.get(key(candidates[1]))  # "UK", "USA"; not "EE"
+    country = parse_country(bare, names_only=True, whole=True) if bare else None
+    country = country or COUNTRY_ALIASES.get(key(bare))  # "UK", "USA"; not "EE"
     if country and country_main_zone(country):
         return country_main_zone(country)
     for candidate in candidates[1:]:

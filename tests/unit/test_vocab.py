@@ -361,7 +361,20 @@ def test_timezones(value: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "Mars", "UTC+15", "UTC+2:30", "America/Nowhere", "localtime", "x" * 200, "EE", "ETH"],
+    # "()" and "( )": nothing outside the brackets, and no crash
+    [
+        "",
+        "Mars",
+        "UTC+15",
+        "UTC+2:30",
+        "America/Nowhere",
+        "localtime",
+        "x" * 200,
+        "EE",
+        "ETH",
+        "()",
+        "( )",
+    ],
 )
 def test_unknown_timezones(value: str) -> None:
     assert vocab.parse_timezone(value) is None
