@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mailbot import settings as settings_mod  # noqa: E402
-from mailbot.app import Deps, build  # noqa: E402
+from mailbot.app import build  # noqa: E402
+from mailbot.deps import Deps  # noqa: E402
 from mailbot.domain import tokens  # noqa: E402
 from mailbot.domain.classify import ClassifyContext, classify  # noqa: E402
 from mailbot.domain.model import Route  # noqa: E402

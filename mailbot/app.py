@@ -9,25 +9,17 @@ import fcntl
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mailbot.deps import Deps
 from mailbot.edges.db import Database
 from mailbot.edges.render import Renderer
 from mailbot.settings import Settings
 
 if TYPE_CHECKING:
     from mailbot.edges.ports import Mailbox, Sender
-
-
-@dataclass
-class Deps:
-    settings: Settings
-    db: Database
-    renderer: Renderer
-    mailbox: Callable[..., Mailbox]  # (folder: str | None = None) -> Mailbox
-    sender: Callable[[], Sender]
 
 
 def _imap_factory(settings: Settings) -> Callable[..., Mailbox]:

@@ -56,7 +56,7 @@ from mailbot.flows.round_jobs import FINAL_REPORT_AFTER
 from mailbot.flows.tick import tick
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 PROGRAM = "coordinator@example.org"
 COORDINATOR = "director@example.org"

@@ -32,6 +32,8 @@ from typing import Any, Literal, TypeVar
 
 import aioimaplib
 
+from mailbot.edges.ports import Fetched
+
 __all__ = ["Fetched", "ImapError", "ImapMailbox", "ImapSettings"]
 
 log = logging.getLogger(__name__)
@@ -76,14 +78,6 @@ class ImapSettings:
     timeout: float = 30.0
     ca_file: str | None = None
     max_message_bytes: int = 10_000_000
-
-
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    size: int
-    raw: bytes
-    truncated: bool  # size > max_message_bytes: raw holds only the header block
 
 
 @dataclass

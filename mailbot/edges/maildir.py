@@ -17,8 +17,7 @@ from email.policy import SMTP
 from pathlib import Path
 
 from mailbot.domain.model import WireMessage
-from mailbot.edges.imap import Fetched
-from mailbot.edges.smtp import SendResult
+from mailbot.edges.ports import Fetched, SendResult
 
 
 class MaildirMailbox:

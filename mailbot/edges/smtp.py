@@ -29,7 +29,7 @@ import email.policy
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
 
@@ -37,6 +37,7 @@ import aiosmtplib
 from aiosmtplib.email import flatten_message
 
 from mailbot.domain.model import WireMessage
+from mailbot.edges.ports import SendResult
 
 __all__ = ["SendResult", "SmtpSender", "SmtpSettings"]
 
@@ -66,21 +67,6 @@ class SmtpSettings:
     tls: Literal["none", "starttls", "ssl"]
     timeout: float = 30.0
     ca_file: str | None = None
-
-
-@dataclass(frozen=True)
-class SendResult:
-    ok: bool  # the relay accepted the message for at least one recipient
-    permanent: bool  # meaningful when not ok: retrying the same message will not help
-    code: int | None  # the SMTP reply code that decided it (None: no reply, e.g. connection)
-    detail: str
-    refused: dict[str, str] = field(default_factory=dict)  # recipient -> "550 5.1.1 ..."
-    # The relay refused us (unreachable, TLS, login, sender, relaying), not this message:
-    # transient, and the next message would fare no better now.
-    blocked: bool = False
-    # The connection failed after the message data began to go out: the relay may have taken
-    # it. Never to be sent again automatically (the flows mark the row uncertain).
-    uncertain: bool = False
 
 
 class _Stale(Exception):

@@ -17,7 +17,7 @@ from mailbot.domain.answers import bounce_score
 from mailbot.edges.tables import BounceEvent, Person
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 _PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))  # built once
 

@@ -21,7 +21,7 @@ from mailbot.flows.letters import program_context
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 
 def _proposal_tokens(deps: Deps, row: Proposal) -> frozenset[str]:

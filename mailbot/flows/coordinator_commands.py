@@ -39,7 +39,7 @@ from mailbot.flows import letters, matching, pairs, participants
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 COORDINATOR_KEY = "c0"  # payload of the coordinators' standing reply key (+r-c0-…)
 _PAIR_ID_RE = re.compile(r"^p?(\d+)$", re.IGNORECASE)

@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from mailbot.flows import intake, outbox, tick
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 log = logging.getLogger("mailbot.daemon")
 

@@ -30,7 +30,7 @@ from mailbot.flows.letters import program_context, reply_address
 from mailbot.flows.pairs import partners, running_pair
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 LANGUAGE_NAMES = {
     "en": {"en": "English", "fr": "French", "es": "Spanish"},

@@ -42,7 +42,7 @@ from mailbot.flows.outbox import enqueue
 from mailbot.mail.parse import parse_message
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
     from mailbot.edges.ports import Fetched, Mailbox
 
 log = logging.getLogger("mailbot.intake")

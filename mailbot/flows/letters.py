@@ -16,7 +16,7 @@ from mailbot.edges.tables import Person
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 
 def program_context(deps: Deps) -> dict[str, str]:

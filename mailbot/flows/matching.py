@@ -39,7 +39,7 @@ from mailbot.flows.letters import notify, notify_coordinators, program_context, 
 from mailbot.flows.outbox import enqueue
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 log = logging.getLogger("mailbot.matching")
 

@@ -37,7 +37,7 @@ from mailbot.flows import refusals
 from mailbot.mail.build import Envelope, build_message
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 log = logging.getLogger("mailbot.outbox")
 # Status updates go through the table (Core): the ORM's UPDATE path, which would also sync

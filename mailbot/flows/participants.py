@@ -55,7 +55,7 @@ from mailbot.flows.outbox import enqueue
 from mailbot.flows.pairs import RUNNING, members, partners, running_pair
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 ENDED = "ended"  # the pair stopped because members left (or a coordinator rematched it)
 

@@ -21,7 +21,7 @@ from mailbot.edges.tables import Outbox
 from mailbot.flows.bouncing import record_bounce
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 _RETRY = "~retry~"
 _STATUS = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")

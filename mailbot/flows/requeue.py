@@ -13,7 +13,7 @@ from sqlalchemy import update
 from mailbot.edges.tables import InboundRow
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 
 async def requeue_all(deps: Deps) -> int:

@@ -54,7 +54,7 @@ from mailbot.flows.letters import (
 from mailbot.flows.pairs import RUNNING, running_pair
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 log = logging.getLogger("mailbot.round")
 

@@ -17,7 +17,7 @@ from mailbot.edges.tables import RoundRow
 from mailbot.settings import RoundSettings
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 
 def _at(deps: Deps, d: date, hour: int = 0) -> datetime:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from mailbot.flows import intake, matching, outbox, round_jobs
 
 if TYPE_CHECKING:
-    from mailbot.app import Deps
+    from mailbot.deps import Deps
 
 
 @dataclass

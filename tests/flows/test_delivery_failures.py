@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ async def _serving(handler: Any) -> AsyncIterator[int]:
 
 def _use(prog: Program, port: int, tls: str = "none", user: str | None = None) -> None:
     settings = SmtpSettings("127.0.0.1", port, user, "pw" if user else None, tls, timeout=5.0)  # type: ignore[arg-type]
-    prog.deps.sender = lambda: SmtpSender(settings)
+    prog.deps = replace(prog.deps, sender=lambda: SmtpSender(settings))
 
 
 def _deliver(prog: Program, handler: Any, when: datetime) -> outbox.DeliverReport:
@@ -149,7 +150,7 @@ def test_a_sender_that_raises_leaves_its_row_uncertain_and_stops_the_pass(
     prog: Program,
 ) -> None:
     _answers(prog, 3)
-    prog.deps.sender = _Broken
+    prog.deps = replace(prog.deps, sender=_Broken)
     report = asyncio.run(outbox.deliver(prog.deps, NOW))
     rows = _rows(prog)
     assert [r.status for r in rows].count("uncertain") == report.uncertain >= 1

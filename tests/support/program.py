@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from mailbot import settings as settings_mod
-from mailbot.app import Deps, build, maildir_paths
+from mailbot.app import build, maildir_paths
+from mailbot.deps import Deps
 from mailbot.edges.maildir import MaildirMailbox
 from mailbot.flows.tick import TickReport, tick
 
