@@ -10,8 +10,9 @@ DIR, never copied into the project.
 
 Each message goes through mailbot's real path: `mail.parse.parse_message` →
 `domain.classify.classify` with a `ClassifyContext` as intake builds it (the program address
-is the manifest's `addresser`, the sender of the mail that bounced, as it would be for mail
-the program sent) → `domain.answers.decide` for an unknown sender. Printed per family (the
+coordinator@example.org, or with --addresser-is-program the manifest's `addresser`, the
+sender of the mail that bounced, as it would be for mail the program sent) →
+`domain.answers.decide` for an unknown sender. Printed per family (the
 file name without its number) and in total: bounces recognised, with the right address (the
 set of recipients read equals the expected one, an alternative spelling counting for its
 address), the kinds the misses came back as, permanence where the manifest states one, and
@@ -82,12 +83,11 @@ def family_of(entry: dict[str, object]) -> str:
     return re.sub(r"-?\d*\.eml$", "", str(entry["file"]))
 
 
-def right_addresses(
-    found: tuple[str, ...], expect: dict[str, object], exact: bool = True
-) -> bool:
+def right_addresses(found: tuple[str, ...], expect: dict[str, object], exact: bool = True) -> bool:
     """The recipients read are exactly the expected ones (each may be read as an alternative);
     with `exact` False, every expected one is among them."""
-    wanted = [str(a).lower() for a in expect.get("recipients", []) or []]  # type: ignore[union-attr]
+    listed = expect.get("recipients")
+    wanted = [str(a).lower() for a in listed] if isinstance(listed, list) else []
     alternatives = expect.get("recipient_alternatives") or {}
     spelling: dict[str, str] = {a: a for a in wanted}
     if isinstance(alternatives, dict):
@@ -116,7 +116,7 @@ def _verdict(raw: bytes, program: str) -> tuple[Verdict, bool]:
     return verdict, answered
 
 
-def score(directory: Path, only: str, verbose: bool, fixed_program: str) -> dict[str, Tally]:
+def score(directory: Path, only: str, verbose: bool, addresser: bool) -> dict[str, Tally]:
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     tallies: dict[str, Tally] = defaultdict(Tally)
     for entry in manifest["files"]:
@@ -128,7 +128,7 @@ def score(directory: Path, only: str, verbose: bool, fixed_program: str) -> dict
             continue
         raw = (directory / "eml" / entry["file"]).read_bytes()
         expect = entry.get("expect") or {}
-        program = fixed_program or str(expect.get("addresser") or DEFAULT_PROGRAM)
+        program = str((addresser and expect.get("addresser")) or DEFAULT_PROGRAM)
         start = time.perf_counter()
         verdict, answered = _verdict(raw, program)
         t = tallies[family]
@@ -197,24 +197,25 @@ def summary(total: Tally) -> bool:
     ok_rec, ok_addr, ok_quiet = rec >= TARGET_RECOGNISED, addr >= TARGET_ADDRESS, True
     ok_quiet = total.others_answered == 0
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(total.wrong_kind.items())) or "none"
+    recognised = _pct(total.recognised, total.bounces).strip()
+    right = _pct(total.right_address, total.bounces).strip()
     print(
-        f"total: {total.bounces} bounces; recognised {total.recognised} ({_pct(total.recognised, total.bounces).strip()}), "
-        f"right address {total.right_address} ({_pct(total.right_address, total.bounces).strip()})"
+        f"total: {total.bounces} bounces; recognised {total.recognised} ({recognised}), "
+        f"right address {total.right_address} ({right})"
     )
     print(
         f"  every expected address among those read: {total.address_among} "
         f"({_pct(total.address_among, total.bounces).strip()})"
     )
     print(f"  misses came back as: {kinds}")
-    print(
-        f"  permanence right {total.permanent_right} of {total.permanent_scored} where stated"
-    )
+    print(f"  permanence right {total.permanent_right} of {total.permanent_scored} where stated")
     print(
         f"  not bounces: {total.others}; reports/auto-replies answered {total.others_answered}, "
         f"read as bounce {total.others_as_bounce}"
     )
     n = total.bounces + total.others
-    print(f"  time: {total.seconds:.2f} s for {n} messages ({1000 * total.seconds / max(n, 1):.1f} ms each)")
+    each = 1000 * total.seconds / max(n, 1)
+    print(f"  time: {total.seconds:.2f} s for {n} messages ({each:.1f} ms each)")
     print(
         f"targets: recognised ≥ {TARGET_RECOGNISED:.0%} {'met' if ok_rec else 'MISSED'}; "
         f"right address ≥ {TARGET_ADDRESS:.0%} {'met' if ok_addr else 'MISSED'}; "
@@ -229,12 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", "-v", action="store_true", help="list every miss")
     parser.add_argument("--family", default="", help="only this family")
     parser.add_argument(
-        "--program",
-        default="",
-        help="program address for every file (default: each file's addresser)",
+        "--addresser-is-program",
+        action="store_true",
+        help="take each file's addresser (sender of the bounced mail) as the program address",
     )
     args = parser.parse_args(argv)
-    tallies = score(args.directory, args.family, args.verbose, args.program)
+    tallies = score(args.directory, args.family, args.verbose, args.addresser_is_program)
     total = report(tallies)
     return 0 if summary(total) else 1
 

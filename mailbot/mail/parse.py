@@ -586,7 +586,9 @@ def _read_body(
     dsn_message: dict[str, str] = {}
     dsn: tuple[dict[str, str], ...] = ()
     returned: dict[str, tuple[str, ...]] = {}
-    is_report = content_type == "multipart/report"
+    # Read in any multipart, not only multipart/report: some MTAs (McAfee, Trend Micro) send
+    # the delivery-status part and the returned message in multipart/mixed.
+    is_report = content_type.startswith("multipart/")
 
     for part, ctype, attached in _walk(msg, defects):
         if part is not msg:
@@ -611,6 +613,8 @@ def _read_body(
         ):
             returned = _returned_headers(part, ctype, defects)
 
+    if text_part is None and html_part is None and is_report and not msg.is_multipart():
+        text_part = msg  # no boundary was found: the body is all there is (no-MIME DSNs)
     html_raw = ""
     if html_part is not None:
         html_raw = _part_text(html_part, defects)[:MAX_HTML]
