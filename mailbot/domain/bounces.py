@@ -1,9 +1,11 @@
 """Decides whether an inbound message is a bounce, and which addresses failed how badly.
 
 Three kinds of evidence, in this order: an RFC 3464 delivery-status report (read from
-`Inbound.dsn`), the plain-text reports of old MTAs (qmail, Exim, Postfix without DSN, old
-Exchange, Sendmail), and mail sent to our `+b-` bounce tag, whose token identifies the
-outbox row. `Action: delayed` and 4.x.x statuses are bounces too, but not permanent.
+`Inbound.dsn`), the plain-text reports of MTAs that send none (read by their structure in
+`bounce_text`: X-Failed-Recipients, quoted DSN fields, SMTP transcripts, the report between
+its failure phrase and the returned copy), and mail sent to our `+b-` bounce tag, whose token
+identifies the outbox row. `Action: delayed` and 4.x.x statuses are bounces too, but not
+permanent.
 
 Must not: do I/O or read the clock.
 """
