@@ -12,7 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailbot.domain.model import Inbound
-from mailbot.mail.parse import MAX_HTML, decode_header_value, html_to_text, parse_message
+from mailbot.mail.addresses import parsed_addresses, plain_addresses
+from mailbot.mail.decode import decode_header_value
+from mailbot.mail.html_text import html_to_text
+from mailbot.mail.parse import MAX_HTML, parse_message
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml"
 
@@ -344,20 +347,16 @@ _value = st.one_of(
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_value)
 def test_everyday_addresses_read_as_getaddresses_reads_them(value: str) -> None:
-    from mailbot.mail.parse import _parsed_addresses, _plain_addresses
-
-    plain = _plain_addresses(value)
+    plain = plain_addresses(value)
     if plain is not None:
-        assert plain == _parsed_addresses(value)
+        assert plain == parsed_addresses(value)
 
 
 def test_the_address_shortcut_takes_the_everyday_shapes() -> None:
-    from mailbot.mail.parse import _plain_addresses
-
-    assert _plain_addresses("Ana Ruiz <Ana@Example.NET>, b@x.org") == [
+    assert plain_addresses("Ana Ruiz <Ana@Example.NET>, b@x.org") == [
         ("Ana Ruiz", "ana@example.net"),
         ("", "b@x.org"),
     ]
-    assert _plain_addresses('"Ruiz, Ana" <ana@example.net>') == [("Ruiz, Ana", "ana@example.net")]
+    assert plain_addresses('"Ruiz, Ana" <ana@example.net>') == [("Ruiz, Ana", "ana@example.net")]
     for odd in ("=?utf-8?q?Ana?= <a@x.org>", "a@x.org (Ana)", "Ana <a@[1.2.3.4]>", ""):
-        assert _plain_addresses(odd) is None
+        assert plain_addresses(odd) is None

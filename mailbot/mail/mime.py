@@ -1,0 +1,196 @@
+"""Raw bytes → the stdlib's tree of MIME parts, with what the parser may build capped.
+
+Decides how far a message's structure is read. The stdlib feed parser is fed 16 kB at a time
+and is fed no more once it has built `PARSE_PARTS` parts, `PARSE_FIELDS` header fields or read
+`PARSE_LINES` lines (it costs microseconds per line, part and field: 10 MB of short lines took
+7 s); a multipart or message part nested `MAX_DEPTH` deep is kept as an opaque leaf (1,000
+levels raised RecursionError); a delivery-status part is kept as text, read by `mail.dsn` with
+its own caps (the parser made a message of every blank-line-separated block); the structural
+headers the stdlib reads itself (Content-Type and friends) are cut at `STRUCTURE_HEADER_CHARS`
+(its parameter parser is quadratic).
+
+Must not: do I/O or read the clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from email.feedparser import FeedParser
+from email.message import EmailMessage, Message
+from email.policy import EmailPolicy, Policy
+from typing import Any, cast
+
+from mailbot.mail.decode import FOLD, unsurrogate
+
+MAX_DEPTH = 20  # multipart / message nesting followed
+MAX_PARTS = 500  # MIME parts looked at before giving up on the rest
+PARSE_PARTS = 1_000  # parts the parser may build
+PARSE_FIELDS = 5_000  # header fields the parser may read, all parts together
+PARSE_LINES = 50_000  # lines the parser may read (about 3.8 MB of base64)
+PART_FIELDS = 1_000  # header fields kept of one part (the rest: a defect of the message)
+TOP_HEADER_LINES = 2_000  # lines of the message's own header block: the first and last half
+STRUCTURE_HEADER_CHARS = 1_000
+_CHUNK = 16_384
+DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+
+
+class _RawHeaderPolicy(EmailPolicy):
+    """`policy.default`, except that fetching a header returns the unfolded raw string, cut.
+
+    mailbot decodes every header itself; the header registry's parse of each Content-Type the
+    feed parser and `get_content_type` look at was most of the parse time.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        text = value if isinstance(value, str) else str(value)
+        return FOLD.sub("", text[: STRUCTURE_HEADER_CHARS * 2])[:STRUCTURE_HEADER_CHARS]
+
+
+_POLICY = _RawHeaderPolicy()
+
+
+class _Budget:
+    """What one parse has built so far."""
+
+    __slots__ = ("dropped", "fields", "parts")
+
+    def __init__(self) -> None:
+        self.parts = 0
+        self.fields = 0
+        self.dropped = 0  # fields beyond PART_FIELDS of a part
+
+
+class Part(EmailMessage):
+    """A message or part that knows its depth and counts what the parser builds.
+
+    `get_content_type` is what the *parser* sees (too deep: an opaque leaf; delivery-status:
+    text); `declared_type` is what the part says it is."""
+
+    def __init__(self, policy: Any = None, budget: _Budget | None = None) -> None:
+        super().__init__(policy=_POLICY if policy is None else policy)
+        self.depth = 0
+        self.budget = budget
+        if budget is not None:
+            budget.parts += 1
+
+    def attach(self, payload: Any) -> None:
+        if isinstance(payload, Part):
+            payload.depth = self.depth + 1
+        super().attach(payload)
+
+    def set_raw(self, name: str, value: Any) -> None:
+        if self.budget is not None:
+            self.budget.fields += 1
+        if len(self) < PART_FIELDS:  # Message.get() reads every field of a part, each call
+            super().set_raw(name, value)
+        elif self.budget is not None:
+            self.budget.dropped += 1
+
+    def declared_type(self) -> str:
+        return super().get_content_type()
+
+    def get_content_type(self) -> str:
+        ctype = super().get_content_type()
+        if ctype in DSN_TYPES:
+            return "text/plain"
+        if self.depth >= MAX_DEPTH and ctype.startswith(("multipart/", "message/")):
+            return "application/octet-stream"
+        return ctype
+
+
+def parse_bytes(data: bytes, defects: list[str]) -> Message:
+    """Raw bytes → the root `Part`; a cut is named in `defects`."""
+    budget = _Budget()
+
+    def factory(policy: Any = None) -> Part:
+        return Part(policy, budget)
+
+    parser: FeedParser[Part] = FeedParser(factory, policy=cast("Policy[Part]", _POLICY))
+    budget.parts = 0  # FeedParser tried the factory once
+    text = _cut_header_block(data.decode("ascii", errors="surrogateescape"), defects)
+    lines = 0
+    for start in range(0, len(text), _CHUNK):
+        chunk = text[start : start + _CHUNK]
+        parser.feed(chunk)
+        lines += chunk.count("\n")
+        why = (
+            f"{PARSE_PARTS} parts"
+            if budget.parts > PARSE_PARTS
+            else f"{PARSE_FIELDS} header fields"
+            if budget.fields > PARSE_FIELDS
+            else f"{PARSE_LINES} lines"
+            if lines > PARSE_LINES
+            else ""
+        )
+        if why and start + _CHUNK < len(text):
+            defects.append(f"more than {why}: the rest of the message is not read")
+            break
+    root = parser.close()
+    if budget.dropped:
+        defects.append(f"a part with more than {PART_FIELDS} header fields; the rest ignored")
+    return root
+
+
+_HEADER_END = re.compile(r"\n\r?\n")
+
+
+def _cut_header_block(text: str, defects: list[str]) -> str:
+    """The message with at most TOP_HEADER_LINES lines of its own header block: the first
+    half (our server's trace and authentication fields) and the last (the sender's own)."""
+    m = _HEADER_END.search(text)
+    end = m.start() + 1 if m else len(text)
+    if text.count("\n", 0, end) <= TOP_HEADER_LINES:
+        return text
+    lines = text[:end].split("\n")
+    half = TOP_HEADER_LINES // 2
+    defects.append(f"more than {TOP_HEADER_LINES} header lines; the middle ones ignored")
+    return "\n".join(lines[:half] + lines[-half - 1 :]) + text[end:]
+
+
+def content_type(part: Message) -> str:
+    """The type a part declares, lower-case ("text/plain" when it cannot be read)."""
+    try:
+        if isinstance(part, Part):
+            return part.declared_type().lower()
+        return part.get_content_type().lower()
+    except Exception:
+        return "text/plain"
+
+
+def walk(msg: Message, defects: list[str]) -> Iterator[tuple[Message, str, bool]]:
+    """(part, content type, inside an attached message) for every part, depth first."""
+    stack: list[tuple[Message, int, bool]] = [(msg, 0, False)]
+    seen = 0
+    while stack:
+        part, depth, attached = stack.pop()
+        seen += 1
+        if seen > MAX_PARTS:
+            defects.append(f"more than {MAX_PARTS} MIME parts; the rest ignored")
+            return
+        ctype = content_type(part)
+        yield part, ctype, attached
+        if depth >= MAX_DEPTH:
+            if ctype.startswith(("multipart/", "message/")) and ctype not in DSN_TYPES:
+                defects.append("MIME nesting too deep; inner parts ignored")
+            continue
+        if not part.is_multipart():  # never get_payload() of a leaf: it decodes the charset
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            inner = attached or ctype.startswith("message/")
+            for sub in reversed(payload):
+                if isinstance(sub, Message):
+                    stack.append((sub, depth + 1, inner))
+
+
+def raw_payload(part: Message) -> str:
+    """The undecoded body of a leaf part (8-bit bytes as surrogates), never raising."""
+    if part.is_multipart():
+        return ""
+    payload: object = getattr(part, "_payload", "")  # get_payload() may decode and raise
+    return payload if isinstance(payload, str) else ""
+
+
+def header_name(name: object) -> str:
+    return unsurrogate(str(name)).strip().lower()
