@@ -1,23 +1,27 @@
 """Rendered text + addressing → an `EmailMessage` with the headers EMAIL-RULES.md asks for.
 
 Decides the outbound headers: Auto-Submitted, a Message-ID derived from the idempotency key,
-X-Loop, threading, List-Unsubscribe on bulk mail. Display names with non-ASCII characters
-are RFC 2047-encoded by the email package; CR/LF from user input never reaches a header.
+X-Loop, threading, List-Unsubscribe on bulk mail. Every value taken from the envelope or the
+subject is made safe first, in one step (`_clean`, with `mail.headers`): names and subject
+decoded and left on one line, addresses and message ids kept only when well formed. So no
+user text adds a header line or a recipient, whichever writer writes the message.
 """
 
 from __future__ import annotations
 
 import binascii
-import unicodedata
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email import quoprimime
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
 from mailbot.domain.model import WireMessage
+from mailbot.mail.headers import addr_spec, msg_id, one_line
+
+__all__ = ["Envelope", "build_message", "one_line"]
 
 
 @dataclass(frozen=True)
@@ -35,28 +39,9 @@ class Envelope:
     attachments: tuple[tuple[str, str, str | bytes, str], ...] = ()
 
 
-# Bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069): they can make a
-# name display as other text. Other format characters stay: ZWNJ and ZWJ are spelling
-# (Persian علی‌رضا, many Indic scripts).
-_BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
-# Controls (CR, LF, TAB ...), line and paragraph separators, lone surrogates (unwritable).
-_DROPPED = frozenset({"Cc", "Zl", "Zp", "Cs"})
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """User-supplied text safe for a header: no CR/LF, no control characters, no bidi
-    overrides, runs of white space made one space, bounded."""
-    if not text.isprintable():
-        text = "".join(
-            " " if ch in _BIDI_CONTROLS or unicodedata.category(ch) in _DROPPED else ch
-            for ch in text
-        )
-    return " ".join(text.split())[:limit]
-
-
-def _address(name: str, addr: str) -> Address:
-    local, _, domain = addr.rpartition("@")
-    return Address(display_name=one_line(name, 100), username=local, domain=domain)
+_NAME = 100  # characters of a display name
+_SUBJECT = 250
+_KEY = 300
 
 
 def build_message(
@@ -65,20 +50,79 @@ def build_message(
     """The message to send. Plain text to ASCII addresses — nearly all of mailbot's mail — is
     written out directly (`WireMessage`), some twenty times faster than through the `email` header
     registry and generator; HTML, attachments and internationalised addresses go through
-    `email`. Both read the same (tests/unit/test_build.py)."""
-    subject = one_line(subject, 250)
-    if _plain(env, subject, html):
+    `email`. Both read the same (tests/unit/test_build.py), and neither lets user text add a
+    header line or a recipient (tests/unit/test_header_injection.py)."""
+    env, subject = _clean(env, subject)
+    if _plain(env, html):
         return WireMessage(_plain_wire(env, subject, text, now), subject)
-    return _composed(env, subject, text, html, now)
+    return _email_message(env, subject, text, html, now)
 
 
-def _reply_to(env: Envelope) -> list[str]:
-    return [a.strip() for a in env.reply_to.split(",") if a.strip()]
+def _clean(env: Envelope, subject: str) -> tuple[Envelope, str]:
+    """`env` and `subject` with every header value made safe: text through `one_line`, an
+    address or message id that is not well formed dropped. Nothing else reaches a header.
+    A program address or Message-ID of our own that is not well formed is a bug: raised."""
+    program, message_id = addr_spec(env.program_address), msg_id(env.message_id)
+    if not program or not message_id:
+        raise ValueError(f"malformed sender or Message-ID: {env.program_address!r}, "
+                         f"{env.message_id!r}")  # fmt: skip
+    clean = replace(
+        env,
+        program_name=one_line(env.program_name, _NAME),
+        program_address=program,
+        to=_valid(env.to),
+        cc=_valid(env.cc),
+        reply_to=", ".join(a for a in (addr_spec(x.strip()) for x in env.reply_to.split(",")) if a),
+        message_id=message_id,
+        in_reply_to=msg_id(env.in_reply_to),
+        key=one_line(env.key, _KEY),
+        unsubscribe=addr_spec(env.unsubscribe),
+        attachments=tuple(
+            (one_line(filename), mime, data, msg_id(cid))
+            for filename, mime, data, cid in env.attachments
+        ),
+    )
+    return clean, one_line(subject, _SUBJECT)
 
 
-def _trace_headers(env: Envelope, now: datetime) -> list[tuple[str, str]]:
-    """Date to Precedence: the headers both writers set the same way, in the same order."""
-    head = [("Date", format_datetime(now)), ("Message-ID", f"<{env.message_id}>")]
+def _valid(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The (name, address) pairs whose address is an addr-spec, names made one line."""
+    valid = ((name, addr_spec(address)) for name, address in pairs)
+    return tuple((one_line(name, _NAME), address) for name, address in valid if address)
+
+
+def _composed(
+    env: Envelope, subject: str, text: str, html: str | None, now: datetime
+) -> EmailMessage:
+    """The message as an `EmailMessage`, whichever writer `build_message` would pick."""
+    return _email_message(*_clean(env, subject), text, html, now)
+
+
+# --------------------------------------------------------------------------- the header block
+
+_MAX_LINE = 78  # a text line sent as it is (RFC 5322 §2.1.1)
+_QP_LINE = 76  # a quoted-printable line (RFC 2045 §6.7)
+_WORD_LINE = 76  # a header line holding an encoded word (RFC 2047 §2)
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')  # a name holding one is quoted (RFC 5322 §3.2.3)
+_ESCAPED = re.compile(r'[\\"]')
+
+
+def _head(env: Envelope, subject: str, now: datetime) -> list[tuple[str, str]]:
+    """From to Precedence, written out and folded (CRLF + space), for both writers alike.
+    `env` and `subject` have been through `_clean`."""
+    head = [("From", _mailboxes([(env.program_name, env.program_address)], len("From: ")))]
+    if env.to:
+        head.append(("To", _mailboxes(env.to, len("To: "))))
+    if env.cc:
+        head.append(("Cc", _mailboxes(env.cc, len("Cc: "))))
+    if env.reply_to:
+        reply_to = [("", a) for a in env.reply_to.split(", ")]
+        head.append(("Reply-To", _mailboxes(reply_to, len("Reply-To: "))))
+    head += [
+        ("Subject", _unstructured(subject, len("Subject: "))),
+        ("Date", format_datetime(now)),
+        ("Message-ID", f"<{env.message_id}>"),
+    ]
     if env.in_reply_to:
         head += [("In-Reply-To", f"<{env.in_reply_to}>"), ("References", f"<{env.in_reply_to}>")]
     head += [
@@ -87,7 +131,7 @@ def _trace_headers(env: Envelope, now: datetime) -> list[tuple[str, str]]:
         ("X-Loop", env.program_address),
     ]
     if env.key:
-        head.append(("X-Mailbot-Key", one_line(env.key, 300)))
+        head.append(("X-Mailbot-Key", _unstructured(env.key, len("X-Mailbot-Key: "))))
     if env.unsubscribe:
         # mailto only: RFC 8058 one-click needs an HTTPS endpoint, which mailbot does not run.
         head += [
@@ -95,65 +139,6 @@ def _trace_headers(env: Envelope, now: datetime) -> list[tuple[str, str]]:
             ("Precedence", "bulk"),
         ]
     return head
-
-
-def _composed(
-    env: Envelope, subject: str, text: str, html: str | None, now: datetime
-) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = _address(env.program_name, env.program_address)
-    msg["To"] = [_address(n, a) for n, a in env.to]
-    if env.cc:
-        msg["Cc"] = [_address(n, a) for n, a in env.cc]
-    if env.reply_to:
-        msg["Reply-To"] = [_address("", a) for a in _reply_to(env)]
-    msg["Subject"] = one_line(subject, 250)  # a no-op after build_message; kept for direct use
-    for name, value in _trace_headers(env, now):
-        msg[name] = value
-    msg.set_content(text)
-    if html:
-        msg.add_alternative(html, subtype="html")
-    for filename, mime, data, cid in env.attachments:
-        maintype, _, subtype = mime.partition("/")
-        name = one_line(filename)
-        if cid and html:
-            html_part = msg.get_body(("html",))
-            assert html_part is not None
-            raw = data if isinstance(data, bytes) else data.encode()
-            html_part.add_related(
-                raw,
-                maintype=maintype,
-                subtype=subtype,
-                cid=f"<{cid}>",
-                filename=name,
-                disposition="inline",
-            )
-        elif isinstance(data, str) and maintype == "text":
-            msg.add_attachment(data, subtype=subtype, filename=name)
-        else:
-            raw = data if isinstance(data, bytes) else data.encode()
-            msg.add_attachment(raw, maintype=maintype, subtype=subtype, filename=name)
-    return msg
-
-
-# --------------------------------------------------------------------------- the direct path
-
-_MAX_LINE = 78  # a text line sent as it is (RFC 5322 §2.1.1)
-_QP_LINE = 76  # a quoted-printable line (RFC 2045 §6.7)
-_WORD_LINE = 76  # a header line holding an encoded word (RFC 2047 §2)
-
-
-def _plain(env: Envelope, subject: str, html: str | None) -> bool:
-    """What the direct writer handles: one text part, ASCII addresses and key, and no text
-    that a reader could take for an RFC 2047 encoded word."""
-    if html or env.attachments:
-        return False
-    addresses = [env.program_address, *(a for _, a in env.to), *(a for _, a in env.cc)]
-    addresses += [env.reply_to, env.unsubscribe, env.message_id, env.in_reply_to, env.key]
-    if not all(a.isascii() for a in addresses):
-        return False
-    words = [subject, env.program_name, *(n for n, _ in env.to), *(n for n, _ in env.cc)]
-    return not any("=?" in w for w in words)
 
 
 def _room(width: int) -> int:
@@ -182,11 +167,15 @@ def _encoded_words(text: str, used: int) -> str:
 
 
 def _mailbox(name: str, addr: str, used: int) -> str:
-    """One mailbox starting `used` characters into its line; the address goes on a line of
-    its own when it would make the last encoded word's line too long (with a comma)."""
-    name = one_line(name, 100)
+    """One mailbox starting `used` characters into its line: an ASCII name that fits is
+    written as it is (quoted when it needs to be), any other as encoded words; the address
+    goes on a line of its own when it would make the last line too long (with a comma)."""
+    if not name:
+        return addr
     if name.isascii():
-        return formataddr((name, addr))  # quoted when it needs to be
+        quoted = '"' + _ESCAPED.sub(r"\\\g<0>", name) + '"' if _SPECIALS.search(name) else name
+        if used + len(quoted) + len(f" <{addr}>,") <= _MAX_LINE:
+            return f"{quoted} <{addr}>"
     words = _encoded_words(name, used)
     last = words.rsplit("\r\n", 1)
     width = (used if len(last) == 1 else 0) + len(last[-1]) + len(f" <{addr}>,")
@@ -195,12 +184,79 @@ def _mailbox(name: str, addr: str, used: int) -> str:
 
 
 def _mailboxes(pairs: Iterable[tuple[str, str]], used: int) -> str:
-    """Mailboxes one a line, the first `used` characters into the header's first line."""
+    """Mailboxes one a line, the first `used` characters into the header's first line. In a
+    header with an address too long for a line of its own, no names: the `email` package
+    refolds such a header, and Python 3.11's folding of names can move a comma into or out of
+    an encoded word (a recipient lost or added: tests/unit/test_header_injection.py)."""
+    pairs = list(pairs)
+    if any(len(f" <{a}>,") > _MAX_LINE for _, a in pairs):
+        pairs = [("", a) for _, a in pairs]
     return ",\r\n ".join(_mailbox(n, a, used if i == 0 else 1) for i, (n, a) in enumerate(pairs))
 
 
 def _unstructured(value: str, used: int) -> str:
-    return value if value.isascii() else _encoded_words(value, used)
+    """`value` (one line, single spaces) folded at its spaces within 78 characters, or as
+    encoded words when it is not ASCII or has a word too long for a line."""
+    if not value.isascii():
+        return _encoded_words(value, used)
+    lines = [""]
+    room = _MAX_LINE - used
+    for word in value.split(" "):
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > room:
+            lines.append(word)
+            room = _MAX_LINE - 1  # after the folding space
+        else:
+            lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    if len(lines[0]) > _MAX_LINE - used or any(len(x) > _MAX_LINE - 1 for x in lines[1:]):
+        return _encoded_words(value, used)
+    return "\r\n ".join(lines)
+
+
+# --------------------------------------------------------------------------- the two writers
+
+
+def _email_message(
+    env: Envelope, subject: str, text: str, html: str | None, now: datetime
+) -> EmailMessage:
+    """The `email` package's message. Its header block is `_head`'s, stored as written
+    (`set_raw`, lines within 78 characters so the package does not fold them again): the
+    package never re-reads a value built from user text to write it anew, which would decode
+    an encoded word in it, or let Python 3.11's folding move a comma between names."""
+    msg = EmailMessage()
+    for name, value in _head(env, subject, now):
+        msg.set_raw(name, value)
+    msg.set_content(text)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    for filename, mime, data, cid in env.attachments:
+        maintype, _, subtype = mime.partition("/")
+        if cid and html:
+            html_part = msg.get_body(("html",))
+            assert html_part is not None
+            raw = data if isinstance(data, bytes) else data.encode()
+            html_part.add_related(
+                raw,
+                maintype=maintype,
+                subtype=subtype,
+                cid=f"<{cid}>",
+                filename=filename,
+                disposition="inline",
+            )
+        elif isinstance(data, str) and maintype == "text":
+            msg.add_attachment(data, subtype=subtype, filename=filename)
+        else:
+            raw = data if isinstance(data, bytes) else data.encode()
+            msg.add_attachment(raw, maintype=maintype, subtype=subtype, filename=filename)
+    return msg
+
+
+def _plain(env: Envelope, html: str | None) -> bool:
+    """What the direct writer handles: one text part, ASCII addresses and key."""
+    if html or env.attachments:
+        return False
+    addresses = [env.program_address, *(a for _, a in env.to), *(a for _, a in env.cc)]
+    addresses += [env.reply_to, env.unsubscribe, env.message_id, env.in_reply_to, env.key]
+    return all(a.isascii() for a in addresses)
 
 
 def _body(text: str) -> tuple[str, str]:
@@ -218,17 +274,9 @@ def _body(text: str) -> tuple[str, str]:
 
 
 def _plain_wire(env: Envelope, subject: str, text: str, now: datetime) -> bytes:
+    """The direct writer: `_head`, then one text/plain part."""
     cte, body = _body(text)
-    head = [
-        ("From", _mailbox(env.program_name, env.program_address, len("From: "))),
-        ("To", _mailboxes(env.to, len("To: "))),
-    ]
-    if env.cc:
-        head.append(("Cc", _mailboxes(env.cc, len("Cc: "))))
-    if env.reply_to:
-        head.append(("Reply-To", _mailboxes((("", a) for a in _reply_to(env)), len("Reply-To: "))))
-    head.append(("Subject", _unstructured(subject, len("Subject: "))))
-    head += _trace_headers(env, now)
+    head = _head(env, subject, now)
     head += [
         ("MIME-Version", "1.0"),
         ("Content-Type", 'text/plain; charset="utf-8"'),

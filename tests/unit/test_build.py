@@ -141,8 +141,10 @@ def test_html_attachments_and_international_addresses_use_the_email_package() ->
     assert isinstance(build_message(env, "Hi", "text", "<p>html</p>", NOW), EmailMessage)
     intl = Envelope("ILN", "coordinator@example.org", (("", "zoë@example.net"),), (), "", "m@x")
     assert isinstance(build_message(intl, "Hi", "text", None, NOW), EmailMessage)
+    # Text shaped like an encoded word is decoded before either writer sees it (and any
+    # "=?" left is broken: tests/unit/test_header_injection.py), so the direct writer can take it.
     tricky = build_message(env, "=?utf-8?q?not_encoded?=", "text", None, NOW)
-    assert isinstance(tricky, EmailMessage)
+    assert isinstance(tricky, WireMessage) and tricky.subject == "not encoded"
 
 
 def test_names_keep_zwnj_and_zwj_but_lose_controls_and_bidi_overrides() -> None:
