@@ -19,7 +19,14 @@ from email import _header_value_parser as rfc5322
 from email.errors import NonASCIILocalPartDefect, ObsoleteHeaderDefect
 from email.utils import getaddresses
 
-from mailbot.mail.decode import decode_header_value, decode_words, one_line, unfold, unsurrogate
+from mailbot.mail.decode import (
+    decode_header_value,
+    decode_words,
+    one_line,
+    printable,
+    unfold,
+    unsurrogate,
+)
 
 MAX_FROM_CHARS = 2_000  # a longer From is no sender (the strict parser is quadratic in places)
 MAX_ADDRESS_CHARS = 16_000  # of one recipient header read (its values joined)
@@ -77,7 +84,7 @@ def parse_sender(values: list[str], defects: list[str]) -> tuple[str, str]:
     if why:
         defects.append(f"unreadable From: {why}")
         return "", ""
-    return one_line(name).strip(), addr
+    return " ".join(printable(name).split()), addr
 
 
 def _strict_mailbox(value: str) -> tuple[str, str, str]:
@@ -97,14 +104,18 @@ def _strict_mailbox(value: str) -> tuple[str, str, str]:
     if any(isinstance(t, rfc5322.Group) for t in address) or len(address.all_mailboxes) != 1:
         return "a group", "", ""
     box = address.all_mailboxes[0]
-    if box.token_type != "mailbox" or not box.domain or not box.local_part:
+    # The parser calls a mailbox invalid for a defect anywhere in it, its display name too
+    # (an encoded word in quotes: '"=?iso-2022-jp?B?...?=" <MAILER-DAEMON@x.example>').
+    if not box.domain or not box.local_part:
         return "not a valid mailbox", "", ""
     if any(not isinstance(d, _FROM_DEFECTS_OK) for d in _defects_outside_name(parsed, box)):
         return "not a valid mailbox", "", ""
     addr = str(box.addr_spec).lower()
     if _CONTROL.search(addr) and not addr.startswith('"'):
         return "controls or spaces in the address", "", ""
-    return "", str(box.display_name or ""), addr
+    # "addr (Name)", the old style: the comment is the only name there is.
+    name = box.display_name or " ".join(str(c) for c in parsed.comments)
+    return "", str(name or ""), addr
 
 
 def _defects_outside_name(parsed: rfc5322.AddressList, box: rfc5322.Mailbox) -> list[object]:

@@ -2,7 +2,7 @@
 
 Decides how inbound text is decoded: a declared charset when it works, else UTF-8, else
 Latin-1 (never an exception); RFC 2047 encoded words decoded; every decoded header value on one
-line, without controls or line separators (an encoded word may hold CR LF). Every scan here is
+line, without line breaks of any kind (an encoded word may hold CR LF). Every scan here is
 linear in its input.
 
 Must not: do I/O or read the clock.
@@ -20,7 +20,9 @@ MAX_BLOCK_LINES = 2_000  # lines of a header block read as text (DSN fields, ret
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _WS_BETWEEN_EW = re.compile(r"(\?=)\s+(=\?)")
 FOLD = re.compile(r"\r?\n(?=[ \t])")
-# C0 and C1 controls, DEL, line and paragraph separators: none of them belongs on a header line.
+# What ends a line for someone (str.splitlines, Unicode): none of it belongs in a header value.
+_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+# Every C0 and C1 control, DEL and the line separators: not in a name.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # Codecs that are not text encodings or that fail in their own ways (`undefined` always raises).
 _NOT_CHARSETS = frozenset({"undefined", "idna", "punycode", "unicode_escape", "raw_unicode_escape"})
@@ -75,8 +77,15 @@ def unfold(value: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """Decoded text with every control or line separator (runs of them) made one space."""
-    return _CONTROLS.sub(" ", text.replace("\t", " "))
+    """Decoded text with every line break (a run of them) made one space, NULs dropped.
+
+    Other controls stay: ESC is how raw ISO-2022-JP text (Japanese bounces) is written."""
+    return _LINE_BREAKS.sub(" ", text).replace("\x00", "")
+
+
+def printable(text: str) -> str:
+    """Text with every control (a run of them, tabs too) made one space: for names."""
+    return _CONTROLS.sub(" ", text)
 
 
 def _decode_word(charset: str, encoding: str, payload: str) -> str | None:
@@ -106,7 +115,7 @@ def decode_words(text: str) -> str:
 
 
 def decode_header_value(value: object) -> str:
-    """A raw header value → text on one line, encoded words decoded, no controls."""
+    """A raw header value → text on one line, encoded words decoded."""
     text = value if isinstance(value, str) else str(value)
     return one_line(decode_words(unfold(text))).strip()
 

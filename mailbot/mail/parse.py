@@ -36,6 +36,17 @@ _TYPE_PREFIX = re.compile(r"^\s*[a-z0-9][a-z0-9._-]*\s*;\s*", re.IGNORECASE)
 _BLANK_LINE_RE = re.compile(r"\r?\n[ \t]*\r?\n")
 _ADDRESS_TYPE_FIELDS = frozenset({"final-recipient", "original-recipient"})
 _TYPED_FIELDS = _ADDRESS_TYPE_FIELDS | {"diagnostic-code", "remote-mta", "reporting-mta"}
+_DSN_FIELDS = _TYPED_FIELDS | {  # RFC 3464 §2.2, §2.3: a block with none of them is not one
+    "dsn-gateway",
+    "received-from-mta",
+    "arrival-date",
+    "original-envelope-id",
+    "action",
+    "status",
+    "last-attempt-date",
+    "final-log-id",
+    "will-retry-until",
+}
 
 
 def parse_date(value: str) -> datetime | None:
@@ -109,7 +120,7 @@ def _dsn_blocks(part: Message, defects: list[str]) -> list[dict[str, str]]:
     blocks: list[dict[str, str]] = []
     for piece in _BLANK_LINE_RE.split(text[:MAX_DSN_CHARS], maxsplit=MAX_DSN_BLOCKS * 2):
         fields = read_header_block(piece)
-        if not fields:
+        if not fields.keys() & _DSN_FIELDS:  # e.g. stray headers a server put in the part
             continue
         block: dict[str, str] = {}
         for name, values in fields.items():
@@ -246,6 +257,7 @@ def _read_body(
     dsn: tuple[dict[str, str], ...] = ()
     returned: dict[str, tuple[str, ...]] = {}
     content_type = ""
+    is_report = False
 
     for part, ctype, attached in walk(msg, defects):
         if part is msg:
@@ -255,7 +267,9 @@ def _read_body(
                 defects.append(type(defect).__name__)
         if attached:
             continue
-        is_report = content_type == "multipart/report"
+        # Read in any multipart, not only multipart/report: some MTAs (McAfee, Trend Micro)
+        # send the delivery-status part and the returned message in multipart/mixed.
+        is_report = content_type.startswith("multipart/")
         try:
             if ctype == "text/plain" and text_part is None and not _is_attachment(part):
                 text_part = part
@@ -276,6 +290,8 @@ def _read_body(
         except Exception as exc:  # this part only
             defects.append(f"unreadable {ctype} part: {type(exc).__name__}"[:200])
 
+    if text_part is None and html_part is None and is_report and not msg.is_multipart():
+        text_part = msg  # no boundary was found: the body is all there is (no-MIME DSNs)
     html_raw = _safe_text(html_part, defects)[:MAX_HTML]
     text = _safe_text(text_part, defects)
     if text_part is not None:

@@ -78,7 +78,7 @@ def test_two_from_headers_or_only_a_sender_header_give_no_sender() -> None:
     [
         ("J. Doe <J.Doe@X.example>", "j.doe@x.example", "J. Doe"),
         ('"Doe, Jane" <jane@x.example>', "jane@x.example", "Doe, Jane"),
-        ("jane@x.example (Jane)", "jane@x.example", ""),
+        ("jane@x.example (Jane)", "jane@x.example", "Jane"),
         ("=?utf-8?q?Zo=C3=AB?= <zoe@x.example>", "zoe@x.example", "Zoë"),
         ("Zoë Ó Briain <zoe@x.example>", "zoe@x.example", "Zoë Ó Briain"),
         ("<jane@x.example>", "jane@x.example", ""),
