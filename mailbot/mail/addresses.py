@@ -114,7 +114,7 @@ def _strict_mailbox(value: str) -> tuple[str, str, str]:
     if _CONTROL.search(addr) and not addr.startswith('"'):
         return "controls or spaces in the address", "", ""
     # "addr (Name)", the old style: the comment is the only name there is.
-    name = box.display_name or " ".join(str(c) for c in parsed.comments)
+    name = box.display_name or " ".join(str(c) for c in parsed.comments).strip().strip('"')
     return "", str(name or ""), addr
 
 
