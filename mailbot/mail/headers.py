@@ -34,7 +34,8 @@ _ENCODED_WORD = re.compile(r"=\?([\x21-\x3e\x40-\x7e]{1,64})\?([bBqQ])\?([\x21-\
 _UNBREAKABLE = "=\u200b?"  # "=?" with a zero-width space inside: no encoded word starts here
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]"  # RFC 5322 atext, RFC 6532 UTF-8
-_LABEL = r"[A-Za-z0-9\u0080-\U0010ffff](?:[A-Za-z0-9\-\u0080-\U0010ffff]{0,61}[A-Za-z0-9\u0080-\U0010ffff])?"  # noqa: E501
+_LETTER = r"[A-Za-z0-9\u0080-\U0010ffff]"
+_LABEL = rf"{_LETTER}(?:[A-Za-z0-9\-\u0080-\U0010ffff]{{0,61}}{_LETTER})?"  # a host name label
 # addr-spec with a dot-atom local part and a host name: no quoted local part, no comment,
 # no address literal, nothing a reader could take for two addresses or a display name.
 _ADDR_SPEC = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*@{_LABEL}(?:\.{_LABEL})*")
@@ -88,16 +89,17 @@ def decode_encoded_words(text: str) -> str:
     charset decoded together (a character may be split between words), an unknown charset
     read as UTF-8, bad bytes replaced. A word that cannot be decoded stays as it is."""
     out: list[str] = []
-    pending: list[bytes] = []  # bytes of adjacent words not yet decoded
+    pending: list[bytes] = []  # bytes of adjacent words in one charset, not yet decoded
     charset = ""
     end = 0
     for start, stop, word_charset, data in _words(text):
         gap = text[end:start]
-        if pending and (gap.strip() or word_charset != charset):
+        adjacent = bool(pending) and not gap.strip()  # white space between two words is not text
+        if pending and not (adjacent and word_charset == charset):
             out.append(_decode(b"".join(pending), charset))
             pending = []
-        if not pending:
-            out.append(gap)  # white space between two decoded words is not text
+        if not adjacent:
+            out.append(gap)
         pending.append(data)
         charset, end = word_charset, stop
     if pending:

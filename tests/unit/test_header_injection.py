@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from mailbot.domain.model import WireMessage
 from mailbot.mail.build import Envelope, build_message
+from mailbot.mail.headers import addr_spec, msg_id, one_line
 
 NOW = datetime(2027, 2, 8, 9, 0, tzinfo=UTC)
 PROGRAM = "coordinator@example.org"
@@ -54,10 +55,10 @@ def header_names(raw: bytes) -> list[str]:
     ]
 
 
-def addresses(raw: bytes, name: str) -> list[str]:
+def addresses(raw: bytes | EmailMessage, name: str) -> list[str]:
     """The addr-specs of header `name` (UTF-8 ones, which the parser reads with surrogate
     escapes, as written)."""
-    msg = message_from_bytes(raw, policy=default)
+    msg = message_from_bytes(raw, policy=default) if isinstance(raw, bytes) else raw
     specs = [a.addr_spec for value in msg.get_all(name, []) for a in value.addresses]
     return [a.encode("utf-8", "surrogateescape").decode("utf-8") for a in specs]
 
@@ -195,6 +196,45 @@ def test_only_a_valid_addr_spec_goes_into_an_address_header(bad: str, html: str 
     assert addresses(raw, "Reply-To") == ["coordinator+r-1a2b@example.org"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (EVIL_Q, "Eve Bcc: x@evil.example"),
+        (EVIL_B, "Eve Bcc: x@evil.example"),
+        ("=?utf-8?q?Ana?= =?utf-8?q?_Garc=C3=ADa?=", "Ana García"),  # the space between: not text
+        ("=?utf-8?b?w6nD?= =?utf-8?b?qQ==?=", "éé"),  # a character split between two words
+        ("=?iso-8859-1?q?Jos=E9?= =?utf-8?q?_L=C3=B3pez?=", "José López"),
+        ("=?x-unknown?q?Zo=C3=AB?=", "Zoë"),  # an unknown charset is read as UTF-8
+        ("=?rot13?q?Ana?=", "Ana"),  # not a text codec either
+        ("=?utf-8?q?a=00b?=", "a b"),  # NUL decoded, then dropped
+        ("=?utf-8?q?a=C2=85b=E2=80=A8c?=", "a b c"),  # NEL, U+2028
+        ("=?utf-8?b?not base64?=", "=\u200b?utf-8?b?not base64?="),  # not a word: broken
+        ("What is 2+2=?", "What is 2+2=\u200b?"),
+        ("Ana\r\n\x00 García", "Ana García"),
+    ],
+)
+def test_one_line_decodes_then_strips_then_breaks_what_still_looks_encoded(
+    text: str, expected: str
+) -> None:
+    assert one_line(text) == expected
+    assert one_line(expected) == expected  # cleaning twice changes nothing
+
+
+def test_addr_spec_keeps_only_a_plain_address() -> None:
+    for good in ["ana@example.net", "o'brien+x@mx.example.org", "zoë@example.net", "a@localhost"]:
+        assert addr_spec(good) == good
+    too_long = "a" * 65 + "@example.net"
+    for bad in [*BAD_ADDRESSES, too_long, "a..b@example.net", ".a@example.net", "a@-x.org", ""]:
+        assert addr_spec(bad) == "", bad
+
+
+def test_msg_id_keeps_only_the_strict_shape() -> None:
+    for good in ["their-id@mua.example", "CAF=x+Y_z.1a2b$c@mail.gmail.com", "1.2@[192.0.2.1]"]:
+        assert msg_id(good) == good
+    for bad in [*BAD_IDS, "<a@b>", "a@b" + "c" * 300, "a@[<x@evil.example>]"]:
+        assert msg_id(bad) == "", bad
+
+
 # ------------------------------------------------------------------ any text, either writer
 
 GOOD_ADDRESSES = [
@@ -320,10 +360,11 @@ def test_no_text_adds_a_header_line_or_a_recipient(
         if not want_to:
             del names["To"]
         assert Counter(header_names(raw)) == names
-        assert addresses(raw, "To") == want_to
-        assert addresses(raw, "Cc") == want_cc
-        assert addresses(raw, "Reply-To") == want_reply
         got = message_from_bytes(raw, policy=default)
+        assert isinstance(got, EmailMessage)
+        assert addresses(got, "To") == want_to
+        assert addresses(got, "Cc") == want_cc
+        assert addresses(got, "Reply-To") == want_reply
         for field in ("Subject", "To", "Cc", "Reply-To", "In-Reply-To", "References"):
             value = str(got.get(field, ""))
             assert "\n" not in value and "\r" not in value and "\x00" not in value
