@@ -1,4 +1,4 @@
-"""User text → header values that cannot add a header line, a recipient or a hidden word.
+"""User text → header values that cannot add a header line or a recipient.
 
 The one place every outgoing header value taken from user data is made: display names,
 subjects, file names and keys (`one_line`), addresses (`addr_spec`) and message ids (`msg_id`).
