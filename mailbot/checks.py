@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from mailbot.contexts.samples import COORDINATOR_ONLY, SAMPLES
 from mailbot.edges.render import Renderer
-from mailbot.samples import COORDINATOR_ONLY, SAMPLES
 from mailbot.settings import Settings
 
 
@@ -18,7 +18,7 @@ def check_templates(renderer: Renderer, languages: Sequence[str]) -> list[str]:
     for name in names:
         contexts = SAMPLES.get(name)
         if contexts is None:
-            problems.append(f"{name}: no sample context in mailbot/samples.py")
+            problems.append(f"{name}: no sample context in mailbot/contexts/samples.py")
             continue
         for lang in ["en"] if name in COORDINATOR_ONLY else languages:
             for i, ctx in enumerate(contexts):
@@ -34,7 +34,7 @@ def check_templates(renderer: Renderer, languages: Sequence[str]) -> list[str]:
 
 def check_topics(path: str, languages: Sequence[str]) -> list[str]:
     """The topics file parses and every topic has a title and prompt (English at least)."""
-    from mailbot.flows.round_jobs import topic_catalogue
+    from mailbot.flows.round_snapshot import topic_catalogue
 
     try:
         topics = topic_catalogue(path)
@@ -68,7 +68,19 @@ async def check_connections(settings: Settings) -> list[str]:
             await box.close()
         except Exception as exc:  # a failed close after a failed login adds nothing
             del exc
-    if settings.program.transport == "imap":
+    if settings.program.transport == "imap" and settings.smtp.auth == "oauth2":
+        from mailbot.edges.smtp import SmtpSender
+
+        sender = deps.sender()
+        try:
+            if isinstance(sender, SmtpSender):
+                await sender.login()
+        except Exception as exc:
+            s = settings.smtp
+            problems.append(f"smtp {s.host}:{s.port}: {type(exc).__name__}: {exc}")
+        finally:
+            await sender.close()
+    elif settings.program.transport == "imap":
         import aiosmtplib
 
         s = settings.smtp

@@ -33,6 +33,8 @@ outbox_app = typer.Typer(
     no_args_is_help=True, help="Outgoing mail whose delivery a crash left uncertain."
 )
 app.add_typer(outbox_app, name="outbox")
+oauth_app = typer.Typer(no_args_is_help=True, help="OAuth2 logins to the mailbox (XOAUTH2).")
+app.add_typer(oauth_app, name="oauth")
 console = Console(stderr=True)
 
 ConfigOpt = Annotated[
@@ -159,7 +161,7 @@ def inspect(
         else:
             extra = {k: v for k, v in data.items() if k not in ("file", "kind", "reason", "rules")}
             print(f"{f}: {data['kind']} — {data['reason']}")
-            print(f"    rules: {', '.join(data['rules'])}")
+            print(f"    rules: {', '.join(verdict.hits)}")
             for k, v in extra.items():
                 print(f"    {k}: {json.dumps(v, ensure_ascii=False)}")
     raise typer.Exit(status)
@@ -258,8 +260,12 @@ def match(
     from rich.table import Table
     from sqlalchemy import select
 
+    from mailbot.domain.model import ApplicationFields
     from mailbot.edges.tables import RoundRow
-    from mailbot.flows import matching, rounds
+    from mailbot.flows import rounds
+    from mailbot.flows.candidates import compute
+    from mailbot.flows.proposal import payload, propose_round, statistics_of
+    from mailbot.flows.proposal_csv import proposal_csv
 
     deps = _deps(config)
     instant = _parse_now(now)
@@ -283,9 +289,9 @@ def match(
             def progress(stage: str, fraction: float) -> None:
                 bar.update(task, description=f"matching: {stage}", completed=fraction)
 
-            result, who, excluded = matching.compute(s, deps, row, instant, progress)
-        data = matching.payload(result, excluded)
-        stats = matching.statistics_of(data, who)
+            result, who, excluded = compute(s, deps, row, instant, progress)
+        data = payload(result, excluded)
+        stats = statistics_of(data, who)
         people = {pid: p for pid, (p, _) in who.items()} | {p.id: p for p, _ in excluded}
         apps = {pid: a for pid, (_, a) in who.items()}
         table = Table(title=f"Proposal for {round_name} (preview: nothing saved or sent)")
@@ -293,7 +299,9 @@ def match(
             table.add_column(col)
         for n, p in enumerate(data["pairs"], 1):
             names = " & ".join(people[i].name for i in p["members"])
-            countries = " / ".join(apps[i].fields["country"] for i in p["members"])
+            countries = " / ".join(
+                ApplicationFields.from_json(apps[i].fields).country for i in p["members"]
+            )
             shared = sorted({x for r in p["reasons"] for x in r["shared_interests"]})
             table.add_row(str(n), names, countries, f"{p['score']:.2f}", ", ".join(shared)[:60])
         out.print(table)
@@ -315,10 +323,10 @@ def match(
         for p, why in excluded:
             out.print(f"not in the pool: {p.name} <{p.email}>: {why}")
         if csv_file:
-            csv_file.write_text(matching.proposal_csv(data, people, apps), encoding="utf-8")
+            csv_file.write_text(proposal_csv(data, people, apps), encoding="utf-8")
             out.print(f"CSV written to {csv_file}")
         if not preview:
-            proposal = matching.propose_round(s, deps, row, instant)
+            proposal = propose_round(s, deps, row, instant)
             out.print(f"proposal {proposal.id} stored and sent to the coordinators")
 
 
@@ -337,7 +345,8 @@ def round_list(config: ConfigOpt = None) -> None:
         rounds.sync_rounds(s, deps)
         for r in rounds.rounds(s):
             c = rounds.round_context(deps, r)
-            assert c is not None
+            if c is None:  # round_context answers None only when given no round
+                raise RuntimeError(f"round {r.name!r}: no dates to list")
             table.add_row(
                 r.name,
                 f"{c['opens']} - {c['closes']}",
@@ -400,9 +409,67 @@ def demo(
     ] = Path("demo-out"),
 ) -> None:
     """Run the program on embedded defaults with simulated participants; print what happened."""
-    from mailbot.demo import run_demo
+    from mailbot.demo.run import run_demo
 
     raise typer.Exit(asyncio.run(run_demo(out)))
+
+
+@oauth_app.command("login")
+def oauth_login(
+    config: ConfigOpt = None,
+    flow: Annotated[
+        str | None, typer.Option(help="device | loopback (default: oauth.login_flow)")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="the mailbox (default: imap.username)")] = None,
+    port: Annotated[int, typer.Option(help="loopback: local port of the redirect (0: any)")] = 0,
+) -> None:
+    """Sign in to the provider once; store the refresh token IMAP and SMTP log in with."""
+    import time
+
+    from mailbot.app import oauth_client, refresh_token_store
+    from mailbot.edges.db import Database
+    from mailbot.edges.oauth import OAuthTokenError, seed_digest
+    from mailbot.edges.oauth_login import device_login, loopback_login
+
+    s = _settings(config)
+    o = s.oauth
+    username = user or s.imap.username or s.smtp.username
+    flow = flow or o.login_flow
+    endpoint = o.device_authorization_endpoint if flow == "device" else o.authorization_endpoint
+    missing = [
+        key
+        for key, value in (
+            ("oauth.client_id", o.client_id),
+            ("oauth.token_endpoint", o.token_endpoint),
+            ("imap.username (or --user)", username),
+            (f"the endpoint of the {flow} flow", endpoint),
+        )
+        if not value
+    ]
+    if flow not in ("device", "loopback") or missing:
+        what = ", ".join(missing) if missing else f"--flow {flow}: expected device or loopback"
+        console.print(f"[red]oauth login:[/red] not set: {what}")
+        raise typer.Exit(2)
+    client = oauth_client(s)
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    try:
+        if flow == "device":
+            grant = asyncio.run(device_login(client, o.endpoint(endpoint), say))
+        else:
+            grant = asyncio.run(loopback_login(client, o.endpoint(endpoint), say, port=port))
+    except OAuthTokenError as exc:
+        console.print(f"[red]oauth login failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    db = Database(s.database.url)
+    db.upgrade()
+    assert grant.refresh_token  # the login flows insist on one
+    refresh_token_store(s, db).save(username, grant.refresh_token, seed_digest(o.refresh_token))
+    where = db.engine.url.render_as_string(hide_password=True)
+    left = int(grant.expires_at - time.time())
+    print(f"refresh token for {username} stored in {where} (access token good for {left} s)")
 
 
 def main() -> None:

@@ -14,16 +14,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
 from mailbot.domain.model import LANGUAGES
+from mailbot.edges.providers import PROVIDERS, preset
 
-SECRET_KEYS = {("imap", "password"), ("smtp", "password"), ("program", "secret")}
+SECRET_KEYS = {
+    ("imap", "password"),
+    ("smtp", "password"),
+    ("program", "secret"),
+    ("oauth", "client_secret"),
+    ("oauth", "refresh_token"),
+}
+TlsMode = Literal["none", "starttls", "ssl"]  # _validate holds imap.tls and smtp.tls to these
 TLS_MODES = ("none", "starttls", "ssl")
 TRANSPORTS = ("imap", "maildir")
+AUTH_MODES = ("password", "oauth2")
+OAUTH_MECHANISMS = ("xoauth2", "oauthbearer")
+OAUTH_LOGIN_FLOWS = ("device", "loopback")
 
 
 class ConfigError(ValueError):
@@ -52,7 +63,8 @@ class ImapSection:
     port: int = 143
     username: str = ""
     password: str = ""
-    tls: str = "starttls"
+    auth: str = "password"  # password | oauth2 (SASL XOAUTH2/OAUTHBEARER, see [oauth])
+    tls: TlsMode = "starttls"
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
@@ -60,6 +72,9 @@ class ImapSection:
     poll_seconds: int = 60
     idle: bool = True
     ca_file: str = ""
+    # authserv-ids (RFC 8601) our receiving server writes in Authentication-Results; DMARC is
+    # read only from those fields. () = only the topmost field.
+    authserv_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,11 +83,35 @@ class SmtpSection:
     port: int = 587
     username: str = ""
     password: str = ""
-    tls: str = "starttls"
+    auth: str = "password"  # password | oauth2 (SASL XOAUTH2/OAUTHBEARER, see [oauth])
+    tls: TlsMode = "starttls"
     ca_file: str = ""
     give_up_after_days: float = 5.0  # transient failures are retried this long (RFC 5321: 4-5)
+    # A row a crash left mid-send is sent once more, with the same Message-ID, this long after
+    # (0: never by itself, only `mailbot outbox resend`).
+    resend_uncertain_after_minutes: float = 15.0
     batch_size: int = 200
     connections: int = 4
+
+
+@dataclass(frozen=True)
+class OAuthSection:
+    """OAuth2 logins (imap.auth / smtp.auth = "oauth2"): where and how to get access tokens."""
+
+    token_endpoint: str = ""  # "{tenant}" is replaced by `tenant`
+    device_authorization_endpoint: str = ""  # RFC 8628, for `mailbot oauth login`
+    authorization_endpoint: str = ""  # the loopback redirect flow, for `mailbot oauth login`
+    tenant: str = "organizations"  # Microsoft: the directory (tenant) id or domain
+    client_id: str = ""
+    client_secret: str = ""  # secret: MAILBOT_OAUTH_CLIENT_SECRET (none for public clients)
+    refresh_token: str = ""  # secret: MAILBOT_OAUTH_REFRESH_TOKEN (else `mailbot oauth login`)
+    scopes: tuple[str, ...] = ()
+    mechanism: str = "xoauth2"  # xoauth2 | oauthbearer
+    login_flow: str = "device"  # device | loopback
+    refresh_before_seconds: int = 300  # renew an access token this long before it expires
+
+    def endpoint(self, url: str) -> str:
+        return url.replace("{tenant}", self.tenant)
 
 
 @dataclass(frozen=True)
@@ -127,12 +166,14 @@ class Settings:
     program: ProgramSettings = field(default_factory=ProgramSettings)
     imap: ImapSection = field(default_factory=ImapSection)
     smtp: SmtpSection = field(default_factory=SmtpSection)
+    oauth: OAuthSection = field(default_factory=OAuthSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
     matching: MatchingSection = field(default_factory=MatchingSection)
     ladder: LadderSection = field(default_factory=LadderSection)
     rounds: tuple[RoundSettings, ...] = ()
     source: str = "<defaults>"
+    provider: str = "generic"  # microsoft365 | google | gmail | generic: presets, see providers
 
     @property
     def program_domain(self) -> str:
@@ -147,6 +188,7 @@ _SECTIONS: dict[str, type] = {
     "program": ProgramSettings,
     "imap": ImapSection,
     "smtp": SmtpSection,
+    "oauth": OAuthSection,
     "database": DatabaseSection,
     "schedule": ScheduleSection,
     "matching": MatchingSection,
@@ -187,7 +229,14 @@ def _coerce(key: str, raw: Any, default: Any) -> Any:
     return raw
 
 
-def _section(name: str, table: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+def _section(
+    name: str,
+    table: Mapping[str, Any],
+    env: Mapping[str, str],
+    preset: Mapping[str, Any] | None = None,
+) -> Any:
+    """The section from the file's table and the environment; `preset` (the provider's
+    values) stands in for the built-in defaults."""
     cls = _SECTIONS[name]
     known = {f.name: f for f in fields(cls)}
     for old in sorted(set(table) & set(_RETIRED.get(name, {}))):
@@ -204,7 +253,7 @@ def _section(name: str, table: Mapping[str, Any], env: Mapping[str, str]) -> Any
                 f"(MAILBOT_{name.upper()}_{fname.upper()}), remove it from the file"
             )
         default = f.default
-        raw: Any = table.get(fname, default)
+        raw: Any = table.get(fname, (preset or {}).get(fname, default))
         env_name = f"MAILBOT_{name.upper()}_{fname.upper()}"
         if env_name in env:
             raw = env[env_name]
@@ -299,10 +348,21 @@ def _validate(s: Settings) -> Settings:
             "smtp.give_up_after_days: expected more than 0 and at most 30 days "
             "(RFC 5321 suggests 4 to 5)"
         )
+    if not 0 <= s.smtp.resend_uncertain_after_minutes <= 7 * 24 * 60:
+        raise ConfigError(
+            "smtp.resend_uncertain_after_minutes: expected 0 (only by hand) to a week of minutes"
+        )
     if not 1 <= s.smtp.connections <= 32:
         raise ConfigError("smtp.connections: expected 1 to 32 connections at once")
+    _validate_oauth(s)
     if not 1 <= s.imap.batch_size <= 500:
         raise ConfigError("imap.batch_size: keep it between 1 and 500 (aioimaplib is quadratic)")
+    for authserv_id in s.imap.authserv_ids:
+        if not authserv_id or any(c in authserv_id for c in ' \t;()"'):
+            raise ConfigError(
+                f"imap.authserv_ids: {authserv_id!r} is not an authserv-id "
+                "(the first word of your server's Authentication-Results, e.g. mx.example.org)"
+            )
     if not 0 < s.matching.cap_share <= 1:
         raise ConfigError("matching.cap_share: expected a share between 0 and 1")
     if s.matching.odd not in ("trio", "defer"):
@@ -311,6 +371,37 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("database.url: empty")
     prog = ProgramSettings(**{**p.__dict__, "address": address, "coordinators": coordinators})
     return Settings(**{**s.__dict__, "program": prog})
+
+
+def oauth_used(s: Settings) -> bool:
+    """Whether IMAP or SMTP logs in with OAuth2 (SMTP without a username does not log in)."""
+    return s.imap.auth == "oauth2" or (s.smtp.auth == "oauth2" and bool(s.smtp.username))
+
+
+def _validate_oauth(s: Settings) -> None:
+    if s.provider not in PROVIDERS:
+        raise ConfigError(f"provider: expected one of {', '.join(PROVIDERS)}, got {s.provider!r}")
+    for sec in ("imap", "smtp"):
+        auth = getattr(s, sec).auth
+        if auth not in AUTH_MODES:
+            raise ConfigError(f"{sec}.auth: expected one of {', '.join(AUTH_MODES)}, got {auth!r}")
+    o = s.oauth
+    if o.mechanism not in OAUTH_MECHANISMS:
+        raise ConfigError(f"oauth.mechanism: expected one of {', '.join(OAUTH_MECHANISMS)}")
+    if o.login_flow not in OAUTH_LOGIN_FLOWS:
+        raise ConfigError(f"oauth.login_flow: expected one of {', '.join(OAUTH_LOGIN_FLOWS)}")
+    if not 0 <= o.refresh_before_seconds <= 3000:
+        raise ConfigError("oauth.refresh_before_seconds: expected 0 to 3000 seconds")
+    if not oauth_used(s):
+        return
+    if not o.token_endpoint:
+        raise ConfigError('oauth.token_endpoint: needed for auth = "oauth2" (or set provider)')
+    if not o.client_id:
+        raise ConfigError(
+            'oauth.client_id: needed for auth = "oauth2" (the app registration\'s client id)'
+        )
+    if s.imap.auth == "oauth2" and not s.imap.username:
+        raise ConfigError('imap.username: the mailbox\'s address is needed for auth = "oauth2"')
 
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -328,12 +419,18 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p}: not valid TOML: {exc}") from None
         source = str(p)
-    unknown = sorted(set(data) - set(_SECTIONS) - {"rounds"})
+    unknown = sorted(set(data) - set(_SECTIONS) - {"rounds", "provider"})
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section")
-    sections = {name: _section(name, data.get(name, {}), env) for name in _SECTIONS}
+    provider = env.get("MAILBOT_PROVIDER", data.get("provider", "generic"))
+    if provider not in PROVIDERS:
+        raise ConfigError(f"provider: expected one of {', '.join(PROVIDERS)}, got {provider!r}")
+    presets = preset(provider)
+    sections = {
+        name: _section(name, data.get(name, {}), env, presets.get(name)) for name in _SECTIONS
+    }
     rounds = _rounds(data.get("rounds", []))
-    settings = _validate(Settings(**sections, rounds=rounds, source=source))
+    settings = _validate(Settings(**sections, rounds=rounds, source=source, provider=provider))
     if not settings.program.secret:
         raise ConfigError(
             "program.secret: set MAILBOT_PROGRAM_SECRET (signs reply addresses; keep it stable)"

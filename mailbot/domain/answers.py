@@ -45,10 +45,19 @@ class Decision:
     hold_for_coordinators: bool = False
 
 
-def _answer(template: str, facts: SenderFacts, limit: int, **effects: bool) -> Decision:
+def _answer(
+    template: str,
+    facts: SenderFacts,
+    limit: int,
+    *,
+    store_application: bool = False,
+    hold_for_coordinators: bool = False,
+) -> Decision:
     """Answer with `template` unless there is nobody to answer or the day's limit is reached;
-    `effects` (store_application, record_command, hold_for_coordinators) apply either way."""
-    base = Decision(**effects)
+    the effects (store_application, hold_for_coordinators) apply either way."""
+    base = Decision(
+        store_application=store_application, hold_for_coordinators=hold_for_coordinators
+    )
     if not facts.address:
         return replace(base, note="no usable From address: not answered")
     if facts.auto_answers_today >= limit:
@@ -94,7 +103,7 @@ def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> De
         if name in PARTICIPANT_COMMANDS or name in SIGNAL_COMMANDS:
             if not facts.known:
                 return _answer("status", facts, max_answers_per_day)
-            # flows.participants acts on it and answers with what it did (rate-limited there)
+            # flows.participant_commands acts on it and answers with what it did (rate-limited)
             return Decision(note="participant command", record_command=True)
     if kind is Kind.REPLY:
         if facts.is_coordinator and answers_coordinator_mail(verdict):

@@ -161,6 +161,9 @@ def report(msg: Inbound) -> str | None:
     ctype = msg.content_type
     if ctype == "multipart/report" or "disposition-notification" in msg.header("content-type"):
         return f"machine report ({ctype})"
+    if "x-hmxmroriginalrecipient" in msg.returned_headers:
+        # Hotmail's complaint feedback (JMRP): the reported mail attached in multipart/mixed
+        return "complaint feedback report (X-HmXmrOriginalRecipient in the attached mail)"
     return None
 
 
@@ -267,9 +270,9 @@ _QUOTE_START = re.compile(
 )
 
 
-def _dates_in(text: str) -> list[tuple[int, int, int | None, int, int]]:
-    """(year or None as 0, month, day, start, end) for every date-looking span."""
-    found: list[tuple[int, int, int | None, int, int]] = []
+def _dates_in(text: str) -> list[tuple[int, int, int, int, int]]:
+    """(year, 0 when not given; month, day, start, end) for every date-looking span."""
+    found: list[tuple[int, int, int, int, int]] = []
     for kind, pattern in _DATE_PATTERNS:
         for m in pattern.finditer(text):
             g = m.groups()

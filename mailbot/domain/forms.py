@@ -32,9 +32,10 @@ Must not: do I/O or read the clock.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from email_validator import EmailNotValidError, validate_email
@@ -79,7 +80,8 @@ _AND_RE = re.compile(r"\s+(?:and|et|y)\s+", re.IGNORECASE)
 class _Entry:
     field: Field
     languages: frozenset[str]
-    lines: list[str] = field(default_factory=list)
+    # dataclasses.field: the attribute `field` above hides the bare name in this class body
+    lines: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def value(self) -> str:
@@ -211,7 +213,7 @@ def split_interests(value: str) -> list[str]:
             items = items[:-1] + _AND_RE.split(items[-1])
         parts.extend(items)
     seen: set[str] = set()
-    items: list[str] = []
+    interests: list[str] = []
     for part in parts:
         item = collapse_spaces(part).strip(" .-*\"'").lower()
         if not item or vocab.is_placeholder(item):
@@ -219,8 +221,8 @@ def split_interests(value: str) -> list[str]:
         k = fold(item)
         if k not in seen:
             seen.add(k)
-            items.append(item)
-    return items
+            interests.append(item)
+    return interests
 
 
 def _interests(

@@ -78,8 +78,6 @@ class LadderRules(Protocol):
     def first_week_days(self) -> int: ...
     @property
     def nudge_cooldown_days(self) -> int: ...
-    @property
-    def silent_cycles_to_exclude(self) -> int: ...
 
 
 class State(enum.StrEnum):
@@ -538,38 +536,3 @@ def silent_cycles(
     if end <= start:
         return 0
     return (end - start) // (round.topic_every_days * DAY)
-
-
-def why_not_matchable(
-    status: str,
-    paused_until: datetime | None,
-    bouncing: bool,
-    cycles_silent: int,
-    asked: bool,
-    now: datetime,
-    ladder: LadderRules,
-) -> str:
-    """ "" when a person may be matched in a new round, else why not (the proposal lists it).
-
-    `cycles_silent` is `silent_cycles` as of the end of their last round; `asked` is true when
-    they said they want another round (the survey's choice 1, CONTINUE, a new application)
-    since they last withdrew, which outweighs a silence and a withdrawal.
-    """
-    if status == "withdrawn" and not asked:
-        return "withdrawn"
-    if paused_at(status, paused_until, now):
-        return "paused"
-    if bouncing:
-        return "their address bounces"
-    if cycles_silent >= ladder.silent_cycles_to_exclude and not asked:
-        return f"silent through {cycles_silent} cycles last round"
-    return ""
-
-
-def exclusion_code(why: str) -> str:
-    """The letter code for a `why_not_matchable` reason whose person is told on approval
-    ("paused", "silent"), "" for those never written to (withdrawn, bouncing). Stated here,
-    beside the reasons, because proposals store the reason text."""
-    if why == "paused":
-        return "paused"
-    return "silent" if why.startswith("silent through") else ""

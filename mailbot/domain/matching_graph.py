@@ -24,15 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from mailbot.domain import matching_solve as ms
-
-if TYPE_CHECKING:
-    from mailbot.domain.matching import Candidate, Weights
+from mailbot.domain.matching_model import Candidate, Weights
 
 IntArray = npt.NDArray[np.int64]
 Progress = Callable[[str, float], None] | None
@@ -82,9 +79,13 @@ def encode(
     n = len(cands)
     countries = sorted({c.country for c in cands})
     vocab = sorted({x for c in cands for x in c.interests | c.partner_interests})
-    sectors = sorted({c.sector for c in cands} | {c.partner_sector for c in cands} - {None})
+    sectors = sorted(
+        {c.sector for c in cands}
+        | {c.partner_sector for c in cands if c.partner_sector is not None}
+    )
     stages = sorted(
-        {c.career_stage for c in cands} | {c.partner_career_stage for c in cands} - {None}
+        {c.career_stage for c in cands}
+        | {c.partner_career_stage for c in cands if c.partner_career_stage is not None}
     )
     zones = sorted({c.utc_offset for c in cands if c.utc_offset is not None})
     langsets = sorted({c.languages for c in cands if c.languages}, key=sorted)

@@ -7,8 +7,10 @@ Enum values double as template folder names, log keys and JSON values.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 
 class Kind(enum.StrEnum):
@@ -113,6 +115,62 @@ class Problem:
     value: str = ""
 
 
+class StoredFieldsError(ValueError):
+    """Stored application fields that are not what `ApplicationFields.as_json` writes."""
+
+    def __init__(self, field: Field | None, problem: str) -> None:
+        where = f"application field {field.value!r}" if field else "application fields"
+        super().__init__(f"{where}: {problem}")
+        self.field = field
+
+
+_ABSENT = object()
+_Choice = TypeVar("_Choice", Sector, CareerStage)
+
+
+def _stored(data: Mapping[str, object], key: Field, default: object = _ABSENT) -> object:
+    if key.value in data:
+        return data[key.value]
+    if default is _ABSENT:
+        raise StoredFieldsError(key, "missing")
+    return default
+
+
+def _wrong(key: Field, expected: str, value: object) -> StoredFieldsError:
+    return StoredFieldsError(key, f"expected {expected}, got {type(value).__name__} {value!r}")
+
+
+def _text(data: Mapping[str, object], key: Field, default: object = _ABSENT) -> str:
+    value = _stored(data, key, default)
+    if not isinstance(value, str):
+        raise _wrong(key, "text", value)
+    return value
+
+
+def _text_or_none(data: Mapping[str, object], key: Field) -> str | None:
+    value = _stored(data, key)
+    return None if value is None else _text(data, key)
+
+
+def _choice(data: Mapping[str, object], key: Field, kind: type[_Choice]) -> _Choice:
+    value = _text(data, key)
+    try:
+        return kind(value)
+    except ValueError:
+        raise _wrong(key, f"one of {', '.join(kind)}", value) from None
+
+
+def _wish(data: Mapping[str, object], key: Field, kind: type[_Choice]) -> _Choice | None:
+    return None if _stored(data, key, None) is None else _choice(data, key, kind)
+
+
+def _words(data: Mapping[str, object], key: Field, default: object = _ABSENT) -> tuple[str, ...]:
+    value = _stored(data, key, default)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise _wrong(key, "a list of text", value)
+    return tuple(value)
+
+
 @dataclass(frozen=True)
 class ApplicationFields:
     name: str
@@ -147,6 +205,29 @@ class ApplicationFields:
             "partner_interests": list(self.partner_interests),
             "about": self.about,
         }
+
+    @classmethod
+    def from_json(cls, data: object) -> ApplicationFields:
+        """Read back what `as_json` wrote. A missing key (one without a default here) or a value
+        of the wrong type raises `StoredFieldsError` naming the field: a bad stored row is a
+        fault to see, not a form to guess at."""
+        if not isinstance(data, Mapping):
+            raise StoredFieldsError(None, f"expected an object, got {type(data).__name__}")
+        return cls(
+            name=_text(data, Field.NAME),
+            email=_text(data, Field.EMAIL),
+            country=_text(data, Field.COUNTRY),
+            timezone=_text_or_none(data, Field.TIMEZONE),
+            language=_text(data, Field.LANGUAGE),
+            institution=_text(data, Field.INSTITUTION),
+            sector=_choice(data, Field.SECTOR, Sector),
+            career_stage=_choice(data, Field.CAREER_STAGE, CareerStage),
+            interests=_words(data, Field.INTERESTS),
+            partner_sector=_wish(data, Field.PARTNER_SECTOR, Sector),
+            partner_career_stage=_wish(data, Field.PARTNER_CAREER_STAGE, CareerStage),
+            partner_interests=_words(data, Field.PARTNER_INTERESTS, ()),
+            about=_text(data, Field.ABOUT, ""),
+        )
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ class MaildirMailbox:
         self._box = self._top.get_folder(self.folder) if self.folder else self._top
 
     def _folder(self, name: str) -> mailbox.Maildir:
-        assert self._top is not None
+        if self._top is None:
+            raise RuntimeError("MaildirMailbox used before connect()")
         return self._top if name == "INBOX" else self._top.get_folder(name)
 
     @property

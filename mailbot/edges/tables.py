@@ -205,8 +205,11 @@ class Outbox(Base):
     in_reply_to: Mapped[str] = mapped_column(String(300), default="")
     bulk: Mapped[bool] = mapped_column(Boolean, default=False)
     automatic_answer: Mapped[bool] = mapped_column(Boolean, default=False)
-    # pending → sending → sent | failed | uncertain (crash while sending: never resent)
+    # pending → sending → sent | failed | uncertain (crash while sending: sent once more, with
+    # the same Message-ID, after smtp.resend_uncertain_after_minutes — next_attempt_at says when)
     status: Mapped[str] = mapped_column(String(20), default="pending")
+    # Whether the row was already queued again automatically after being uncertain: at most once.
+    auto_resent: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When the first attempt was made: transient failures are retried until
     # smtp.give_up_after_days after it (None: not tried yet, or queued again by hand).
@@ -297,3 +300,17 @@ class DeletionEvent(Base):
     __tablename__ = "deletion_event"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime]
+
+
+class OAuthRefreshToken(Base):
+    """The newest refresh token of one OAuth2 login: providers rotate them (Microsoft does),
+    so the one given last must survive a restart. Encrypted with a key derived from the
+    program secret; `seed` is a digest of the environment's MAILBOT_OAUTH_REFRESH_TOKEN it
+    descends from, so a token newly put in the environment is told from the stored one."""
+
+    __tablename__ = "oauth_refresh_token"
+    username: Mapped[str] = mapped_column(String(320), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    token: Mapped[str] = mapped_column(Text)
+    seed: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime]

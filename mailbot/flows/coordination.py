@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from mailbot.domain import tokens
 from mailbot.domain.auth import coordinator_may_act
-from mailbot.domain.model import CommandName, Inbound, Outgoing, Verdict
+from mailbot.domain.model import CommandName, Inbound, Verdict
 from mailbot.edges.tables import CommandRow, Proposal
-from mailbot.flows import coordinator_commands, matching
-from mailbot.flows.letters import program_context
-from mailbot.flows.outbox import enqueue
+from mailbot.flows import coordinator_commands
+from mailbot.flows.approval import approve
+from mailbot.flows.coordinator_replies import confirm
+from mailbot.flows.proposal import redo
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
@@ -51,57 +52,28 @@ def act(
         )
         why = "no proposal is waiting for a decision"
         for row in reversed(open_rows):
-            ok, why = coordinator_may_act(msg, verdict, coordinators, _proposal_tokens(deps, row))
+            ok, why = coordinator_may_act(
+                msg,
+                verdict,
+                coordinators,
+                _proposal_tokens(deps, row),
+                deps.settings.imap.authserv_ids,
+            )
             if not ok:
                 continue
             if name is CommandName.APPROVE:
-                pairs = matching.approve(session, deps, row, msg.from_addr, now)
+                pairs = approve(session, deps, row, msg.from_addr, now)
                 detail = (
                     f"proposal {row.id} for {row.round_name} approved: "
                     f"{len(pairs)} pairs introduced"
                 )
             else:
-                new = matching.redo(session, deps, row, msg.from_addr, now)
+                new = redo(session, deps, row, msg.from_addr, now)
                 detail = f"proposal {row.id} set aside; new proposal {new.id if new else '-'} sent"
             cmd.state = "done"
-            _confirm(session, deps, msg, cmd, name.value.upper(), detail, now)
+            confirm(session, deps, msg, cmd, name.value.upper(), detail, now)
             return detail
         cmd.state = "refused"
-        _confirm(session, deps, msg, cmd, name.value.upper(), why, now, refused=True)
+        confirm(session, deps, msg, cmd, name.value.upper(), why, now, refused=True)
         return f"refused: {why}"
     return coordinator_commands.act(session, deps, msg, verdict, cmd, now)
-
-
-def _confirm(
-    session: Session,
-    deps: Deps,
-    msg: Inbound,
-    cmd: CommandRow,
-    action: str,
-    detail: str,
-    now: datetime,
-    refused: bool = False,
-) -> None:
-    if msg.from_addr not in deps.settings.program.coordinators:
-        return  # only coordinators hear back; others are never answered about these
-    enqueue(
-        session,
-        deps,
-        Outgoing(
-            key=f"coord:{cmd.id}",
-            to=(msg.from_addr,),
-            template="coordinator_action_done",
-            language="en",
-            context={
-                "program": program_context(deps),
-                "recipient_name": msg.from_addr,
-                "names": {},
-                "person_id": 0,
-                "action": action,
-                "detail": detail,
-                "refused": refused,
-            },
-            in_reply_to=msg.message_id,
-        ),
-        now,
-    )

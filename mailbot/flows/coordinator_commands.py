@@ -10,7 +10,7 @@ Decides whether a coordinator's command may act and what it changes:
   they all share (else English) by the `liaise` template. The text stays in the body; headers
   carry no user text. No text: the digest's standard wording (`domain.digest.LIAISE_TEXT`);
 - REMATCH <pair>: the active member (newest `last_wrote_at`) gets a partner from the standby
-  pool (see `flows.participants.standby`) and an introduction; the old pair ends. The silent
+  pool (see `flows.rematch.standby`) and an introduction; the old pair ends. The silent
   member is told nothing and keeps their status (they are not in the standby pool: their pair
   did not end by a withdrawal); with nobody free, nothing changes and the coordinator is told.
   On a trio the two who write most recently go on as a new pair of their own, introduced with
@@ -35,8 +35,13 @@ from mailbot.domain.auth import coordinator_may_act
 from mailbot.domain.digest import LIAISE_TEXT
 from mailbot.domain.model import CommandName, Inbound, Outgoing, Verdict
 from mailbot.edges.tables import CommandRow, DigestRow, Pair, PairNote, Person
-from mailbot.flows import letters, matching, pairs, participants
+from mailbot.flows import letters, pairs
+from mailbot.flows.coordinator_replies import confirm
 from mailbot.flows.outbox import enqueue
+from mailbot.flows.participant_commands import ack_context
+from mailbot.flows.pausing import local_date, pause
+from mailbot.flows.rematch import rematch, standby
+from mailbot.flows.rounds import round_context_named
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
@@ -84,7 +89,7 @@ def _liaise(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: date
     lang = langs.pop() if len(langs) == 1 else "en"
     if lang not in deps.settings.program.languages:
         lang = "en"
-    track = matching.tracking_address(deps, pair.id)
+    track = letters.tracking_address(deps, pair.id)
     context: dict[str, Any] = letters.base_context(deps, silent) | {
         "names": {p.email: p.name for p in people},
         "text": text,
@@ -117,22 +122,22 @@ def _rematch(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: dat
         raise Refused(f"pair {pair.id} has nobody left to rematch")
     if len(people) >= 3:  # a trio: the most silent one leaves; the two who write go on
         silent, (a, b) = people[0], people[-2:]
-        pair.state, pair.ended_at = participants.ENDED, now
-        new = participants.rematch(session, deps, a, b, pair.round_name, now)
+        pair.state, pair.ended_at = pairs.ENDED, now
+        new = rematch(session, deps, a, b, pair.round_name, now)
         return (
             f"REMATCH pair {pair.id}: closed; {a.name} and {b.name} go on as pair {new.id}, "
             f"introduced with its own tracking address. {silent.name} (the most silent) "
             "was told nothing."
         )
     active = people[-1]
-    other = participants.standby(session, deps, active, pair.round_name, now)
+    other = standby(session, deps, active, pair.round_name, now)
     if other is None:
         raise Refused(
             f"nobody in round {pair.round_name} is waiting for a partner from another country "
             f"that {active.name} has not been paired with; try again later, or CLOSE {pair.id}"
         )
-    pair.state, pair.ended_at = participants.ENDED, now
-    new = participants.rematch(session, deps, active, other, pair.round_name, now)
+    pair.state, pair.ended_at = pairs.ENDED, now
+    new = rematch(session, deps, active, other, pair.round_name, now)
     return (
         f"REMATCH pair {pair.id}: closed; {active.name} (the one who wrote last) is now in "
         f"pair {new.id} with {other.name}, introduced. "
@@ -145,7 +150,7 @@ def _close(session: Session, deps: Deps, cmd: CommandRow, pair: Pair, now: datet
         raise Refused(f"pair {pair.id} is already {pair.state}")
     pair.state, pair.ended_at = "closed", now
     people = [p for _, p in pairs.members(session, pair.id) if p.status != "withdrawn"]
-    round_ctx = participants.round_ctx(deps, session, pair.round_name)
+    round_ctx = round_context_named(deps, session, pair.round_name)
     for person in people:
         letters.notify(
             session,
@@ -175,16 +180,17 @@ def _pause(session: Session, deps: Deps, cmd: CommandRow, now: datetime) -> str:
     if person.status == "withdrawn":
         raise Refused(f"{person.name} has withdrawn; nothing to pause")
     days = int(cmd.args.get("days") or 14)
-    told = participants.pause(session, deps, person, days, now, f"c{cmd.id}")
-    assert person.paused_until is not None
-    until = participants.local_date(deps, person, person.paused_until)
+    told = pause(session, deps, person, days, now, f"c{cmd.id}")
+    if person.paused_until is None:  # pause() always sets it; say so if it ever does not
+        raise RuntimeError(f"PAUSE of person {person.id} left no paused_until")
+    until = local_date(deps, person, person.paused_until)
     letters.notify(
         session,
         deps,
         f"cmd:{cmd.id}:paused_by_coordinators",
         person,
         "command_ack",
-        participants.ack_context(
+        ack_context(
             "pause",
             ["paused_until_date"],
             {"days": days, "paused_until": until, "by_coordinators": True},
@@ -219,12 +225,14 @@ def act(
     session: Session, deps: Deps, msg: Inbound, verdict: Verdict, cmd: CommandRow, now: datetime
 ) -> str:
     """Carry out a coordinator's command when they may; always returns what happened."""
-    from mailbot.flows.coordination import _confirm  # imports this module: import it late
-
     name = CommandName(cmd.name)
     label = _label(cmd)
     ok, why = coordinator_may_act(
-        msg, verdict, frozenset(deps.settings.program.coordinators), accepted_tokens(session, deps)
+        msg,
+        verdict,
+        frozenset(deps.settings.program.coordinators),
+        accepted_tokens(session, deps),
+        deps.settings.imap.authserv_ids,
     )
     try:
         if not ok:
@@ -241,8 +249,8 @@ def act(
     except Refused as refused:
         cmd.state = "refused"
         reason = _one_line(str(refused))
-        _confirm(session, deps, msg, cmd, label, reason, now, refused=True)
+        confirm(session, deps, msg, cmd, label, reason, now, refused=True)
         return f"refused: {reason}"
     cmd.state = "done"
-    _confirm(session, deps, msg, cmd, label, detail, now)
+    confirm(session, deps, msg, cmd, label, detail, now)
     return detail

@@ -36,7 +36,7 @@ async def serve(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     deliver_lock = asyncio.Lock()
-    outbox.recover_interrupted(deps)
+    outbox.recover_interrupted(deps, clock())
 
     async def deliver_job() -> None:
         async with deliver_lock:

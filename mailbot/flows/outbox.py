@@ -9,10 +9,12 @@ instead of failing or deferring every row in the queue one by one. Recipients re
 RCPT are settled by `flows.refusals`: 5xx is scored as a bounce, 4xx gets a row of its own.
 
 A row found in `sending` when delivery starts belongs to a run that died mid-send: it may or
-may not have reached the server, so it becomes `uncertain` and is never sent again by itself (the
-coordinators' digest counts it) — sending twice is the one thing this module promises not to
-do. Only a person may queue such a row again (`resend`, `mailbot outbox resend KEY`), after
-checking that it did not arrive.
+may not have reached the server, so it becomes `uncertain`. Losing the answer would be worse
+than a copy the receiver can recognise, so after `smtp.resend_uncertain_after_minutes` it is
+queued again, once, with the same Message-ID (receivers such as Gmail collapse identical
+Message-IDs, so a copy that did arrive shows once): at least once, at most one extra copy per
+crash. A row uncertain again after that stays for a person (`resend`, `mailbot outbox resend
+KEY`); the coordinators' digest counts both.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mailbot.outbox")
 # Status updates go through the table (Core): the ORM's UPDATE path, which would also sync
 # loaded objects, was a fifth of the time spent per message sent.
-_OUTBOX = Outbox.__table__
+_OUTBOX = Outbox.metadata.tables[Outbox.__tablename__]
 _KEY_TAKEN = select(Outbox.id).where(Outbox.key == bindparam("key"))  # built once: hot
 
 
@@ -86,6 +88,7 @@ class DeliverReport:
     retried: int = 0
     failed: int = 0
     uncertain: int = 0
+    resent: int = 0  # uncertain rows queued again automatically (sent in this same pass)
     errors: list[str] = field(default_factory=list)
     stopped: str = ""  # why the pass ended before the queue did ("" = it did not)
 
@@ -135,15 +138,53 @@ def render_row(deps: Deps, row: Outbox, now: datetime) -> tuple[Any, str]:
     return message, bounce_to
 
 
-def recover_interrupted(deps: Deps) -> int:
-    """Rows left in `sending` by a run that died: mark them uncertain, never resend."""
+def resend_at(deps: Deps, now: datetime) -> datetime:
+    """When a row that became uncertain at `now` may be queued again by itself."""
+    return now + timedelta(minutes=deps.settings.smtp.resend_uncertain_after_minutes)
+
+
+def recover_interrupted(deps: Deps, now: datetime) -> int:
+    """Rows left in `sending` by a run that died: uncertain, to be resent after the grace."""
     with deps.db.transaction() as s:
         result = s.execute(
             update(_OUTBOX)
             .where(_OUTBOX.c.status == "sending")
-            .values(status="uncertain", last_error="interrupted while sending; not resent")
+            .values(
+                status="uncertain",
+                next_attempt_at=resend_at(deps, now),
+                last_error="interrupted while sending",
+            )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def requeue_uncertain(deps: Deps, now: datetime) -> int:
+    """Queue again, once, the uncertain rows whose grace has passed; returns how many.
+
+    The same row goes out, so the same Message-ID: a copy that did arrive before the crash is
+    recognised as the same message by the receiver.
+    """
+    if not deps.settings.smtp.resend_uncertain_after_minutes:
+        return 0
+    with deps.db.transaction() as s:
+        result = s.execute(
+            update(_OUTBOX)
+            .where(
+                _OUTBOX.c.status == "uncertain",
+                _OUTBOX.c.auto_resent.is_(False),
+                _OUTBOX.c.next_attempt_at <= now,
+            )
+            .values(
+                status="pending",
+                auto_resent=True,
+                next_attempt_at=now,
+                last_error="uncertain: resent once automatically, same Message-ID",
+            )
+        )
+        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        log.warning("resent uncertain mail automatically count=%s", count)
+    return count
 
 
 def uncertain(deps: Deps) -> list[Outbox]:
@@ -156,7 +197,8 @@ def uncertain(deps: Deps) -> list[Outbox]:
 def resend(deps: Deps, keys: list[str], now: datetime) -> dict[str, str]:
     """Queue uncertain (or failed) rows again, once a person has checked they did not arrive.
 
-    The one exception to "never a key twice", and only by hand: returns key -> what was done.
+    Beyond the one automatic resend of an uncertain row (`requeue_uncertain`), only by hand:
+    returns key -> what was done.
     """
     done: dict[str, str] = {}
     with deps.db.transaction() as s:
@@ -184,7 +226,8 @@ async def deliver(
     `sending` as uncertain; only a caller that holds the single-instance lock and has no
     delivery of its own in flight may ask for it.
     """
-    report = DeliverReport(uncertain=recover_interrupted(deps) if recover else 0)
+    report = DeliverReport(uncertain=recover_interrupted(deps, now) if recover else 0)
+    report.resent = requeue_uncertain(deps, now)
     batch = limit or deps.settings.smtp.batch_size
     senders = [deps.sender() for _ in range(deps.settings.smtp.connections)]
 
@@ -262,7 +305,7 @@ async def _deliver_one(
     try:
         result = await sender.send(message, envelope_from=bounce_to, recipients=[*row.to, *row.cc])
     except Exception as exc:  # a sender bug must not strand the row in `sending`
-        _send_raised(deps, row, exc, report)
+        _send_raised(deps, row, exc, report, now)
         return
     attempts = row.attempts + 1
     recipients = {*row.to, *row.cc}
@@ -279,8 +322,12 @@ async def _deliver_one(
             while not enqueue(s, deps, out, now):  # taken before (a resend by hand, refused)
                 out = dataclasses.replace(out, key=refusals.retry_key(out.key))
             note = f"; {', '.join(again)} again as {out.key}"
-        if result.uncertain:  # as after a crash mid-send: a person decides (`resend`)
-            values = {"status": "uncertain", "last_error": result.detail[:2000]}
+        if result.uncertain:  # as after a crash mid-send: once more after the grace
+            values = {
+                "status": "uncertain",
+                "next_attempt_at": resend_at(deps, now),
+                "last_error": result.detail[:2000],
+            }
             report.uncertain += 1
             log.warning("send uncertain key=%s detail=%s", row.key, result.detail)
         elif result.ok:
@@ -310,17 +357,21 @@ async def _deliver_one(
         report.stopped = result.detail or "the relay refused us"
 
 
-def _send_raised(deps: Deps, row: Outbox, exc: Exception, report: DeliverReport) -> None:
+def _send_raised(
+    deps: Deps, row: Outbox, exc: Exception, report: DeliverReport, now: datetime
+) -> None:
     """A sender reports every failure before the message was handed over as a result (the
     SMTP edge catches anything raised while connecting, greeting, STARTTLS or AUTH). An
     exception means it may have gone, so the row is uncertain, as after a crash mid-send —
-    never back to pending — and the pass stops rather than risk the next rows the same way."""
-    error = f"send raised {type(exc).__name__}: {exc}; not resent"
+    not back to pending at once — and the pass stops rather than risk the next rows."""
+    error = f"send raised {type(exc).__name__}: {exc}"
     with deps.db.transaction() as s:
         s.execute(
             update(_OUTBOX)
             .where(_OUTBOX.c.id == row.id)
-            .values(status="uncertain", last_error=error[:2000])
+            .values(
+                status="uncertain", next_attempt_at=resend_at(deps, now), last_error=error[:2000]
+            )
         )
     report.uncertain += 1
     report.errors.append(f"{row.key}: {error}")

@@ -1,17 +1,21 @@
 """A person's pairs as every flow reads them: which pair states are still going, a person's
-running pair(s), a pair's members and the partners who have not withdrawn.
+running pair(s), a pair's members and the partners who have not withdrawn, the round of their
+newest pair, and who may never be their partner again.
 
-One place, so that STATUS, commands, bounces and activity agree on what "your pair" is.
+One place, so that STATUS, commands, bounces and activity agree on what "your pair" is, and
+a round's matching and a REMATCH on who was a partner before.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from mailbot.edges.tables import Pair, PairMember, Person
+from mailbot.domain.matching import Exclusions
+from mailbot.edges.tables import BlockedPair, Pair, PairMember, Person
 
 RUNNING = ("active", "paused")  # pair states that are still going ("ended", "closed" are not)
+ENDED = "ended"  # the pair stopped because members left (or a coordinator rematched it)
 
 # Built once: these run for many inbound messages, and building a statement costs more than
 # running it (SQLAlchemy caches the compiled form, not the Python objects).
@@ -58,3 +62,36 @@ def partners(session: Session, pair_id: int, person_id: int) -> list[Person]:
     return [
         p for _, p in members(session, pair_id) if p.id != person_id and p.status != "withdrawn"
     ]
+
+
+def latest_round(session: Session, person_id: int) -> str | None:
+    """The round of the person's newest pair (running or not); None if they never had one."""
+    return session.scalar(
+        select(Pair.round_name)
+        .join(PairMember, PairMember.pair_id == Pair.id)
+        .where(PairMember.person_id == person_id)
+        .order_by(Pair.id.desc())
+        .limit(1)
+    )
+
+
+def exclusions(session: Session, person_id: int | None = None) -> Exclusions:
+    """The pairs never to be formed: everyone who ever shared a pair (in any state, withdrawn
+    or not) and the pairs the coordinators blocked. With `person_id`, only the pairs that
+    include that person (a REMATCH); without, everyone's (a round's matching)."""
+    shared = select(PairMember.pair_id, PairMember.person_id)
+    blocks = select(BlockedPair.person_a, BlockedPair.person_b)
+    if person_id is not None:
+        mine = select(PairMember.pair_id).where(PairMember.person_id == person_id)
+        shared = shared.where(PairMember.pair_id.in_(mine))
+        blocks = blocks.where(
+            or_(BlockedPair.person_a == person_id, BlockedPair.person_b == person_id)
+        )
+    by_pair: dict[int, list[int]] = {}
+    for pair_id, member_id in session.execute(shared):
+        by_pair.setdefault(pair_id, []).append(member_id)
+    previous = {frozenset((a, b)) for ids in by_pair.values() for a in ids for b in ids if a < b}
+    if person_id is not None:  # a trio's other two were partners, but not of this person
+        previous = {p for p in previous if person_id in p}
+    blocked = {frozenset((a, b)) for a, b in session.execute(blocks)}
+    return Exclusions(frozenset(previous), frozenset(blocked))

@@ -99,3 +99,9 @@ def round_context(deps: Deps, r: RoundRow | None) -> dict[str, str] | None:
         "start": day(r.starts_at),
         "end": day(r.ends_at),
     }
+
+
+def round_context_named(deps: Deps, session: Session, name: str) -> dict[str, str]:
+    """`round_context` of the round called `name`; only its name (and no end) if it is gone."""
+    ctx = round_context(deps, session.scalar(select(RoundRow).where(RoundRow.name == name)))
+    return ctx if ctx is not None else {"name": name, "end": ""}

@@ -10,7 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mailbot.flows import intake, matching, outbox, round_jobs
+from mailbot.flows import intake, outbox
+from mailbot.flows.digest_job import digest_job
+from mailbot.flows.end_of_round import end_of_round_job
+from mailbot.flows.ladder_job import ladder_job
+from mailbot.flows.rounds_job import round_job
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
@@ -31,6 +35,7 @@ class TickReport:
             f"{self.intake.quarantined} quarantined; {self.deliver.sent} sent, "
             f"{self.deliver.retried} to retry, {self.deliver.failed} failed"
             f"{', ' + str(self.deliver.uncertain) + ' uncertain' if self.deliver.uncertain else ''}"
+            f"{', ' + str(self.deliver.resent) + ' resent' if self.deliver.resent else ''}"
             f"{'; delivery stopped: ' + self.deliver.stopped if self.deliver.stopped else ''}"
             f"{jobs}"
         )
@@ -39,10 +44,10 @@ class TickReport:
 ScheduledJob = Callable[["Deps", datetime], Awaitable[str]]
 # Run in this order at every tick: each is idempotent at a given instant.
 JOBS: dict[str, ScheduledJob] = {
-    "rounds": matching.round_job,  # round opening, matching proposals
-    "round": round_jobs.ladder_job,  # topics, check-ins, nudges
-    "end": round_jobs.end_of_round_job,  # survey, final report
-    "digest": round_jobs.digest_job,  # the coordinators' weekly digest
+    "rounds": round_job,  # round opening, matching proposals
+    "round": ladder_job,  # topics, check-ins, nudges
+    "end": end_of_round_job,  # survey, final report
+    "digest": digest_job,  # the coordinators' weekly digest
 }
 
 

@@ -117,9 +117,10 @@ def test_check_config_names_the_bad_key(tmp_path: Path) -> None:
     assert out.returncode == 2 and "smtp.give_up_after_days" in out.stderr
 
 
-def test_uncertain_mail_is_listed_and_resent_only_by_hand(tmp_path: Path) -> None:
+def test_uncertain_mail_is_resent_once_by_itself_then_only_by_hand(tmp_path: Path) -> None:
     """A crash between claiming a row and hearing the server's answer leaves it uncertain:
-    never resent by itself; listed for the operator, who can queue it again by its key."""
+    listed for the operator; sent once more by itself after the grace, with the same
+    Message-ID; uncertain a second time, it waits for the operator, who can queue it again."""
     from sqlalchemy import update
 
     from mailbot.edges.tables import Outbox
@@ -129,25 +130,40 @@ def test_uncertain_mail_is_listed_and_resent_only_by_hand(tmp_path: Path) -> Non
     prog.put(application())
     prog.tick("2027-01-12T09:00:00Z")
     [first] = prog.sent_to("ana@example.net")
-    # What a crash mid-send leaves behind: a claimed row, outcome unknown.
-    with prog.deps.db.transaction() as s:
-        s.execute(
-            update(Outbox).where(Outbox.primary_to == "ana@example.net").values(status="sending")
-        )
-    prog.tick("2027-01-12T10:00:00Z")
-    assert len(prog.sent_to("ana@example.net")) == 1  # not resent by itself
+
+    def crash_mid_send() -> None:  # what a crash mid-send leaves behind: outcome unknown
+        with prog.deps.db.transaction() as s:
+            s.execute(
+                update(Outbox)
+                .where(Outbox.primary_to == "ana@example.net")
+                .values(status="sending")
+            )
+
+    crash_mid_send()
+    prog.tick("2027-01-12T09:01:00Z")
+    assert len(prog.sent_to("ana@example.net")) == 1  # not within the grace
     listing = run(prog, "outbox", "uncertain")
     assert listing.returncode == 0, listing.stderr
     [key] = prog.query(select(Outbox.key).where(Outbox.status == "uncertain"))
     assert key in listing.stdout and "ana@example.net" in listing.stdout
 
+    report = prog.tick("2027-01-12T09:20:00Z")  # the grace (15 minutes) has passed
+    [_, second] = prog.sent_to("ana@example.net")
+    assert second["Message-ID"] == first["Message-ID"]  # the same mail, the same id
+    assert "1 resent" in report.summary()
+
+    crash_mid_send()  # uncertain again: not resent a second time by itself
+    prog.tick("2027-01-12T10:00:00Z")
+    prog.tick("2027-01-13T10:00:00Z")
+    assert len(prog.sent_to("ana@example.net")) == 2
+
     wrong = run(prog, "outbox", "resend", "no-such-key")
     assert wrong.returncode == 2 and "no such key" in wrong.stdout
     again = run(prog, "outbox", "resend", key)
     assert again.returncode == 0 and "queued again" in again.stdout
-    prog.tick("2027-01-12T11:00:00Z")
-    [_, second] = prog.sent_to("ana@example.net")
-    assert second["Message-ID"] == first["Message-ID"]  # the same mail, the same id
+    prog.tick("2027-01-13T11:00:00Z")
+    [*_, third] = prog.sent_to("ana@example.net")
+    assert third["Message-ID"] == first["Message-ID"]
     assert run(prog, "outbox", "uncertain").stdout.strip() == "no uncertain mail"
     assert run(prog, "outbox", "resend", key).returncode == 2  # sent now: not again
     prog.close()

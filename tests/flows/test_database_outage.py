@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.edges.tables import Application, InboundRow
-from mailbot.flows import effects, intake
+from mailbot.flows import effects
 from mailbot.flows.intake import DatabaseUnavailable
+from mailbot.flows.intake_known import Known
 from tests.support.program import Program, application
 
 BEFORE, NOW, LATER = "2027-01-12T08:00:00Z", "2027-01-12T09:00:00Z", "2027-01-12T09:05:00Z"
@@ -81,7 +82,7 @@ def test_a_lock_met_while_handling_one_by_one_quarantines_nothing(
     """A message fails, so the batch is redone one message at a time; before the redo writes
     anything, another writer takes the lock. The redo stops there with DatabaseUnavailable
     instead of quarantining each message as its own failure."""
-    real_answer, real_load = effects.answer, intake.Known.load
+    real_answer, real_load = effects.answer, Known.load
     holder: list[sqlite3.Connection] = []
     loads: list[int] = []
 
@@ -90,7 +91,7 @@ def test_a_lock_met_while_handling_one_by_one_quarantines_nothing(
             raise RuntimeError("injected failure")
         return real_answer(*args, **kwargs)  # type: ignore[arg-type]
 
-    def load_then_lock(*args: object, **kwargs: object) -> intake.Known:
+    def load_then_lock(*args: object, **kwargs: object) -> Known:
         known = real_load(*args, **kwargs)  # type: ignore[arg-type]
         loads.append(1)
         if len(loads) == 2:  # the one-by-one redo: nothing written yet
@@ -98,7 +99,7 @@ def test_a_lock_met_while_handling_one_by_one_quarantines_nothing(
         return known
 
     monkeypatch.setattr(effects, "answer", failing_answer)
-    monkeypatch.setattr(intake.Known, "load", load_then_lock)
+    monkeypatch.setattr(Known, "load", load_then_lock)
     prog.put(application(), status(1), status(2))
     try:
         with pytest.raises(DatabaseUnavailable, match="locked"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email
+import email.policy
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -17,11 +19,11 @@ from aiosmtpd.smtp import SMTP as AiosmtpdServer
 from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import select
 
+from mailbot.contexts.samples import SAMPLES
 from mailbot.domain.model import Outgoing
 from mailbot.edges.smtp import SmtpSender, SmtpSettings
 from mailbot.edges.tables import BounceEvent, Outbox, Person
 from mailbot.flows import intake, letters, outbox, refusals
-from mailbot.samples import SAMPLES
 from tests.support.program import Program, application
 from tests.support.relay import Recorder
 
@@ -79,6 +81,11 @@ def _answers(prog: Program, count: int = 1) -> None:
 
 def _rows(prog: Program) -> list[Outbox]:
     return prog.query(select(Outbox).order_by(Outbox.id))
+
+
+def _message_id(content: bytes | str | None) -> str:
+    raw = content.encode() if isinstance(content, str) else content or b""
+    return str(email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"])
 
 
 # -- transient failures are retried for days ----------------------------------------------------
@@ -337,16 +344,41 @@ class _DropsAfterData(Recorder):
 
 
 def test_a_connection_lost_after_the_data_leaves_the_row_uncertain(prog: Program) -> None:
-    """The relay may have queued it: never sent again by itself, whatever later passes do."""
+    """The relay may have queued it: not sent again within the grace; then once more, with the
+    same Message-ID; lost again after that, it waits for a person."""
     _answers(prog)
     relay = _DropsAfterData()
     report = _deliver(prog, relay, NOW)
     assert report.uncertain == 1 and len(relay.accepted) == 1
     [row] = _rows(prog)
     assert row.status == "uncertain" and "DATA" in row.last_error
-    again = Recorder()
-    _deliver(prog, again, NOW + timedelta(hours=6))
-    assert again.accepted == [] and [r.status for r in _rows(prog)] == ["uncertain"]
+    early = Recorder()
+    _deliver(prog, early, NOW + timedelta(minutes=14))
+    assert early.accepted == [] and [r.status for r in _rows(prog)] == ["uncertain"]
+    lost_again = _DropsAfterData()
+    report = _deliver(prog, lost_again, NOW + timedelta(minutes=16))
+    assert report.resent == 1 and len(lost_again.accepted) == 1
+    first, second = relay.accepted[0].content, lost_again.accepted[0].content
+    assert _message_id(first) == _message_id(second)
+    later = Recorder()
+    _deliver(prog, later, NOW + timedelta(days=2))
+    assert later.accepted == [] and [r.status for r in _rows(prog)] == ["uncertain"]
+
+
+def test_uncertain_rows_wait_for_a_person_when_the_grace_is_zero(tmp_path: Path) -> None:
+    prog = Program.create(
+        tmp_path / "p", f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        extra="[smtp]\nresend_uncertain_after_minutes = 0\n",
+    )  # fmt: skip
+    try:
+        _answers(prog)
+        _deliver(prog, _DropsAfterData(), NOW)
+        later = Recorder()
+        report = _deliver(prog, later, NOW + timedelta(days=2))
+        assert report.resent == 0 and later.accepted == []
+        assert [r.status for r in _rows(prog)] == ["uncertain"]
+    finally:
+        prog.close()
 
 
 def test_a_421_at_rcpt_closes_the_connection_and_the_row_waits(prog: Program) -> None:

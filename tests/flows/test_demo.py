@@ -18,8 +18,10 @@ from rich.console import Console
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from mailbot import simulate as sim
-from mailbot.demo import COORDINATOR, ROUND, run_demo
+from mailbot.demo.behaviour import Member, Script, SimPair, respond, scripts_for
+from mailbot.demo.cast import applicants
+from mailbot.demo.plan import COORDINATOR, ROUND
+from mailbot.demo.run import run_demo
 from mailbot.domain.forms import parse_application
 from mailbot.domain.survey import parse_survey_answer
 from mailbot.edges.tables import (
@@ -205,8 +207,8 @@ def test_no_address_receives_the_same_message_twice(demo: Demo) -> None:
 
 
 def test_the_cast_is_fixed_by_the_seed_and_every_final_form_is_valid() -> None:
-    people = sim.applicants()
-    assert people == sim.applicants() and len(people) >= 40
+    people = applicants()
+    assert people == applicants() and len(people) >= 40
     assert {a.language for a in people} == {"en", "fr", "es"}
     assert sum(a.wishes for a in people) >= 5
     countries = set()
@@ -222,13 +224,13 @@ def test_the_cast_is_fixed_by_the_seed_and_every_final_form_is_valid() -> None:
 
 
 def test_each_behaviour_is_played_by_one_pair_and_answers_parse() -> None:
-    scripts = sim.scripts_for(list(range(1, 21)))
-    assert set(scripts.values()) == set(sim.Script)
-    pair = sim.SimPair(1, (sim.Member("a@x.org", "A", "fr"), sim.Member("b@y.org", "B", "es")), "t")
+    scripts = scripts_for(list(range(1, 21)))
+    assert set(scripts.values()) == set(Script)
+    pair = SimPair(1, (Member("a@x.org", "A", "fr"), Member("b@y.org", "B", "es")), "t")
     for who in (0, 1):
         reply = None
         for seed in range(20):  # some people never answer; someone does
-            reply = sim.respond("survey", pair, who, sim.Script.REGULAR, 121, seed)
+            reply = respond("survey", pair, who, Script.REGULAR, 121, seed)
             if reply is not None:
                 break
         assert reply is not None

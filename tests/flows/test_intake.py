@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from mailbot.domain.model import Kind
 from mailbot.edges.tables import Application, BounceEvent, InboundRow, Outbox, Person
 from mailbot.flows import intake, outbox, rounds
+from mailbot.flows.intake_dispatch import EFFECTS, handle
 from tests.support.program import Program, application, instant
 
 NOW = "2027-01-12T09:00:00Z"
@@ -186,7 +189,7 @@ def test_crash_after_commit_before_move_finishes_without_repeating(prog: Program
         [fetched] = await box.fetch([uid])
         with deps.db.transaction() as s:
             rounds.sync_rounds(s, deps)  # as run_once does before handling anything
-            intake.handle(s, deps, fetched, f"INBOX:{await box.uidvalidity()}:{uid}", instant(NOW))
+            handle(s, deps, fetched, f"INBOX:{await box.uidvalidity()}:{uid}", instant(NOW))
         await box.close()
 
     asyncio.run(commit_without_move())
@@ -197,7 +200,7 @@ def test_crash_after_commit_before_move_finishes_without_repeating(prog: Program
     assert len(prog.sent_to("ana@example.net")) == 1
 
 
-def test_a_send_interrupted_by_a_crash_is_never_repeated(prog: Program) -> None:
+def test_a_send_interrupted_by_a_crash_is_repeated_once_after_the_grace(prog: Program) -> None:
     prog.put(application())
     asyncio.run(intake.run_once(prog.deps, instant(NOW)))
     with prog.deps.db.transaction() as s:
@@ -207,7 +210,14 @@ def test_a_send_interrupted_by_a_crash_is_never_repeated(prog: Program) -> None:
     assert report.uncertain == 1 and report.sent == 0
     assert prog.all_sent() == []
     [row] = prog.query(select(Outbox))
-    assert row.status == "uncertain"
+    assert row.status == "uncertain" and not row.auto_resent
+    later = instant(NOW) + timedelta(minutes=15)
+    report = asyncio.run(outbox.deliver(prog.deps, later))
+    assert report.resent == 1 and report.sent == 1
+    [sent] = prog.sent_to("ana@example.net")
+    assert sent["Message-ID"] == f"<{row.message_id}>"
+    [row] = prog.query(select(Outbox))
+    assert row.status == "sent" and row.auto_resent
 
 
 def test_header_injection_from_a_display_name_is_harmless(prog: Program) -> None:
@@ -275,3 +285,7 @@ def test_a_copy_of_a_deleted_persons_mail_is_still_a_duplicate(prog: Program) ->
     assert len(prog.sent_to("ana@example.net")) == sent
     last = prog.query(select(InboundRow).order_by(InboundRow.id.desc()))[0]
     assert last.kind == "duplicate"
+
+
+def test_every_kind_of_message_has_a_row_in_the_effects_table() -> None:
+    assert set(EFFECTS) == set(Kind)

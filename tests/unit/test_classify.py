@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mailbot.contexts.samples import SAMPLES
 from mailbot.domain import tokens
 from mailbot.domain.classify import RULES, ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Route, Verdict
 from mailbot.edges.render import Renderer
 from mailbot.mail.inspect import verdict_json
 from mailbot.mail.parse import parse_message
-from mailbot.samples import SAMPLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml"
 PROGRAM = "coordinator@example.org"

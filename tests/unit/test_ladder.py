@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailbot.domain.eligibility import exclusion_code, why_not_matchable
 from mailbot.domain.ladder import (
     LadderDecision,
     MemberView,
@@ -20,10 +21,8 @@ from mailbot.domain.ladder import (
     State,
     decide_ladder,
     decide_nudges,
-    exclusion_code,
     pair_state,
     silent_cycles,
-    why_not_matchable,
 )
 from mailbot.settings import LadderSection
 from tests.support.views import START, member, pair

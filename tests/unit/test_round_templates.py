@@ -18,12 +18,11 @@ from typing import Any
 import jinja2
 import pytest
 
+from mailbot.contexts.samples import BASE, COORDINATOR_ONLY, SAMPLES_ROUND
 from mailbot.domain.commands import parse_command
 from mailbot.domain.model import CommandName
 from mailbot.domain.survey import Choice, SurveyAnswer, parse_survey_answer
 from mailbot.edges.render import Renderer
-from mailbot.samples import BASE, COORDINATOR_ONLY
-from mailbot.samples_round import SAMPLES_ROUND
 
 LANGS = ("en", "fr", "es")
 RENDERER = Renderer()

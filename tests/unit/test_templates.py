@@ -14,10 +14,10 @@ import jinja2
 import pytest
 
 from mailbot.checks import check_templates
+from mailbot.contexts.samples import COORDINATOR_ONLY, FIELDS, SAMPLES
 from mailbot.domain import vocab
 from mailbot.domain.model import CareerStage, CommandName, Field, Sector
 from mailbot.edges.render import Renderer
-from mailbot.samples import COORDINATOR_ONLY, FIELDS, SAMPLES
 
 LANGS = ("en", "fr", "es")
 RENDERER = Renderer()

@@ -1,0 +1,134 @@
+"""Contracts of the mail to the coordinators: the matching proposal, a command carried out (or
+refused), the weekly digest and the final report. Written in English only: the program has no
+coordinator language.
+
+Must not: do I/O.
+"""
+
+# No `from __future__ import annotations`: TypedDict reads NotRequired[...] only from real
+# annotations (`__required_keys__`, which tests/unit/test_contracts.py checks samples against).
+from typing import NotRequired, TypedDict
+
+from mailbot.contexts.common import Base, RoundFull
+
+CountryCount = list[str | int]  # [country code, applicants]
+WeekShare = list[str | int]  # [week start (ISO date), active pairs, running pairs]
+
+
+class ProposalStats(TypedDict):
+    applicants: int
+    pairs: int
+    trios: int
+    left: int  # left out, with a reason each (`ProposalMail.left`)
+    excluded: int  # not in the pool: paused, withdrawn, bouncing or silent last round
+    countries: int
+    by_country: list[CountryCount]  # most applicants first
+    score_total: float
+    score_mean: float
+    score_min: float
+    score_max: float
+
+
+class LeftOut(TypedDict):
+    name: str
+    email: str
+    code: str  # the reason's code (domain.ladder exclusion codes)
+    detail: str  # the reason, in words
+
+
+class ProposalMail(Base):
+    """A matching proposal waiting for APPROVE or REDO (the CSV is attached by the flow)."""
+
+    round: RoundFull
+    proposal_id: int
+    stats: ProposalStats
+    left: list[LeftOut]
+
+
+class CoordinatorActionDoneMail(Base):
+    """To the coordinator whose command was carried out, or refused."""
+
+    action: str  # the command as understood, e.g. "REMATCH pair 12"
+    detail: str  # what happened, one or more lines; may be ""
+    refused: NotRequired[bool]  # True: nothing changed (default False)
+
+
+class DigestCounts(TypedDict):
+    active: int
+    quiet: int
+    one_sided: int
+    stalled: int
+    paused: int
+    ended: int
+
+
+class FlaggedPair(TypedDict):
+    """A pair that needs the coordinators, with the lines they may reply with."""
+
+    pair_id: int
+    round: str  # the round's name
+    cause: str  # quiet | one_sided | …
+    state: str  # the pair's state ("stalled")
+    silent_days: int
+    silent: list[str]  # "Name <address>" of the silent member(s)
+    tried: list[str]  # what was tried already ("quiet on 2027-02-22")
+    actions: list[str]  # command lines to reply with ("REMATCH 7")
+
+
+class SilentReport(TypedDict):
+    """Someone who said their partner does not answer (SILENT / NO)."""
+
+    name: str
+    email: str
+    pair_id: int
+
+
+class RematchRequest(TypedDict):
+    name: str
+    email: str
+    pair_id: int | None  # None: alone, nobody was free to pair them with yet
+
+
+class SurveySummary(TypedDict):
+    """`domain.survey.survey_summary`."""
+
+    invited: int
+    responses: int
+    response_rate: float  # responses / invited, 0.0 when none invited
+    satisfaction_answers: int
+    satisfaction_mean: float | None  # None when nobody rated
+    satisfied_share: float | None  # 4 or 5, of those who rated; None when nobody rated
+    satisfaction_distribution: dict[str, int]  # "1".."5" → answers
+    choices: dict[str, int]  # new_partner | continue_independently | stop | none → answers
+    valuable: list[str]  # the free texts, in the order given
+
+
+class DigestMail(Base):
+    """The coordinators' weekly digest (the chart is attached by the flow)."""
+
+    week_start: str  # ISO date
+    counts: DigestCounts
+    total: int  # pairs of the round
+    running: int  # pairs running this week
+    share_active: int  # per cent of the running pairs
+    weekly: list[WeekShare]  # every week of the round so far
+    flagged: list[FlaggedPair]
+    bounces: list[str]  # addresses
+    withdrawals: list[str]  # addresses
+    silent_reports: list[SilentReport]
+    rematch_requests: list[RematchRequest]
+    deletions: int  # data deletions carried out
+    applications: int  # new or updated applications
+    held: list[str]  # senders we do not know, held in the mailbox
+    uncertain: int  # sends interrupted, not repeated
+    survey: SurveySummary | None  # the survey so far, once it was sent
+
+
+class FinalReportMail(Base):
+    """The round's final report, some time after its end."""
+
+    round: RoundFull
+    pairs: int
+    survey: SurveySummary | None  # None: no survey answers
+    weekly: list[WeekShare]
+    share_active: list[int]  # per cent, one per week of `weekly`

@@ -1,0 +1,52 @@
+"""What intake records of a participant's mail: contact in which of their pairs, and when.
+
+Metadata only — one more message and the latest time written, per pair membership — which
+the nudge ladder and the digest read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.domain.model import Inbound, Route, Verdict
+from mailbot.edges.tables import PairMember, Person
+
+
+def pair_ids(verdict: Verdict) -> list[int]:
+    """The pairs a message names by its pair (tracking) addresses."""
+    return [int(r.token) for r in verdict.routes if r.route is Route.PAIR and r.token.isdigit()]
+
+
+def activity_at(msg: Inbound, now: datetime) -> datetime:
+    """The Date header when it is plausible (the last 30 days), else the time we read it."""
+    sane = msg.date is not None and now - timedelta(days=30) <= msg.date <= now
+    return msg.date if sane and msg.date is not None else now
+
+
+def record_activity(s: Session, person: Person | None, pair_ids: list[int], when: datetime) -> int:
+    """A real message from `person` counts as contact in each of these pairs they belong to."""
+    if person is None or not pair_ids:
+        return 0
+    return count_activity(
+        s.scalars(
+            select(PairMember).where(
+                PairMember.person_id == person.id, PairMember.pair_id.in_(pair_ids)
+            )
+        ),
+        when,
+    )
+
+
+def count_activity(members: Iterable[PairMember], when: datetime) -> int:
+    """Each membership gets one more message, written at `when` (the latest one is kept)."""
+    n = 0
+    for m in members:
+        if m.last_wrote_at is None or m.last_wrote_at < when:
+            m.last_wrote_at = when
+        m.messages += 1
+        n += 1
+    return n

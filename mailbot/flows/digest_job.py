@@ -1,0 +1,237 @@
+"""The coordinators' weekly digest: when its slot in their time zone has come, what happened
+since the last one (gathered from the database), the figures `domain.digest` makes of it, and
+the letter with its chart — or nothing, between rounds in a week when nothing happened.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.domain import tokens
+from mailbot.domain.digest import (
+    Digest,
+    DigestInputs,
+    FlaggedPair,
+    WeekPoint,
+    build_digest,
+    digest_due,
+)
+from mailbot.domain.model import Route
+from mailbot.edges.chart import weekly_png
+from mailbot.edges.tables import (
+    Application,
+    BounceEvent,
+    CommandRow,
+    DeletionEvent,
+    DigestRow,
+    InboundRow,
+    Outbox,
+    Person,
+)
+from mailbot.flows import rounds
+from mailbot.flows.letters import chart_attachment, notify_coordinators
+from mailbot.flows.pairs import running_pair
+from mailbot.flows.round_snapshot import Snapshot
+from mailbot.flows.survey_answers import survey_summary
+
+if TYPE_CHECKING:
+    from mailbot.deps import Deps
+
+
+async def digest_job(deps: Deps, now: datetime) -> str:
+    """The coordinators' weekly digest, when its slot in their time zone has come."""
+    settings = deps.settings
+    with deps.db.transaction() as s:
+        last = s.scalar(select(func.max(DigestRow.sent_at)))
+        if not digest_due(
+            now,
+            settings.schedule.digest_weekday,
+            settings.schedule.digest_hour,
+            settings.program.timezone,
+            last,
+        ):
+            return ""
+        if s.scalar(select(func.count(Person.id))) == 0:
+            return ""  # nothing to report before anyone has applied
+        since = last or now - timedelta(days=7)
+        # Running pairs, and those that ended or were closed since the last digest (counted
+        # as "ended" this week; older ones are history).
+        snap = Snapshot(s, now, ended_since=since)
+        extra = digest_inputs(s, settings.program.timezone, since)
+        digest = build_digest(snap.views, now, settings.ladder, extra)
+        if digest.running == 0 and _quiet_week(extra) and not digest.stalled:
+            return ""  # between rounds and nothing happened: no mail for the coordinators
+        names = {p.id: f"{p.name} <{p.email}>" for p in snap.people.values()}
+        send_digest(s, deps, digest, digest_context(digest, extra, names), now)
+    return f"digest for week of {digest.week_start}: {len(digest.stalled)} stalled"
+
+
+def digest_inputs(s: Session, zone: str, since: datetime) -> DigestInputs:
+    """What the database says happened since `since`, beside the pairs: the digest's inputs."""
+    history = tuple(
+        WeekPoint(datetime.fromisoformat(d.week_start).date(), d.active, d.total)
+        for d in s.scalars(select(DigestRow).order_by(DigestRow.week_start))
+    )
+    return DigestInputs(
+        zone=zone,
+        history=history,
+        bounces=tuple(
+            sorted(
+                {
+                    b.address
+                    for b in s.scalars(
+                        select(BounceEvent).where(BounceEvent.at >= since, BounceEvent.permanent)
+                    )
+                }
+            )
+        ),
+        withdrawals=tuple(
+            dict.fromkeys(  # once each, and only withdrawals that took effect
+                s.scalars(
+                    select(CommandRow.sender)
+                    .where(
+                        CommandRow.name == "withdraw",
+                        CommandRow.state == "done",
+                        CommandRow.created_at >= since,
+                    )
+                    .order_by(CommandRow.id)
+                )
+            )
+        ),
+        # REMATCH the program could not carry out itself (participant_commands._rematch) ...
+        rematch_requests=_asked(s, since, ("rematch",), "recorded"),
+        # ... and SILENT / NO: "my partner does not answer" (participant_commands._silent)
+        silent_reports=_asked(s, since, ("silent", "no"), "done"),
+        deletions=int(
+            s.scalar(select(func.count(DeletionEvent.id)).where(DeletionEvent.at >= since)) or 0
+        ),
+        applications=tuple(
+            s.scalars(
+                select(Person.email)
+                .join(Application, Application.person_id == Person.id)
+                .where(Application.submitted_at >= since)
+            )
+        ),
+        held=tuple(
+            s.scalars(
+                select(InboundRow.from_addr).where(
+                    InboundRow.kind == "unknown",
+                    InboundRow.received_at >= since,
+                    InboundRow.from_addr != "",
+                )
+            )
+        ),
+        uncertain=tuple(s.scalars(select(Outbox.key).where(Outbox.status == "uncertain"))),
+        # the survey under way: that of the round that ended and is not yet reported
+        survey=next(
+            (survey_summary(s, r.name) for r in rounds.rounds(s)[::-1] if r.state == "ended"),
+            None,
+        ),
+    )
+
+
+def _asked(
+    s: Session, since: datetime, names: tuple[str, ...], state: str
+) -> tuple[dict[str, object], ...]:
+    """Who sent one of these commands since the last digest, left in `state`: once each, with
+    their running pair (None when they have none), for the coordinators to act on."""
+    people: dict[str, dict[str, object]] = {}  # one line per person, however often asked
+    for person in s.scalars(
+        select(Person)
+        .join(CommandRow, CommandRow.person_id == Person.id)
+        .where(
+            CommandRow.name.in_(names),
+            CommandRow.state == state,
+            CommandRow.created_at >= since,
+        )
+        .order_by(CommandRow.id)
+    ):
+        pair = running_pair(s, person.id)
+        people[person.email] = {
+            "name": person.name,
+            "email": person.email,
+            "pair_id": pair.id if pair else None,
+        }
+    return tuple(people.values())
+
+
+def _quiet_week(extra: DigestInputs) -> bool:
+    """Nothing beside the pairs for the coordinators to hear about."""
+    return not (
+        extra.bounces
+        or extra.withdrawals
+        or extra.rematch_requests
+        or extra.silent_reports
+        or extra.deletions
+        or extra.applications
+        or extra.held
+        or extra.uncertain
+        or extra.survey  # the end-of-round survey is being answered
+    )
+
+
+def digest_context(digest: Digest, extra: DigestInputs, names: dict[int, str]) -> dict[str, Any]:
+    """The digest letter's context, its chart attached; `names` shows who a person id is."""
+    weekly = [w for w in digest.weekly if w.total]  # weeks before any pair ran say nothing
+    png = weekly_png([(w.week_start, w.active, w.total) for w in weekly], "Active pairs per week")
+    return {
+        "week_start": digest.week_start.isoformat(),
+        "counts": digest.counts,
+        "total": digest.total,
+        "running": digest.running,
+        "share_active": round(100 * digest.share_active),
+        "weekly": [[w.week_start.isoformat(), w.active, w.total] for w in weekly],
+        "flagged": [_flagged(f, names) for f in (*digest.stalled, *digest.one_sided)],
+        "bounces": list(extra.bounces),
+        "withdrawals": list(extra.withdrawals),
+        "rematch_requests": [dict(r) for r in extra.rematch_requests],
+        "silent_reports": [dict(r) for r in extra.silent_reports if r["pair_id"]],
+        "deletions": extra.deletions,
+        "applications": len(extra.applications),
+        "held": sorted(set(extra.held)),
+        "uncertain": len(extra.uncertain),
+        "survey": extra.survey,
+        "_attachments": [chart_attachment(png)],
+    }
+
+
+def _flagged(f: FlaggedPair, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "pair_id": f.pair_id,
+        "round": f.round_name,
+        "cause": f.cause,
+        "state": f.state.value,
+        "silent_days": f.silent_days,
+        "silent": [names.get(i, f"#{i}") for i in f.silent],
+        "tried": list(dict.fromkeys(f"{t.kind} on {t.at.date().isoformat()}" for t in f.tried)),
+        "actions": list(f.actions),
+    }
+
+
+def send_digest(
+    s: Session, deps: Deps, digest: Digest, context: dict[str, Any], now: datetime
+) -> None:
+    """Record the week's figures (the chart's history) and queue the letter, whose replies
+    come back tagged with that record."""
+    settings = deps.settings
+    point = digest.weekly[-1] if digest.weekly else WeekPoint(digest.week_start, 0, 0)
+    row = s.scalar(select(DigestRow).where(DigestRow.week_start == point.week_start.isoformat()))
+    if row is None:
+        row = DigestRow(
+            sent_at=now,
+            week_start=point.week_start.isoformat(),
+            active=point.active,
+            total=point.total,
+        )
+        s.add(row)
+    else:
+        row.sent_at, row.active, row.total = now, point.active, point.total
+    s.flush()
+    reply = tokens.tag_address(
+        settings.program.address, Route.REPLY, f"d{row.id}", settings.program.secret
+    )
+    notify_coordinators(s, deps, f"digest:{row.week_start}", "digest", context, now, reply_to=reply)

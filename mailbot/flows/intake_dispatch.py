@@ -1,0 +1,355 @@
+"""One inbound message, handled inside the caller's transaction: classified, decided,
+recorded, and then the effects its kind can have, in order.
+
+`EFFECTS` is the table `Kind → effects`, one row per kind (as Mailman's chains and Salmon's
+routes read). `domain.answers.decide` says whether an effect applies to this message (it only
+ever asks for the effects in its kind's row); the row says which may, and in what order.
+A message with nothing to do but be recorded goes into the chunk's MetadataBuffer instead,
+when the chunk buffers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from mailbot.domain.answers import Decision, SenderFacts, decide
+from mailbot.domain.classify import ClassifyContext, classify
+from mailbot.domain.model import Inbound, Kind, Route, Verdict
+from mailbot.edges.tables import InboundRow, Outbox, Person
+from mailbot.flows import coordination, effects, pairs, participant_commands
+from mailbot.flows.activity import activity_at, pair_ids
+from mailbot.flows.bouncing import record_bounce
+from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, dedupe_id, row, row_values
+from mailbot.flows.intake_known import Known
+from mailbot.flows.metadata_buffer import MetadataBuffer
+from mailbot.flows.outbox import enqueue
+from mailbot.flows.survey_answers import record_survey_answer
+from mailbot.mail.parse import parse_message
+
+if TYPE_CHECKING:
+    from mailbot.deps import Deps
+    from mailbot.edges.ports import Fetched
+
+log = logging.getLogger("mailbot.intake")
+
+_OUTBOX_BY_DIGEST = select(Outbox).where(Outbox.key_digest == bindparam("digest"))  # built once
+
+
+def handle(
+    session: Session,
+    deps: Deps,
+    fetched: Fetched,
+    source_key: str,
+    now: datetime,
+    msg: Inbound | None = None,
+    known: Known | None = None,
+) -> tuple[str, str]:
+    """Record and act on one message inside `session`. Returns (state, kind)."""
+    msg = msg or parse_message(fetched.raw)
+    known = known or Known.load(session, [source_key], [msg], now)
+    if source_key in known.existing:
+        return known.existing[source_key]
+    if fetched.truncated:
+        reason = (
+            f"message of {fetched.size} bytes exceeds program.max_message_bytes "
+            f"({deps.settings.program.max_message_bytes}); only its headers were read"
+        )
+        session.add(
+            row(msg, source_key, now, Kind.UNKNOWN.value, reason, ["oversized"], QUARANTINED)
+        )
+        return QUARANTINED, Kind.UNKNOWN.value
+    dedupe = dedupe_id(msg)[:300]
+    person = known.persons.get(msg.from_addr) if msg.from_addr else None
+    verdict, facts, decision = _judge(deps, msg, person, dedupe in known.seen, known)
+    buffer = known.buffer  # None: handled one by one, each row written as it comes
+    if buffer is not None and metadata_only(decision, verdict, person):
+        _record_metadata(session, msg, verdict, decision, person, source_key, known, buffer, now)
+        return _done(msg, verdict, decision, source_key, dedupe, known, person)
+    if buffer is not None:
+        buffer.write(session)  # what follows may read or delete inbound rows
+    record = row(
+        msg,
+        source_key,
+        now,
+        verdict.kind.value,
+        f"{verdict.reason} — {decision.note}",
+        list(verdict.hits),
+        PROCESSED,
+        person.id if person else None,
+    )
+    session.add(record)
+    session.flush()
+    h = Handling(session, deps, msg, verdict, decision, facts, known, record, now, person)
+    for effect in EFFECTS[verdict.kind]:
+        effect(h)
+    if buffer is None:  # one by one: fail here, so `known` only learns what is kept
+        session.flush()
+    return _done(msg, verdict, decision, source_key, dedupe, known, h.person)
+
+
+def _judge(
+    deps: Deps, msg: Inbound, person: Person | None, already_seen: bool, known: Known
+) -> tuple[Verdict, SenderFacts, Decision]:
+    """What the message is (`domain.classify`) and what to do about it (`domain.answers`)."""
+    program = deps.settings.program
+    coordinators = frozenset(program.coordinators)
+    ctx = ClassifyContext(
+        program_address=program.address,
+        secret=program.secret,
+        own_addresses=frozenset({program.address}),
+        coordinators=coordinators,
+        already_seen=already_seen,
+        sender_known=person is not None or msg.from_addr in coordinators,
+    )
+    verdict = classify(msg, ctx)
+    facts = SenderFacts(
+        address=msg.from_addr,
+        known=person is not None,
+        is_coordinator=msg.from_addr in coordinators,
+        auto_answers_today=known.answers[msg.from_addr],
+    )
+    return verdict, facts, decide(verdict, facts, program.max_auto_replies_per_day)
+
+
+def _done(
+    msg: Inbound,
+    verdict: Verdict,
+    decision: Decision,
+    source_key: str,
+    dedupe: str,
+    known: Known,
+    person: Person | None,
+) -> tuple[str, str]:
+    """What the rest of the chunk must know about a handled message; the log line."""
+    known.seen.add(dedupe)
+    known.existing[source_key] = (PROCESSED, verdict.kind.value)
+    if person is not None:
+        known.persons[person.email] = person
+    if decision.answer:
+        known.answers[msg.from_addr] += 1
+    log.info(
+        "inbound uid=%s kind=%s from=%s hits=%s note=%s",
+        source_key,
+        verdict.kind.value,
+        msg.from_addr,
+        ",".join(verdict.hits),
+        decision.note,
+    )
+    return PROCESSED, verdict.kind.value
+
+
+# ---------------------------------------------------------------- metadata only
+
+
+def metadata_only(decision: Decision, verdict: Verdict, person: Person | None) -> bool:
+    """Nothing to do but record the message (and a pair's activity): no answer, no effects."""
+    if (
+        decision.answer
+        or decision.store_application
+        or decision.record_command
+        or decision.record_bounce
+    ):
+        return False
+    return (
+        person is None or verdict.kind not in (Kind.REPLY, Kind.UNKNOWN) or bool(pair_ids(verdict))
+    )
+
+
+def _record_metadata(
+    session: Session,
+    msg: Inbound,
+    verdict: Verdict,
+    decision: Decision,
+    person: Person | None,
+    source_key: str,
+    known: Known,
+    buffer: MetadataBuffer,
+    now: datetime,
+) -> None:
+    """The same record as `handle`'s, held in the chunk's buffer: one INSERT for many."""
+    reason = f"{verdict.reason} — {decision.note}"
+    pair_id = None
+    _mark_away_of(person, decision, now)
+    if person is not None and verdict.kind in (Kind.REPLY, Kind.UNKNOWN):
+        ids = pair_ids(verdict)  # not empty: see metadata_only
+        pair_id = ids[0]
+        reason += _activity_note(session, msg, person, ids, known, now)
+    buffer.add(
+        row_values(
+            msg,
+            source_key,
+            now,
+            verdict.kind.value,
+            reason,
+            list(verdict.hits),
+            PROCESSED,
+            person.id if person else None,
+            pair_id,
+        )
+    )
+
+
+# ---------------------------------------------------------------- the effects
+
+
+@dataclass
+class Handling:
+    """One message being handled: what the effects read, and what they change (the sender,
+    once an application is stored or DELETE MY DATA has run; the row's reason)."""
+
+    session: Session
+    deps: Deps
+    msg: Inbound
+    verdict: Verdict
+    decision: Decision
+    facts: SenderFacts
+    known: Known
+    row: InboundRow
+    now: datetime
+    person: Person | None
+    filed_in: str = ""  # the round an application was filed in, for the confirmation
+
+
+Effect = Callable[[Handling], None]
+
+
+def _record_bounces(h: Handling) -> None:
+    """Score each bounced address (found in the report, else in the outbox row it answers)."""
+    info = h.verdict.bounce
+    if not h.decision.record_bounce or info is None:
+        return
+    recipients = list(info.recipients)
+    key = ""
+    tag = getattr(info, "token", "") or next(
+        (r.token for r in h.verdict.routes if r.route is Route.BOUNCE), ""
+    )
+    if tag:
+        out = h.session.scalar(_OUTBOX_BY_DIGEST, {"digest": tag})
+        if out is not None:
+            key = out.key
+            if not recipients:
+                recipients = list(out.to)
+    for address in recipients:
+        # The partners hear it from the ladder (domain.ladder.bounce_notices) in this same tick.
+        record_bounce(
+            h.session,
+            h.deps,
+            address,
+            permanent=info.permanent,
+            status=info.status,
+            outbox_key=key,
+            now=h.now,
+        )
+
+
+def _mark_away(h: Handling) -> None:
+    """An automatic reply says until when its (known) sender is away."""
+    _mark_away_of(h.person, h.decision, h.now)
+
+
+def _mark_away_of(person: Person | None, decision: Decision, now: datetime) -> None:
+    if decision.mark_away is not None and person is not None:
+        person.away_until = decision.mark_away
+        person.updated_at = now
+
+
+def _store_application(h: Handling) -> None:
+    """A valid form: the applicant stored (or updated) and filed in a round."""
+    application = h.verdict.application
+    if h.decision.store_application and application and application.fields:
+        person, h.filed_in = effects.store_application(h.session, h.deps, application.fields, h.now)
+        h.person = person
+        h.row.person_id = person.id
+
+
+def _act_on_command(h: Handling) -> None:
+    """Record the command and carry it out: a coordinator's, or a participant's."""
+    session, msg, verdict, person = h.session, h.msg, h.verdict, h.person
+    if not h.decision.record_command or verdict.command is None:
+        return
+    h.known.members_stale = True
+    cmd = effects.record_command(session, h.row, person, msg.from_addr, verdict.command, h.now)
+    session.flush()
+    if h.facts.is_coordinator:
+        h.row.reason += " — " + coordination.act(session, h.deps, msg, verdict, cmd, h.now)
+    elif person is not None:
+        limit = h.deps.settings.program.max_auto_replies_per_day
+        may_answer = h.facts.auto_answers_today < limit
+        outcome = participant_commands.act(
+            session, h.deps, msg, verdict, cmd, person, h.now, may_answer
+        )
+        h.row.reason += " — " + outcome
+        if person not in session:  # DELETE MY DATA removed them: forget them in this chunk
+            h.known.persons.pop(msg.from_addr, None)
+            h.person = None
+        if may_answer:
+            h.known.answers[msg.from_addr] += 1
+
+
+def _answer(h: Handling) -> None:
+    """The automatic answer `decide` chose, if any."""
+    if h.decision.answer:
+        out = effects.answer(
+            h.session,
+            h.deps,
+            h.decision.answer,
+            h.msg,
+            h.verdict,
+            h.person,
+            h.row,
+            h.now,
+            h.filed_in,
+        )
+        enqueue(h.session, h.deps, out, h.now, automatic_answer=True)
+
+
+def _signals(h: Handling) -> None:
+    """Metadata only: who wrote in which pair, and when; or a survey answer by reply."""
+    person = h.person
+    if person is None:
+        return
+    ids = pair_ids(h.verdict)
+    note = ""
+    if ids:
+        h.row.pair_id = ids[0]
+    else:
+        note = record_survey_answer(h.session, person, h.msg.text, h.now)
+        if not note and any(r.route is Route.REPLY for r in h.verdict.routes):
+            ids = pairs.running_pair_ids(h.session, person.id)
+    if note:
+        h.row.reason += " — " + note
+    elif ids:
+        h.row.reason += _activity_note(h.session, h.msg, person, ids, h.known, h.now)
+
+
+def _activity_note(
+    session: Session, msg: Inbound, person: Person, ids: list[int], known: Known, now: datetime
+) -> str:
+    counted = known.count_activity(session, person, ids, activity_at(msg, now))
+    return f" — activity in {counted} pair(s)" if counted else ""
+
+
+# Which effects each kind of message can have, in the order they apply.
+EFFECTS: dict[Kind, tuple[Effect, ...]] = {
+    # a form: the applicant stored and filed, then confirmed (or told what is wrong)
+    Kind.APPLICATION: (_mark_away, _store_application, _answer),
+    # recorded and carried out (it answers itself); HELP, STATUS and refusals answered
+    Kind.COMMAND: (_mark_away, _act_on_command, _answer),
+    # a partner's mail: activity in the pair, or a survey answer; a coordinator's thanks answered
+    Kind.REPLY: (_mark_away, _answer, _signals),
+    # held for the coordinators; a stranger welcomed; a participant's counts as activity
+    Kind.UNKNOWN: (_mark_away, _answer, _signals),
+    # an out-of-office: its known sender is away until the date it gives
+    Kind.AUTO_REPLY: (_mark_away,),
+    # scored against the address that bounced
+    Kind.BOUNCE: (_record_bounces,),
+    Kind.LOOP: (),  # recorded only
+    Kind.DUPLICATE: (),  # recorded only
+}

@@ -1,0 +1,85 @@
+"""What handling a chunk of inbound messages needs to know from the database, read at once
+(five queries) and kept up to date as the chunk's messages are handled.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.domain.model import Inbound
+from mailbot.edges.tables import InboundRow, Outbox, PairMember, Person
+from mailbot.flows.activity import count_activity, record_activity
+from mailbot.flows.inbound_rows import PROCESSED, dedupe_id
+from mailbot.flows.metadata_buffer import MetadataBuffer
+
+
+@dataclass
+class Known:
+    """What handling a chunk of messages needs from the database, read with five queries."""
+
+    existing: dict[str, tuple[str, str]]  # source_key -> (state, kind) of a committed row
+    seen: set[str]  # dedupe ids of processed messages
+    persons: dict[str, Person]  # by email
+    answers: Counter[str]  # automatic answers to an address in the last 24 h
+    members: dict[tuple[int, int], PairMember]  # (person id, pair id) of the senders' pairs
+    # Inbound rows of metadata-only messages, inserted together (None: one by one, as ORM rows)
+    buffer: MetadataBuffer | None = None
+    members_stale: bool = False  # a command ran: pairs may have changed since the load
+
+    @classmethod
+    def load(cls, session: Session, keys: list[str], msgs: list[Inbound], now: datetime) -> Known:
+        existing = {
+            k: (st, kd)
+            for k, st, kd in session.execute(
+                select(InboundRow.source_key, InboundRow.state, InboundRow.kind).where(
+                    InboundRow.source_key.in_(keys)
+                )
+            )
+        }
+        ids = {dedupe_id(m)[:300] for m in msgs}
+        seen = set(
+            session.scalars(
+                select(InboundRow.dedupe_id).where(
+                    InboundRow.dedupe_id.in_(ids), InboundRow.state == PROCESSED
+                )
+            )
+        )
+        senders = {m.from_addr for m in msgs if m.from_addr}
+        persons = {
+            p.email: p for p in session.scalars(select(Person).where(Person.email.in_(senders)))
+        }
+        answers: Counter[str] = Counter(
+            {
+                addr: n
+                for addr, n in session.execute(
+                    select(Outbox.primary_to, func.count(Outbox.id))
+                    .where(
+                        Outbox.primary_to.in_(senders),
+                        Outbox.automatic_answer.is_(True),
+                        Outbox.created_at >= now - timedelta(days=1),
+                    )
+                    .group_by(Outbox.primary_to)
+                )
+            }
+        )
+        ids_of = [p.id for p in persons.values()]
+        members = {
+            (m.person_id, m.pair_id): m
+            for m in session.scalars(select(PairMember).where(PairMember.person_id.in_(ids_of)))
+        }
+        return cls(existing, seen, persons, answers, members)
+
+    def count_activity(
+        self, session: Session, person: Person, pair_ids: list[int], when: datetime
+    ) -> int:
+        """`person` wrote in these pairs at `when`: on the memberships loaded with the chunk,
+        or, once a command may have changed pairs, on what the database says now."""
+        if self.members_stale:
+            return record_activity(session, person, pair_ids, when)
+        mine = (self.members.get((person.id, p)) for p in pair_ids)
+        return count_activity((m for m in mine if m is not None), when)
