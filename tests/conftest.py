@@ -2,6 +2,7 @@
 
 Fixtures:
   mailstack  dict describing a running Dovecot (IMAP) + SMTP stack on 127.0.0.1 (see below)
+  oauth_mailstack  the same with XOAUTH2/OAUTHBEARER logins (scripts/oauth2-stack.sh)
   pg_url     SQLAlchemy URL of a running PostgreSQL's mailbot_test database
   db_url     parametrised over sqlite and postgresql: a fresh, empty database URL per test
 
@@ -31,6 +32,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MAILSTACK_SH = ROOT / "scripts" / "mailstack.sh"
+OAUTH2_STACK_SH = ROOT / "scripts" / "oauth2-stack.sh"
 PG_SH = ROOT / "scripts" / "pg.sh"
 
 # the five ports of a stack at offset 0 (IMAP, IMAPS, SMTP, submission, SMTPS)
@@ -145,6 +147,51 @@ def mailstack(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     finally:
         subprocess.run([str(MAILSTACK_SH), "stop", stack_dir], capture_output=True, check=False)
         _keep_or_remove(request, stack_dir, "mail stack")
+
+
+@pytest.fixture(scope="session")
+def oauth_mailstack(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """A second stack whose Dovecot also takes SASL XOAUTH2/OAUTHBEARER with HS256 JWTs,
+    validated locally (scripts/oauth2-stack.sh); Postfix offers them through Dovecot SASL.
+
+    As `mailstack`, plus the keys of DIR/oauth2.env: OAUTH2_KEY_FILE (base64 of the HMAC key),
+    OAUTH2_ISSUER (the "iss" tokens need), ...  Always started for the session (ports at
+    offset 70 + 100 per xdist worker), never shared with scripts/test.sh's stack.
+    """
+    stack_dir = tempfile.mkdtemp(prefix="mailbot-oauthstack-", dir="/tmp")
+    os.chmod(stack_dir, 0o755)
+    env = dict(os.environ)
+    if not _is_root():
+        env.setdefault("MAILSTACK_PYTHON", sys.executable)
+    base = 70 + 100 * (_worker_index() + 1)
+    result: subprocess.CompletedProcess[str] | None = None
+    for attempt in range(10):
+        offset = base + 1000 * attempt
+        if any(_port_busy(p + offset) for p in _MAIL_PORTS):
+            continue
+        env["MAILSTACK_PORT_OFFSET"] = str(offset)
+        result = subprocess.run(
+            [str(OAUTH2_STACK_SH), "start", stack_dir],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode == 0 or "already in use" not in result.stderr:
+            break
+    if result is None or result.returncode != 0:
+        shutil.rmtree(stack_dir, ignore_errors=True)
+        err = result.stderr.strip() if result else "no free mail ports found"
+        if not _is_root():
+            pytest.skip(f"oauth2 mail stack needs root (Postfix, Dovecot's auth user): {err}")
+        pytest.fail(f"scripts/oauth2-stack.sh start failed:\n{err}", pytrace=False)
+    try:
+        cfg = load_mailstack(stack_dir)
+        cfg.update(read_env_file(pathlib.Path(stack_dir) / "oauth2.env"))
+        yield cfg
+    finally:
+        subprocess.run([str(OAUTH2_STACK_SH), "stop", stack_dir], capture_output=True, check=False)
+        _keep_or_remove(request, stack_dir, "oauth2 mail stack")
 
 
 @pytest.fixture(scope="session")

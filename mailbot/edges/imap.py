@@ -14,13 +14,20 @@ Traps in aioimaplib 2.0.3 this module works around (see shared/mailstack/bench/R
   connection is retried once in smaller pieces;
 - FETCH results are a list mixing `bytes` lines and `bytearray` literals: they are paired by
   UID, never by position;
-- it has no STARTTLS and ignores the login CAPABILITY: both are done here.
+- it has no STARTTLS and ignores the login CAPABILITY: both are done here;
+- its `xoauth2()` never answers the server's SASL error challenge, so a refused token hangs
+  until the timeout, and it has no OAUTHBEARER: `_authenticate` sends AUTHENTICATE with an
+  initial response (SASL-IR) itself and answers a challenge with the empty line RFC 7628 asks.
+
+With `auth = "oauth2"` the login is SASL XOAUTH2 or OAUTHBEARER with an access token from
+`tokens` (edges/oauth.py); a refused token is renewed once and tried again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import ssl
@@ -32,6 +39,7 @@ from typing import Any, Literal, TypeVar
 
 import aioimaplib
 
+from mailbot.edges.oauth import AccessTokens, OAuthTokenError, sasl_initial_response
 from mailbot.edges.ports import Fetched
 
 __all__ = ["Fetched", "ImapError", "ImapMailbox", "ImapSettings"]
@@ -78,6 +86,8 @@ class ImapSettings:
     timeout: float = 30.0
     ca_file: str | None = None
     max_message_bytes: int = 10_000_000
+    auth: Literal["password", "oauth2"] = "password"
+    oauth_mechanism: Literal["xoauth2", "oauthbearer"] = "xoauth2"
 
 
 @dataclass
@@ -91,10 +101,13 @@ class _Conn:
 class ImapMailbox:
     """One authenticated IMAP session with `settings.folder` selected; reopened on demand."""
 
-    def __init__(self, settings: ImapSettings) -> None:
+    def __init__(self, settings: ImapSettings, tokens: AccessTokens | None = None) -> None:
         if settings.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if settings.auth == "oauth2" and tokens is None:
+            raise ValueError("auth = oauth2 needs a token source")
         self._s = settings
+        self._tokens = tokens
         self._conn: _Conn | None = None
         self._told: int | None = None  # highest UID new_uids has reported (or been told)
         self._uidvalidity: int | None = None
@@ -181,7 +194,7 @@ class ImapMailbox:
             return
         async with self._lock:
             for chunk in _chunks(wanted, _MOVE_CHUNK):
-                await self._run("move", lambda c=chunk: self._move_chunk(c, folder))
+                await self._run("move", functools.partial(self._move_chunk, chunk, folder))
         _log("move", t0, uids=len(wanted), folder=folder)
 
     async def append(self, raw: bytes, folder: str, flags: str = "") -> None:
@@ -386,7 +399,7 @@ class ImapMailbox:
             if not lost.done():
                 lost.set_result(None)
 
-        ctx = _ssl_context(s.ca_file) if s.tls != "none" else None
+        ctx = None if s.tls == "none" else _ssl_context(s.ca_file)
         try:
             client = aioimaplib.IMAP4(
                 s.host,
@@ -400,14 +413,9 @@ class ImapMailbox:
         conn = _Conn(client, lost, frozenset(), 0)
         self._conn = conn  # so that a failure below closes its transport in _drop
         await self._cmd(conn, client.wait_hello_from_server())  # TLS errors are OSErrors
-        if s.tls == "starttls":
+        if s.tls == "starttls" and ctx is not None:  # ctx is None only for tls = "none"
             await self._starttls(conn, ctx)
-        resp = await self._cmd(
-            conn, client.protocol.login(_quote(s.username), s.password), check=False
-        )
-        if resp.result != "OK":
-            await self._drop()
-            raise ImapError(f"LOGIN as {s.username!r} on {self._where()} refused: {_text(resp)}")
+        await self._login(conn)
         await self._cmd(conn, client.protocol.capability())  # the login reply's list is unparsed
         conn.caps = frozenset(c.upper() for c in client.protocol.capabilities)
         for folder in dict.fromkeys((s.processed_folder, s.quarantine_folder)):
@@ -424,7 +432,59 @@ class ImapMailbox:
         self._uidvalidity = conn.uidvalidity
         return conn
 
-    async def _starttls(self, conn: _Conn, ctx: ssl.SSLContext | None) -> None:
+    async def _login(self, conn: _Conn) -> None:
+        s = self._s
+        if s.auth != "oauth2" or self._tokens is None:
+            resp = await self._cmd(
+                conn, conn.client.protocol.login(_quote(s.username), s.password), check=False
+            )
+            if resp.result != "OK":
+                await self._drop()
+                raise ImapError(
+                    f"LOGIN as {s.username!r} on {self._where()} refused: {_text(resp)}"
+                )
+            return
+        mech = s.oauth_mechanism.upper()
+        try:
+            token = await self._tokens.token()
+            resp = await self._authenticate(conn, token)
+            if resp.result != "OK":
+                log.info(
+                    "imap op=login mechanism=%s refused=%r: renewing the token once",
+                    mech,
+                    _text(resp),
+                )
+                token = await self._tokens.refreshed(token)
+                resp = await self._authenticate(conn, token)
+        except OAuthTokenError as exc:
+            await self._drop()
+            raise ImapError(f"{mech} login on {self._where()}: {exc}") from exc
+        if resp.result != "OK":
+            await self._drop()
+            raise ImapError(
+                f"AUTHENTICATE {mech} as {s.username!r} on {self._where()} refused even with a "
+                f"new access token: {_text(resp)} (does the app registration grant IMAP access, "
+                "and is IMAP enabled for this mailbox?)"
+            )
+
+    async def _authenticate(self, conn: _Conn, token: str) -> aioimaplib.Response:
+        s = self._s
+        protocol = conn.client.protocol
+        initial = sasl_initial_response(s.oauth_mechanism, s.username, token, s.host, s.port)
+        cmd = _SaslCommand(
+            protocol,
+            "AUTHENTICATE",
+            protocol.new_tag(),
+            s.oauth_mechanism.upper(),
+            initial,
+            loop=protocol.loop,
+        )
+        resp: aioimaplib.Response = await self._cmd(
+            conn, _sasl(protocol, cmd, initial), check=False
+        )
+        return resp
+
+    async def _starttls(self, conn: _Conn, ctx: ssl.SSLContext) -> None:
         protocol = conn.client.protocol
         if "STARTTLS" not in {c.upper() for c in protocol.capabilities}:
             raise ImapError(f"{self._where()} does not offer STARTTLS")
@@ -499,6 +559,32 @@ class ImapMailbox:
 
 class _Timeout(Exception):
     """A wait for server pushes ended without news (the connection is fine)."""
+
+
+class _SaslCommand(aioimaplib.Command):
+    """AUTHENTICATE that answers the server's error challenge ("+ <base64 JSON>") with the
+    empty response RFC 7628 §3.2.3 requires; only then does the server say NO."""
+
+    def __init__(self, protocol: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._protocol = protocol
+        self._answered = False
+
+    def append_to_resp(self, line: bytes, result: str = "Pending") -> None:
+        super().append_to_resp(line, result=result)
+        if result == "Pending" and not self._answered and bytes(line).startswith(b"+"):
+            self._answered = True
+            self._protocol.transport.write(b"\r\n")
+
+
+async def _sasl(protocol: Any, cmd: _SaslCommand, secret: str) -> aioimaplib.Response:
+    """Run AUTHENTICATE; on OK move the protocol to AUTH, as aioimaplib's own login does."""
+    resp: aioimaplib.Response = await protocol.execute(cmd, scrub=secret)
+    if resp.result == "OK":
+        async with protocol.state_condition:
+            protocol.state = aioimaplib.AUTH
+            protocol.state_condition.notify_all()
+    return resp
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

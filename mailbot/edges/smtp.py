@@ -18,6 +18,10 @@ not allowed"), or "530"/"relay access denied" at RCPT — is transient and `bloc
 message would meet it, none is to blame, and the flows stop sending until later. Permanent
 stays for what is about one message: a recipient refused at RCPT, the data refused at DATA,
 a message too big (552 at MAIL FROM).
+
+With `auth = "oauth2"` the login is SASL XOAUTH2 or OAUTHBEARER with an access token from
+`tokens` (edges/oauth.py); a refused token (535) is renewed once and tried again. No access
+token to be had (a revoked refresh token) is such a refusal of us: `blocked`, nothing lost.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import aiosmtplib
 from aiosmtplib.email import flatten_message
 
 from mailbot.domain.model import WireMessage
+from mailbot.edges.oauth import AccessTokens, OAuthTokenError, sasl_initial_response
 from mailbot.edges.ports import SendResult
 
 __all__ = ["SendResult", "SmtpSender", "SmtpSettings"]
@@ -67,6 +72,8 @@ class SmtpSettings:
     tls: Literal["none", "starttls", "ssl"]
     timeout: float = 30.0
     ca_file: str | None = None
+    auth: Literal["password", "oauth2"] = "password"  # oauth2: only with a username
+    oauth_mechanism: Literal["xoauth2", "oauthbearer"] = "xoauth2"
 
 
 class _Stale(Exception):
@@ -76,8 +83,11 @@ class _Stale(Exception):
 class SmtpSender:
     """Sends messages over one reused SMTP connection, opened on first use."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, tokens: AccessTokens | None = None) -> None:
+        if settings.auth == "oauth2" and settings.username and tokens is None:
+            raise ValueError("auth = oauth2 needs a token source")
         self._s = settings
+        self._tokens = tokens if settings.auth == "oauth2" and settings.username else None
         self._smtp: aiosmtplib.SMTP | None = None
         self._used_at = 0.0
         self._lock = asyncio.Lock()
@@ -93,6 +103,11 @@ class SmtpSender:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    async def login(self) -> None:
+        """Connect and log in now (for `check-config --connect`); raises what went wrong."""
+        async with self._lock:
+            await self._ready()
 
     async def close(self) -> None:
         async with self._lock:
@@ -158,6 +173,8 @@ class SmtpSender:
 
     def _setup_failed(self, exc: Exception) -> SendResult:
         """Connecting, EHLO, STARTTLS or AUTH failed: before any message, so transient."""
+        if isinstance(exc, OAuthTokenError):  # no access token: our login, no message's fault
+            return _blocked(None, f"authentication: {exc}")
         if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
             # Our credentials, not this message: transient, so no recipient is blamed.
             return _blocked(exc.code, f"authentication: {exc}")
@@ -181,11 +198,12 @@ class SmtpSender:
                 pass
         self._discard()
         s = self._s
+        oauth = self._tokens is not None
         smtp = aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,
-            username=s.username,
-            password=s.password,
+            username=None if oauth else s.username,
+            password=None if oauth else s.password,
             timeout=s.timeout,
             use_tls=s.tls == "ssl",
             start_tls=s.tls == "starttls",  # False: never upgrade, even if offered
@@ -193,6 +211,8 @@ class SmtpSender:
         )
         try:
             await smtp.connect()
+            if self._tokens is not None:
+                await self._oauth_login(smtp, self._tokens)
         except BaseException:
             smtp.close()  # a half-open connection (say, STARTTLS refused) is not kept
             raise
@@ -200,6 +220,41 @@ class SmtpSender:
         self._used_at = time.monotonic()
         self.connections_opened += 1
         return smtp, False
+
+    async def _oauth_login(self, smtp: aiosmtplib.SMTP, tokens: AccessTokens) -> None:
+        mech = self._s.oauth_mechanism
+        await smtp.ehlo()  # after STARTTLS the AUTH list is empty until EHLO is said again
+        if mech not in smtp.server_auth_methods:
+            offered = " ".join(sorted(set(smtp.server_auth_methods))) or "none"
+            raise aiosmtplib.SMTPException(
+                f"{self._where()} offers no AUTH {mech.upper()} (offers: {offered})"
+            )
+        token = await tokens.token()
+        resp = await self._authenticate(smtp, token)
+        if resp.code != 235:
+            log.info(
+                "smtp op=login mechanism=%s refused=%r: renewing the token once",
+                mech.upper(),
+                f"{resp.code} {resp.message}",
+            )
+            token = await tokens.refreshed(token)
+            resp = await self._authenticate(smtp, token)
+        if resp.code != 235:
+            raise aiosmtplib.SMTPAuthenticationError(
+                resp.code,
+                f"AUTH {mech.upper()} as {self._s.username} refused even with a new access "
+                f"token: {resp.message} (is SMTP AUTH enabled for this mailbox?)",
+            )
+
+    async def _authenticate(self, smtp: aiosmtplib.SMTP, token: str) -> aiosmtplib.SMTPResponse:
+        s = self._s
+        initial = sasl_initial_response(s.oauth_mechanism, s.username or "", token, s.host, s.port)
+        resp = await smtp.execute_command(
+            b"AUTH", s.oauth_mechanism.upper().encode(), initial.encode()
+        )
+        if resp.code == 334:  # an error challenge: answer it empty, then comes the 535
+            resp = await smtp.execute_command(b"")
+        return resp
 
     async def _transaction(
         self,
