@@ -8,7 +8,7 @@ answers a day. Must not: do I/O or read the clock.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mailbot.domain.model import PARTICIPANT_COMMANDS, CommandName, Kind, Route, Verdict
 
@@ -113,6 +113,11 @@ def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> De
     if facts.known or facts.is_coordinator:
         return Decision(note="held for the coordinators", hold_for_coordinators=True)
     return _answer("welcome", facts, max_answers_per_day, hold_for_coordinators=True)
+
+
+def bounce_cleared(last_bounce: datetime | None, now: datetime, clear_days: int) -> bool:
+    """Whether an address marked bouncing has gone `clear_days` without a new bounce."""
+    return last_bounce is None or now - last_bounce >= timedelta(days=clear_days)
 
 
 def bounce_score(

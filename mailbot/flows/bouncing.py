@@ -1,8 +1,11 @@
-"""Record that mail to an address failed, and move that address on the bounce ladder.
+"""Record that mail to an address failed, move that address on the bounce ladder, and clear it.
 
 The one way a failure is counted, whoever noticed it: intake reading a DSN or a plain-text
 report, or the outbox hearing a recipient refused at RCPT time (no report comes for those).
-Runs inside the caller's transaction.
+An address marked bouncing is cleared (`domain.answers.bounce_cleared`) when its person writes
+to us again, when `ladder.bounce_forget_days` pass without a new bounce (the daily "bounces"
+job: mail is tried again, and a dead address soon bounces its way back), or by a coordinator's
+`CLEAR BOUNCE <address>`. Runs inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from mailbot.domain.answers import bounce_score
+from mailbot.domain.answers import bounce_cleared, bounce_score
+from mailbot.domain.model import Kind, Verdict
 from mailbot.edges.tables import BounceEvent, Person
 
 if TYPE_CHECKING:
@@ -48,3 +52,49 @@ def record_bounce(
     # The partners hear it from the ladder (domain.ladder.bounce_notices) in its next run.
     person.bouncing = person.bounce_score >= ladder.bounce_threshold
     person.updated_at = now
+
+
+# Mail that shows a person at their address: not a robot, not a bounce.
+_HUMAN = frozenset({Kind.APPLICATION, Kind.COMMAND, Kind.REPLY, Kind.UNKNOWN})
+
+
+def _clear(person: Person, now: datetime) -> None:
+    person.bouncing, person.bounce_score, person.bounce_scored_on = False, 0.0, None
+    person.updated_at = now
+
+
+def heard_from(person: Person | None, verdict: Verdict, now: datetime) -> bool:
+    """A person marked bouncing wrote to us themselves: their address works again."""
+    if person is None or not person.bouncing:
+        return False
+    if verdict.kind not in _HUMAN or verdict.automated:
+        return False
+    _clear(person, now)
+    return True
+
+
+def clear_bounce(session: Session, address: str, now: datetime) -> bool:
+    """A coordinator's CLEAR BOUNCE: True when `address` was marked bouncing and now is not."""
+    person = session.scalar(_PERSON_BY_EMAIL, {"email": address.strip().lower()})
+    if person is None or not (person.bouncing or person.bounce_score):
+        return False
+    _clear(person, now)
+    return True
+
+
+async def bounces_job(deps: Deps, now: datetime) -> str:
+    """Clear the addresses whose last bounce is `ladder.bounce_forget_days` old."""
+    days = deps.settings.ladder.bounce_forget_days
+    with deps.db.transaction() as session:
+        stale = [
+            p
+            for p in session.scalars(select(Person).where(Person.bouncing.is_(True)))
+            if bounce_cleared(p.bounce_scored_on, now, days)
+        ]
+        if stale:
+            session.execute(
+                update(Person)
+                .where(Person.id.in_([p.id for p in stale]))
+                .values(bouncing=False, bounce_score=0.0, bounce_scored_on=None, updated_at=now)
+            )
+    return f"{len(stale)} bouncing addresses cleared" if stale else ""

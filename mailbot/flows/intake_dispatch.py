@@ -25,7 +25,7 @@ from mailbot.domain.model import Inbound, Kind, Route, Verdict
 from mailbot.edges.tables import InboundRow, Outbox, Person
 from mailbot.flows import coordination, effects, pairs, participant_commands
 from mailbot.flows.activity import activity_at, pair_ids
-from mailbot.flows.bouncing import record_bounce
+from mailbot.flows.bouncing import heard_from, record_bounce
 from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, dedupe_id, row, row_values
 from mailbot.flows.intake_known import Known
 from mailbot.flows.metadata_buffer import MetadataBuffer
@@ -68,6 +68,7 @@ def handle(
     dedupe = dedupe_id(msg)[:300]
     person = known.persons.get(msg.from_addr) if msg.from_addr else None
     verdict, facts, decision = _judge(deps, msg, person, dedupe in known.seen, known)
+    heard_from(person, verdict, now)  # they wrote themselves: their address works again
     buffer = known.buffer  # None: handled one by one, each row written as it comes
     if buffer is not None and metadata_only(decision, verdict, person):
         _record_metadata(session, msg, verdict, decision, person, source_key, known, buffer, now)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mailbot.flows import intake, outbox
+from mailbot.flows.bouncing import bounces_job
 from mailbot.flows.digest_job import digest_job
 from mailbot.flows.end_of_round import end_of_round_job
 from mailbot.flows.ladder_job import ladder_job
@@ -45,6 +46,7 @@ ScheduledJob = Callable[["Deps", datetime], Awaitable[str]]
 # Run in this order at every tick: each is idempotent at a given instant.
 JOBS: dict[str, ScheduledJob] = {
     "rounds": round_job,  # round opening, matching proposals
+    "bounces": bounces_job,  # addresses quiet long enough after a bounce are tried again
     "round": ladder_job,  # topics, check-ins, nudges
     "end": end_of_round_job,  # survey, final report
     "digest": digest_job,  # the coordinators' weekly digest
