@@ -70,8 +70,10 @@ WORKDIR /data
 VOLUME ["/data"]
 
 # validates the configuration and renders every template; exit 1 on a problem
-HEALTHCHECK --interval=5m --timeout=30s --start-period=30s --retries=3 \
-    CMD ["mailbot", "check-config"]
+# Healthy = the daemon's last good cycle is recent and its logins are not failing (a daemon
+# stuck for a day is not "healthy" because its configuration still parses).
+HEALTHCHECK --interval=2m --timeout=30s --start-period=2m --retries=3 \
+    CMD ["mailbot", "health"]
 
 # `mailbot run` is asked to stop with SIGTERM (tini passes it on)
 STOPSIGNAL SIGTERM

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mailbot.deps import Deps
 from mailbot.edges.db import Database
+from mailbot.edges.heartbeat import state_file
 from mailbot.edges.render import Renderer
 from mailbot.settings import Settings, oauth_used
 
@@ -140,12 +141,11 @@ def build(settings: Settings, *, templates: str | None = None) -> Deps:
 
 
 def lock_path(settings: Settings) -> Path:
-    url = settings.database.url
-    import hashlib
+    return state_file(settings.database.url, "lock")
 
-    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-    base = Path(os.environ.get("MAILBOT_LOCK_DIR", "/tmp"))
-    return base / f"mailbot-{digest}.lock"
+
+def heartbeat_path(settings: Settings) -> Path:
+    return state_file(settings.database.url, "health")
 
 
 @contextmanager

@@ -80,13 +80,34 @@ def _deps(config: Path | None):
 @app.command()
 def run(config: ConfigOpt = None, verbose: bool = False) -> None:
     """Run the daemon: IMAP IDLE or polling, scheduled jobs, delivery. Stops on SIGTERM/SIGINT."""
-    from mailbot.app import single_instance
+    from mailbot.app import heartbeat_path, single_instance
     from mailbot.flows.daemon import serve
 
     _logging(verbose)
     deps = _deps(config)
     with single_instance(deps.settings):
-        asyncio.run(serve(deps))
+        asyncio.run(serve(deps, heartbeat_path=heartbeat_path(deps.settings)))
+
+
+@app.command()
+def health(
+    config: ConfigOpt = None,
+    now: Annotated[str | None, typer.Option(help="judge as of this instant (ISO-8601)")] = None,
+) -> None:
+    """Exit 0 when the daemon's last good cycle is recent and its logins are not failing.
+
+    For the container's HEALTHCHECK: a daemon that runs but is stuck, or cannot log in, is not
+    healthy. Reads the heartbeat file the daemon keeps beside its lock; no server is touched.
+    """
+    from mailbot.app import heartbeat_path
+    from mailbot.domain.liveness import health as judge
+    from mailbot.edges import heartbeat
+
+    settings = _settings(config)
+    path = heartbeat_path(settings)
+    ok, why = judge(heartbeat.read(path), _parse_now(now), settings.imap.poll_seconds)
+    print(f"{'healthy' if ok else 'unhealthy'}: {why}")
+    raise typer.Exit(0 if ok else 1)
 
 
 @app.command()

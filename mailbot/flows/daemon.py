@@ -3,7 +3,8 @@
 SIGTERM/SIGINT set a stop flag: the batch being handled (at most `imap.batch_size` messages,
 one transaction, well under a second) is finished and filed, then the scheduler and
 connections are shut down. Delivery runs under one lock so two deliveries never
-overlap; interrupted sends from a previous run are recovered once, at start.
+overlap; interrupted sends from a previous run are recovered once, at start. Every intake
+cycle records a heartbeat (good, or failed with its reason) for `mailbot health`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import logging
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from mailbot.domain import liveness
+from mailbot.edges import heartbeat
 from mailbot.flows import intake, outbox, tick
 
 if TYPE_CHECKING:
@@ -30,7 +34,31 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def serve(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
+class Pulse:
+    """The daemon's heartbeat (`domain.liveness`), kept in a file for `mailbot health`."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.last = (heartbeat.read(path) if path else None) or liveness.Heartbeat()
+
+    def _keep(self, hb: liveness.Heartbeat) -> None:
+        self.last = hb
+        if self.path is not None:
+            try:
+                heartbeat.write(self.path, hb)
+            except OSError as exc:  # health then says "stale": worth a line, not a crash
+                log.warning("heartbeat not written to %s: %s", self.path, exc)
+
+    def ok(self, now: datetime) -> None:
+        self._keep(liveness.beat(self.last, now))
+
+    def failed(self, now: datetime, error: str) -> None:
+        self._keep(liveness.failed(self.last, now, error))
+
+
+async def serve(
+    deps: Deps, clock: Callable[[], datetime] = utcnow, heartbeat_path: Path | None = None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -57,6 +85,7 @@ async def serve(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
         await deliver_job()
 
     settings = deps.settings
+    pulse = Pulse(heartbeat_path)
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         deliver_job,
@@ -83,10 +112,12 @@ async def serve(deps: Deps, clock: Callable[[], datetime] = utcnow) -> None:
         while not stop.is_set():
             try:
                 report = await intake.run_once(deps, clock(), mailbox=mailbox, stop=stop.is_set)
+                pulse.ok(clock())
                 if report.seen:
                     log.info("intake: %s in, %s quarantined", report.seen, report.quarantined)
                     await deliver_job()
             except Exception as exc:  # a server or database outage: log, wait, try again
+                pulse.failed(clock(), f"{type(exc).__name__}: {exc}")
                 what = intake.database_failure(exc)
                 if what is not None:  # not a bug: no traceback (nor SQLAlchemy's text)
                     log.warning(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from mailbot.edges.tables import Pair, Proposal, RoundRow
@@ -166,4 +167,38 @@ def test_uncertain_mail_is_resent_once_by_itself_then_only_by_hand(tmp_path: Pat
     assert third["Message-ID"] == first["Message-ID"]
     assert run(prog, "outbox", "uncertain").stdout.strip() == "no uncertain mail"
     assert run(prog, "outbox", "resend", key).returncode == 2  # sent now: not again
+    prog.close()
+
+
+def test_health_reads_the_daemons_heartbeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mailbot health` (the container's HEALTHCHECK) judges the heartbeat file the daemon
+    keeps beside its lock: none, fresh, stale, failing logins."""
+    from datetime import UTC, datetime, timedelta
+
+    from mailbot.app import heartbeat_path
+    from mailbot.domain.liveness import Heartbeat
+    from mailbot.edges import heartbeat
+
+    monkeypatch.setenv("MAILBOT_LOCK_DIR", str(tmp_path))
+    prog = Program.create(tmp_path / "p", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    path = heartbeat_path(prog.deps.settings)
+    now = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+
+    def health() -> subprocess.CompletedProcess[str]:
+        return run(prog, "health", "--now", now.isoformat())
+
+    none = health()
+    assert none.returncode == 1 and "no cycle recorded" in none.stdout
+    heartbeat.write(path, Heartbeat(last_ok_at=now - timedelta(seconds=40)))
+    fresh = health()
+    assert fresh.returncode == 0 and "healthy" in fresh.stdout
+    heartbeat.write(path, Heartbeat(last_ok_at=now - timedelta(hours=5)))
+    assert health().returncode == 1
+    heartbeat.write(
+        path, Heartbeat(last_ok_at=now, failures_in_row=4, last_error="ImapError: LOGIN failed")
+    )
+    failing = health()
+    assert failing.returncode == 1 and "LOGIN failed" in failing.stdout
     prog.close()

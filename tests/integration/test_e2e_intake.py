@@ -130,6 +130,7 @@ def test_the_daemon_answers_within_one_poll_and_stops_cleanly_on_sigterm(live: L
 
     stack = live.stack
     ana = mailbox.new_user(stack, "ana", "example.net")
+    assert live.cli("health", check=False).returncode == 1  # no daemon yet: not healthy
     proc = subprocess.Popen(
         [sys.executable, "-m", "mailbot", "run", "--config", str(live.config)],
         env=live.env,
@@ -144,6 +145,8 @@ def test_the_daemon_answers_within_one_poll_and_stops_cleanly_on_sigterm(live: L
         mailbox.send(stack, _form(ana, live.program, body), ana, live.program)
         [reply] = [_parse(r) for r in mailbox.wait_for(stack, ana, 1, timeout=30)]
         assert "Biblioteca" in reply.get_body(("plain",)).get_content()
+        alive = live.cli("health", check=False)  # the daemon's heartbeat, beside its lock
+        assert alive.returncode == 0 and "healthy" in alive.stdout, alive.stdout
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
