@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -62,11 +60,15 @@ def _parse_now(now: str | None) -> datetime:
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    """key=value lines on stderr, or JSON lines with MAILBOT_LOG_FORMAT=json."""
+    from mailbot.edges.logformat import configure
+
+    fmt = os.environ.get("MAILBOT_LOG_FORMAT", "kv").strip().lower() or "kv"
+    try:
+        configure(fmt, verbose=verbose)
+    except ValueError as exc:
+        console.print(f"[red]MAILBOT_LOG_FORMAT:[/red] {exc}")
+        raise typer.Exit(2) from None
 
 
 def _deps(config: Path | None):

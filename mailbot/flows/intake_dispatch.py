@@ -24,7 +24,7 @@ from mailbot.domain.classify import ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Route, Verdict
 from mailbot.edges.tables import InboundRow, Outbox, Person
 from mailbot.flows import coordination, effects, pairs, participant_commands
-from mailbot.flows.activity import activity_at, pair_ids
+from mailbot.flows.activity import activity_at, pair_ids, reply_counts_as_contact
 from mailbot.flows.bouncing import heard_from, record_bounce
 from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, dedupe_id, row, row_values
 from mailbot.flows.intake_known import Known
@@ -142,6 +142,7 @@ def _done(
         msg.from_addr,
         ",".join(verdict.hits),
         decision.note,
+        extra={"fields": {"message_id": msg.message_id, "source": source_key}},
     )
     return PROCESSED, verdict.kind.value
 
@@ -322,8 +323,8 @@ def _signals(h: Handling) -> None:
         h.row.pair_id = ids[0]
     else:
         note = record_survey_answer(h.session, person, h.msg.text, h.now)
-        if not note and any(r.route is Route.REPLY for r in h.verdict.routes):
-            ids = pairs.running_pair_ids(h.session, person.id)
+        if not note and reply_counts_as_contact(h.session, h.verdict, h.msg):
+            ids = pairs.running_pair_ids(h.session, person.id)  # never a question: see contact
     if note:
         h.row.reason += " — " + note
     elif ids:

@@ -15,6 +15,13 @@ queued again, once, with the same Message-ID (receivers such as Gmail collapse i
 Message-IDs, so a copy that did arrive shows once): at least once, at most one extra copy per
 crash. A row uncertain again after that stays for a person (`resend`, `mailbot outbox resend
 KEY`); the coordinators' digest counts both.
+
+The one extra copy per crash holds with `smtp.connections` sending at once because a send has
+two phases (edges/ports.py): every connection prepares its transaction (MAIL FROM, RCPT TO)
+on its own, but only one at a time finishes it — the data, the final dot, the relay's reply —
+and records the row `sent`, under one gate. Rows killed while waiting for the gate sent no
+final dot, so the relay discarded them (RFC 5321): a crash leaves at most one row that reached
+the relay without being recorded.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.domain import tokens
 from mailbot.domain.model import Outgoing, Route
+from mailbot.edges.ports import SendResult
 from mailbot.edges.render import TemplateMissing
 from mailbot.edges.tables import Outbox
 from mailbot.flows import refusals
@@ -40,6 +48,7 @@ from mailbot.mail.build import Envelope, build_message
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
+    from mailbot.edges.ports import Sender
 
 log = logging.getLogger("mailbot.outbox")
 # Status updates go through the table (Core): the ORM's UPDATE path, which would also sync
@@ -91,6 +100,11 @@ class DeliverReport:
     resent: int = 0  # uncertain rows queued again automatically (sent in this same pass)
     errors: list[str] = field(default_factory=list)
     stopped: str = ""  # why the pass ended before the queue did ("" = it did not)
+
+
+def _ids(row: Outbox) -> dict[str, Any]:
+    """The structured fields of a delivery log line (`edges.logformat`)."""
+    return {"fields": {"outbox_key": row.key, "message_id": row.message_id}}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -221,19 +235,21 @@ async def deliver(
 ) -> DeliverReport:
     """Send every due outbox row once, over `smtp.connections` reused connections at once.
 
-    Each row is claimed in its own transaction just before it is sent, so a crash leaves at
-    most one row per connection `uncertain`. `recover` marks rows a dead run left in
-    `sending` as uncertain; only a caller that holds the single-instance lock and has no
-    delivery of its own in flight may ask for it.
+    Each row is claimed in its own transaction just before it is sent, and the connections
+    finish their sends and record them one at a time (`gate`), so a crash leaves at most one
+    row `uncertain` that the relay took (and one per connection that it did not). `recover`
+    marks rows a dead run left in `sending` as uncertain; only a caller that holds the
+    single-instance lock and has no delivery of its own in flight may ask for it.
     """
     report = DeliverReport(uncertain=recover_interrupted(deps, now) if recover else 0)
     report.resent = requeue_uncertain(deps, now)
     batch = limit or deps.settings.smtp.batch_size
     senders = [deps.sender() for _ in range(deps.settings.smtp.connections)]
+    gate = asyncio.Lock()
 
-    async def work(sender: Any, rows: deque[Outbox]) -> None:
+    async def work(sender: Sender, rows: deque[Outbox]) -> None:
         while rows and not report.stopped:
-            await _deliver_one(deps, sender, rows.popleft(), now, report)
+            await _deliver_one(deps, sender, rows.popleft(), now, report, gate)
 
     try:
         while True:
@@ -264,7 +280,12 @@ async def deliver(
 
 
 async def _deliver_one(
-    deps: Deps, sender: Any, row: Outbox, now: datetime, report: DeliverReport
+    deps: Deps,
+    sender: Sender,
+    row: Outbox,
+    now: datetime,
+    report: DeliverReport,
+    gate: asyncio.Lock,
 ) -> None:
     try:
         message, bounce_to = render_row(deps, row, now)
@@ -303,10 +324,31 @@ async def _deliver_one(
         if not claimed.rowcount:  # type: ignore[attr-defined]
             return
     try:
-        result = await sender.send(message, envelope_from=bounce_to, recipients=[*row.to, *row.cc])
+        prepared = await sender.prepare(
+            message, envelope_from=bounce_to, recipients=[*row.to, *row.cc]
+        )
     except Exception as exc:  # a sender bug must not strand the row in `sending`
         _send_raised(deps, row, exc, report, now)
         return
+    if isinstance(prepared, SendResult):  # settled before any data: the relay took nothing
+        _settle(deps, row, prepared, now, report)
+        return
+    try:
+        async with gate:  # from the final dot to the row recorded, one connection at a time
+            try:
+                result = await prepared.finish()
+            except Exception as exc:
+                _send_raised(deps, row, exc, report, now)
+                return
+            _settle(deps, row, result, now, report)
+    finally:
+        prepared.abort()  # a no-op once finished; cancelled at the gate: nothing was sent
+
+
+def _settle(
+    deps: Deps, row: Outbox, result: SendResult, now: datetime, report: DeliverReport
+) -> None:
+    """Record what the relay said about `row` (claimed `sending`): sent, retried, failed."""
     attempts = row.attempts + 1
     recipients = {*row.to, *row.cc}
     permanent, transient = refusals.split(result.refused)
@@ -329,13 +371,19 @@ async def _deliver_one(
                 "last_error": result.detail[:2000],
             }
             report.uncertain += 1
-            log.warning("send uncertain key=%s detail=%s", row.key, result.detail)
+            log.warning("send uncertain key=%s detail=%s", row.key, result.detail, extra=_ids(row))
         elif result.ok:
             values = {"status": "sent", "sent_at": now, "last_error": ""}
             if result.refused:
                 values["last_error"] = f"refused: {result.refused}{note}"[:2000]
             report.sent += 1
-            log.info("sent key=%s to=%s template=%s", row.key, row.primary_to, row.template)
+            log.info(
+                "sent key=%s to=%s template=%s",
+                row.key,
+                row.primary_to,
+                row.template,
+                extra=_ids(row),
+            )
         elif (
             result.permanent
             or again
@@ -343,7 +391,7 @@ async def _deliver_one(
         ):
             values = {"status": "failed", "last_error": f"{result.detail}{note}"[:2000]}
             report.failed += 1
-            log.warning("send failed key=%s detail=%s", row.key, result.detail)
+            log.warning("send failed key=%s detail=%s", row.key, result.detail, extra=_ids(row))
         else:
             values = {
                 "status": "pending",
@@ -351,7 +399,7 @@ async def _deliver_one(
                 "last_error": result.detail[:2000],
             }
             report.retried += 1
-            log.info("send deferred key=%s detail=%s", row.key, result.detail)
+            log.info("send deferred key=%s detail=%s", row.key, result.detail, extra=_ids(row))
         s.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(**values))
     if result.blocked:  # the relay refuses us, not this mail: the next would fare alike
         report.stopped = result.detail or "the relay refused us"

@@ -1,0 +1,122 @@
+"""How much mail may go now: the provider's sending caps, and refusals that mean "slow down".
+
+Must not: do I/O or read the clock. Providers cap what one mailbox sends (Exchange Online 30
+messages a minute and 10,000 recipients a day; Gmail about 500 recipients a day, Workspace
+about 2,000) and answer mail over the cap with a throttling or quota refusal. This module
+decides, from what the outbox already sent (its own record, so the count survives a restart)
+and any pause a refusal started:
+- `allowance`: how many recipients may be sent at `now` without passing any cap, and when
+  the next one may go if none may now;
+- `throttled`: whether an SMTP refusal is the provider limiting *us* (never a fault of the
+  recipient, never scored as a bounce) and how long to pause;
+- `order_key`: answers to people before bulk mail, so a topic morning never delays an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Caps:
+    """Recipients per window; None = no cap."""
+
+    per_minute: int | None = None
+    per_hour: int | None = None
+    per_day: int | None = None
+
+    def windows(self) -> list[tuple[timedelta, int]]:
+        caps = ((MINUTE, self.per_minute), (HOUR, self.per_hour), (DAY, self.per_day))
+        return [(span, cap) for span, cap in caps if cap is not None]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message the relay took: when, and to how many recipients."""
+
+    at: datetime
+    recipients: int
+
+
+@dataclass(frozen=True)
+class Allowance:
+    recipients: int | None  # how many may go now (None: no cap at all)
+    next_at: datetime | None  # when more may go, if `recipients` is 0
+
+
+def allowance(
+    caps: Caps, sent: Sequence[Sent], now: datetime, paused_until: datetime | None = None
+) -> Allowance:
+    """What the caps leave at `now`, given the sends of the last day (any order)."""
+    if paused_until is not None and paused_until > now:
+        return Allowance(0, paused_until)
+    windows = caps.windows()
+    if not windows:
+        return Allowance(None, None)
+    left: list[int] = []
+    opens: list[datetime] = []
+    for span, cap in windows:
+        recent = sorted((s for s in sent if now - span < s.at <= now), key=lambda s: s.at)
+        used = sum(s.recipients for s in recent)
+        left.append(max(cap - used, 0))
+        if used >= cap:
+            # the window frees up as its oldest sends age out: the earliest instant at which
+            # what remains inside it drops below the cap
+            over = used - cap + 1
+            for s in recent:
+                over -= s.recipients
+                if over <= 0:
+                    opens.append(s.at + span)
+                    break
+    room = min(left)
+    if room > 0:
+        return Allowance(room, None)
+    return Allowance(0, max(opens) if opens else now + MINUTE)
+
+
+# Reply codes and texts that mean the provider is limiting the sender, not refusing the
+# recipient: RFC 3463 x.7.x "security or policy" throttling (4.7.0, 4.7.28 Exchange), 421
+# (service closing, "too many"), 451 4.3.2 (system not accepting, try later), 452 4.5.3
+# (too many recipients), Gmail's 550 5.4.5 daily sending quota, Exchange's
+# SubmissionQuotaExceeded / "sending limit" (554 5.2.0 or 5.2.2 from the submission side).
+# "Quota" alone is not enough: 552 5.2.2 "mailbox over quota" is the recipient's mailbox.
+_QUOTA_TEXT = re.compile(
+    r"sending quota|rate limit|ratelimit|too many (?:messages|recipients|connections)|"
+    r"sending limit|message rate|submissionquotaexceeded|throttl|daily user sending",
+    re.IGNORECASE,
+)
+_ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def throttled(code: int | None, text: str) -> timedelta | None:
+    """How long to stop sending when `code`/`text` is a throttle or quota refusal, else None.
+
+    A daily quota pauses until the day's window has room again (an hour, then the caps
+    decide); a transient throttle for a few minutes.
+    """
+    if code is None:
+        return None
+    head = text[:300]
+    enhanced = _ENHANCED.search(head)
+    status = enhanced.groups() if enhanced else None
+    if code == 550 and status == ("5", "4", "5"):  # Gmail: daily user sending quota exceeded
+        return HOUR
+    if _QUOTA_TEXT.search(head):
+        return HOUR if code >= 500 or "daily" in head.lower() else 5 * MINUTE
+    if code == 421 or (status is not None and status[:2] == ("4", "7")):
+        return 5 * MINUTE
+    if code == 451 and status == ("4", "3", "2"):
+        return 5 * MINUTE
+    return None
+
+
+def order_key(bulk: bool, row_id: int) -> tuple[int, int]:
+    """Answers to people first, then bulk mail (topics, nudges), each in outbox order."""
+    return (1 if bulk else 0, row_id)
