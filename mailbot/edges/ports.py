@@ -1,19 +1,26 @@
 """The shapes the flows need from a mailbox and a sender, met by IMAP/SMTP and by Maildir.
 
-The flows depend on these protocols (and the two value types they pass) only, so the demo
+The flows depend on these protocols (and the value types they pass) only, so the demo
 can run on a local Maildir and the daemon on real servers with the same code.
+
+A send has two phases so that the flows can bound what a crash leaves unknown: `prepare`
+hands nothing of the message over (connect, MAIL FROM, RCPT TO: the refusals are known), and
+`Prepared.finish` sends the data and its final dot, after which the relay may have taken it.
+A connection lost between the two costs nothing: RFC 5321 (§3.3, §4.1.1.4) has the relay
+discard a transaction whose data did not end with the final dot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from email.message import EmailMessage
 from typing import Protocol
 
 from mailbot.domain.model import WireMessage
 
-__all__ = ["Fetched", "Mailbox", "SendResult", "Sender"]
+__all__ = ["Fetched", "Mailbox", "Prepared", "SendResult", "Sender"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,7 @@ class SendResult:
     # transient, and the next message would fare no better now.
     blocked: bool = False
     # The connection failed after the message data began to go out: the relay may have taken
-    # it. Never to be sent again automatically (the flows mark the row uncertain).
+    # it. Not to be sent again as if it had not (the flows mark the row uncertain).
     uncertain: bool = False
 
 
@@ -47,10 +54,31 @@ class Mailbox(Protocol):
     async def fetch(self, uids: Sequence[int]) -> list[Fetched]: ...
     async def move(self, uids: Sequence[int], folder: str) -> None: ...
     async def wait_for_new(self, timeout: float) -> bool: ...
+    async def delete_older_than(self, before: date) -> int:
+        """Expunge the messages of this mailbox's folder received (IMAP internal date) before
+        the day `before`; returns how many were removed."""
+        ...
+
+
+class Prepared(Protocol):
+    """A transaction the relay has agreed to (at least one recipient accepted); no data sent."""
+
+    async def finish(self) -> SendResult:
+        """Send the message and its final dot, and wait for the relay's verdict. Never raises
+        for what the server or the network does (a connection lost from here on: `uncertain`)."""
+        ...
+
+    def abort(self) -> None:
+        """Give the transaction up without sending anything (a no-op once finished)."""
+        ...
 
 
 class Sender(Protocol):
-    async def send(
+    async def prepare(
         self, message: EmailMessage | WireMessage, *, envelope_from: str, recipients: Sequence[str]
-    ) -> SendResult: ...
+    ) -> SendResult | Prepared:
+        """Open a transaction for `message`: a `SendResult` when it is settled before any data
+        (refused, blocked, failed: nothing handed over), else the `Prepared` transaction."""
+        ...
+
     async def close(self) -> None: ...

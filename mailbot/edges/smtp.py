@@ -1,10 +1,13 @@
 """SMTP edge: a thin adapter over aiosmtplib that hands one message to the relay — no decisions.
 
-`SmtpSender.send` never raises for anything the server or the network does, nor for anything
-raised before a message is handed over (connecting, EHLO, STARTTLS, AUTH: say the relay
-offers no STARTTLS or AUTH); it reports a `SendResult` saying whether the relay took the
-message, and if not, whether trying again later can help (4xx, lost or refused connections,
-our setup: transient) or not (5xx: permanent). What to do
+A send is two calls (edges/ports.py): `SmtpSender.prepare` opens the transaction (connect or
+reuse, MAIL FROM, RCPT TO) and hands nothing of the message over; `finish` on what it returns
+sends DATA, the message and its final dot and reads the verdict. The connection belongs to the
+transaction in between. `send` does both at once. Neither ever raises for anything the server
+or the network does, nor for anything raised before a message is handed over (connecting,
+EHLO, STARTTLS, AUTH: say the relay offers no STARTTLS or AUTH); they report a `SendResult`
+saying whether the relay took the message, and if not, whether trying again later can help
+(4xx, lost or refused connections, our setup: transient) or not (5xx: permanent). What to do
 about it (retry, bounce score, quarantine) is decided by the flows.
 
 One connection is reused across calls. A connection found dead when the transaction starts
@@ -44,7 +47,7 @@ from mailbot.domain.model import WireMessage
 from mailbot.edges.oauth import AccessTokens, OAuthTokenError, sasl_initial_response
 from mailbot.edges.ports import SendResult
 
-__all__ = ["SendResult", "SmtpSender", "SmtpSettings"]
+__all__ = ["SendResult", "SmtpPrepared", "SmtpSender", "SmtpSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +93,8 @@ class SmtpSender:
         self._tokens = tokens if settings.auth == "oauth2" and settings.username else None
         self._smtp: aiosmtplib.SMTP | None = None
         self._used_at = 0.0
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # the connection: one transaction, prepare to finish
+        self._prepared: SmtpPrepared | None = None
         self.connections_opened = 0  # for observability and tests
 
     async def __aenter__(self) -> SmtpSender:
@@ -110,6 +114,8 @@ class SmtpSender:
             await self._ready()
 
     async def close(self) -> None:
+        if self._prepared is not None:  # never finished: nothing was sent, drop it
+            self._prepared.abort()
         async with self._lock:
             smtp, self._smtp = self._smtp, None
             if smtp is not None and smtp.is_connected:
@@ -125,49 +131,75 @@ class SmtpSender:
         envelope_from: str,
         recipients: Sequence[str],
     ) -> SendResult:
-        """Hand `message` to the relay for `recipients`. Bcc headers are not transmitted."""
+        """Hand `message` to the relay for `recipients`: `prepare`, then `finish` at once."""
+        prepared = await self.prepare(message, envelope_from=envelope_from, recipients=recipients)
+        if isinstance(prepared, SendResult):
+            return prepared
+        return await prepared.finish()
+
+    async def prepare(
+        self,
+        message: email.message.EmailMessage | WireMessage,
+        *,
+        envelope_from: str,
+        recipients: Sequence[str],
+    ) -> SendResult | SmtpPrepared:
+        """Open a transaction for `message` to `recipients` (Bcc headers are not transmitted).
+
+        A `SendResult` when it is settled before any data (nothing was handed over), else the
+        open transaction, which keeps this sender's connection until finished or aborted.
+        """
         t0 = time.monotonic()
         rcpts = list(dict.fromkeys(recipients))
         if not rcpts:
             return SendResult(False, True, None, "no recipients", {})
-        async with self._lock:
-            reused = False
-            for attempt in (1, 2):
-                try:
-                    smtp, reused = await self._ready()
-                except Exception as exc:  # nothing was handed over: report it, never raise
-                    self._discard()
-                    result = self._setup_failed(exc)
-                    break
-                try:
-                    result = await self._transaction(smtp, message, envelope_from, rcpts, reused)
-                    break
-                except _Stale as exc:
-                    self._discard()
-                    if attempt == 2:
-                        result = _blocked(None, f"connection lost: {exc}")
-                        break
-                    log.info("smtp op=send reconnect reason=%r", str(exc))
-                except aiosmtplib.SMTPResponseException as exc:
-                    self._discard()
-                    result = _blocked(exc.code, f"{exc.code} {exc.message}")
-                    break
-                except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS) as exc:
-                    self._discard()
-                    result = _blocked(None, _describe(exc, self._where()))
-                    break
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "smtp op=send ms=%.1f ok=%s permanent=%s code=%s rcpts=%d refused=%d reused=%s",
-                (time.monotonic() - t0) * 1000,
-                result.ok,
-                result.permanent,
-                result.code,
-                len(rcpts),
-                len(result.refused),
-                reused,
-            )
-        return result
+        await self._lock.acquire()
+        try:
+            outcome = await self._open(message, envelope_from, rcpts, t0)
+        except BaseException:
+            self._lock.release()
+            raise
+        if isinstance(outcome, SendResult):
+            self._lock.release()
+            _log_result(outcome, t0, len(rcpts))
+        else:
+            self._prepared = outcome
+        return outcome
+
+    async def _open(
+        self,
+        message: email.message.EmailMessage | WireMessage,
+        envelope_from: str,
+        rcpts: list[str],
+        t0: float,
+    ) -> SendResult | SmtpPrepared:
+        """Connect (or reuse) and say MAIL FROM and RCPT TO; a dead reused connection once more."""
+        retried = False
+        while True:
+            try:
+                smtp, reused = await self._ready()
+            except Exception as exc:  # nothing was handed over: report it, never raise
+                self._discard()
+                return self._setup_failed(exc)
+            try:
+                outcome = await self._envelope(smtp, message, envelope_from, rcpts, reused)
+            except _Stale as exc:
+                self._discard()
+                if retried:
+                    return _blocked(None, f"connection lost: {exc}")
+                retried = True
+                log.info("smtp op=send reconnect reason=%r", str(exc))
+                continue
+            except aiosmtplib.SMTPResponseException as exc:
+                self._discard()
+                return _blocked(exc.code, f"{exc.code} {exc.message}")
+            except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS) as exc:
+                self._discard()
+                return _blocked(None, _describe(exc, self._where()))
+            if isinstance(outcome, SendResult):
+                return outcome
+            flat, refused = outcome
+            return SmtpPrepared(self, smtp, flat, refused, t0, len(rcpts))
 
     # -- internals -------------------------------------------------------------------------
 
@@ -256,14 +288,15 @@ class SmtpSender:
             resp = await smtp.execute_command(b"")
         return resp
 
-    async def _transaction(
+    async def _envelope(
         self,
         smtp: aiosmtplib.SMTP,
         message: email.message.EmailMessage | WireMessage,
         envelope_from: str,
         rcpts: list[str],
         reused: bool,
-    ) -> SendResult:
+    ) -> SendResult | tuple[bytes, dict[str, str]]:
+        """MAIL FROM and RCPT TO: a result, or the flattened message and the refused recipients."""
         utf8 = _needs_smtputf8(message, envelope_from, rcpts)
         if utf8 and not smtp.supports_extension("smtputf8"):
             return SendResult(False, True, None, "message needs SMTPUTF8, server lacks it", {})
@@ -323,7 +356,13 @@ class SmtpSender:
             code = transient[0] if transient else codes[0]
             detail = "all recipients refused: " + "; ".join(f"{r}: {e}" for r, e in refused.items())
             return await self._failed(smtp, SendResult(False, not transient, code, detail, refused))
+        self._used_at = time.monotonic()
+        return flat, refused
 
+    async def _data(
+        self, smtp: aiosmtplib.SMTP, flat: bytes, refused: dict[str, str]
+    ) -> SendResult:
+        """DATA, the message and its final dot: from here on the relay may have taken it."""
         if not smtp.is_connected:  # closed before DATA: nothing was handed over
             self._discard()
             return _blocked(None, "connection closed before DATA")
@@ -355,6 +394,14 @@ class SmtpSender:
             self._discard()
         return result
 
+    def _release(self, prepared: SmtpPrepared, *, discard: bool) -> None:
+        """`prepared` is over: the connection is free again (or dropped, with `discard`)."""
+        if discard:
+            self._discard()
+        if self._prepared is prepared:
+            self._prepared = None
+        self._lock.release()
+
     def _discard(self) -> None:
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
@@ -362,6 +409,56 @@ class SmtpSender:
 
     def _where(self) -> str:
         return f"{self._s.host}:{self._s.port} ({self._s.tls})"
+
+
+class SmtpPrepared:
+    """An open transaction on an `SmtpSender`'s connection: envelope accepted, no data sent."""
+
+    def __init__(
+        self,
+        owner: SmtpSender,
+        smtp: aiosmtplib.SMTP,
+        flat: bytes,
+        refused: dict[str, str],
+        t0: float,
+        recipients: int,
+    ) -> None:
+        self._owner, self._smtp, self._flat, self._refused = owner, smtp, flat, refused
+        self._t0, self._recipients = t0, recipients
+        self._over = False
+
+    async def finish(self) -> SendResult:
+        """Send the data and the final dot; the relay's verdict (see `SendResult`)."""
+        if self._over:
+            raise RuntimeError("this SMTP transaction is already over")
+        self._over = True
+        try:
+            result = await self._owner._data(self._smtp, self._flat, self._refused)
+        except BaseException:  # cancelled or a bug mid-data: the connection's state is unknown
+            self._owner._release(self, discard=True)
+            raise
+        self._owner._release(self, discard=False)
+        _log_result(result, self._t0, self._recipients)
+        return result
+
+    def abort(self) -> None:
+        """Drop the connection without a final dot: the relay discards the transaction."""
+        if not self._over:
+            self._over = True
+            self._owner._release(self, discard=True)
+
+
+def _log_result(result: SendResult, t0: float, recipients: int) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "smtp op=send ms=%.1f ok=%s permanent=%s code=%s rcpts=%d refused=%d",
+            (time.monotonic() - t0) * 1000,
+            result.ok,
+            result.permanent,
+            result.code,
+            recipients,
+            len(result.refused),
+        )
 
 
 def _by_code(code: int, detail: str) -> SendResult:

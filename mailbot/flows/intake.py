@@ -11,11 +11,18 @@ is quarantined (`_handle_chunk`). A failure of the database itself (locked, gone
 message's fault: the transaction is rolled back, nothing is quarantined, and
 `DatabaseUnavailable` stops the run with the batch still in the inbox for the next one.
 
+No message can hold the inbox up: parsing and classifying one run under a time budget
+(`imap.message_budget_seconds`, `flows.time_budget`); a message past it is quarantined with
+the reason (hit `over_budget`) and the rest of its batch handled one by one, without
+running the slow one again.
+
 What is done with each message is `intake_dispatch.handle`'s job.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import traceback
 from collections import Counter
@@ -31,9 +38,12 @@ from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, row, source_key
 from mailbot.flows.intake_dispatch import handle
 from mailbot.flows.intake_known import Known
 from mailbot.flows.metadata_buffer import MetadataBuffer
+from mailbot.flows.time_budget import OverBudget, budget
 from mailbot.mail.parse import parse_message
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from mailbot.deps import Deps
     from mailbot.edges.ports import Fetched, Mailbox
 
@@ -125,21 +135,13 @@ def _handle_chunk(
     in its own savepoint, so that only the failing message is quarantined.
     """
     keys = [source_key(folder, uidvalidity, f.uid) for f in chunk]
-    msgs = [parse_message(f.raw) for f in chunk]
-    try:
-        with deps.db.transaction() as s:
-            known = Known.load(s, keys, msgs, now)
-            known.buffer = buffer = MetadataBuffer()
-            outcomes = [
-                handle(s, deps, fetched, key, now, msg, known)
-                for fetched, key, msg in zip(chunk, keys, msgs, strict=True)
-            ]
-            buffer.write(s)
-    except Exception as exc:
-        _blame_the_database(exc)
-        log.warning("chunk of %d failed together: handling one by one", len(chunk), exc_info=True)
+    seconds = deps.settings.imap.message_budget_seconds
+    over: dict[str, OverBudget] = {}  # source key -> the step that ran past the budget
+    msgs = [_parse(f.raw, key, seconds, over) for f, key in zip(chunk, keys, strict=True)]
+    outcomes = None if over else _handle_together(deps, chunk, keys, msgs, now, over)
+    if outcomes is None:
         try:
-            outcomes = _handle_one_by_one(deps, chunk, keys, msgs, now)
+            outcomes = _handle_one_by_one(deps, chunk, keys, msgs, now, over)
         except Exception as again:
             _blame_the_database(again)
             raise
@@ -155,16 +157,56 @@ def _handle_chunk(
     return done
 
 
+def _handle_together(
+    deps: Deps,
+    chunk: list[Fetched],
+    keys: list[str],
+    msgs: list[Inbound],
+    now: datetime,
+    over: dict[str, OverBudget],
+) -> list[tuple[str, str]] | None:
+    """The whole chunk in one transaction; None (rolled back) when a message failed in it."""
+    current = ""
+    try:
+        with deps.db.transaction() as s:
+            known = Known.load(s, keys, msgs, now)
+            known.buffer = buffer = MetadataBuffer()
+            outcomes = []
+            for fetched, key, msg in zip(chunk, keys, msgs, strict=True):
+                current = key
+                outcomes.append(handle(s, deps, fetched, key, now, msg, known))
+            buffer.write(s)
+        return outcomes
+    except OverBudget as exc:
+        over[current] = exc
+        log.warning("inbound uid=%s over its time budget: handling one by one", current)
+    except Exception as exc:
+        _blame_the_database(exc)
+        log.warning("chunk of %d failed together: handling one by one", len(chunk), exc_info=True)
+    return None
+
+
 def _handle_one_by_one(
-    deps: Deps, chunk: list[Fetched], keys: list[str], msgs: list[Inbound], now: datetime
+    deps: Deps,
+    chunk: list[Fetched],
+    keys: list[str],
+    msgs: list[Inbound],
+    now: datetime,
+    over: dict[str, OverBudget],
 ) -> list[tuple[str, str]]:
     outcomes: list[tuple[str, str]] = []
     with deps.db.transaction() as s:
         known = Known.load(s, keys, msgs, now)
         for fetched, key, msg in zip(chunk, keys, msgs, strict=True):
+            slow = over.get(key)
+            if slow is not None and key not in known.existing:  # not run again: quarantined
+                outcomes.append(_over_budget(s, msg, key, now, slow))
+                continue
             try:
                 with s.begin_nested():
                     outcomes.append(handle(s, deps, fetched, key, now, msg, known))
+            except OverBudget as exc:  # its savepoint is rolled back: nothing of it is kept
+                outcomes.append(_over_budget(s, msg, key, now, exc))
             except Exception as exc:
                 if unavailable(exc):  # not this message's fault: roll the batch back
                     raise
@@ -182,6 +224,26 @@ def _handle_one_by_one(
                 )
                 outcomes.append((QUARANTINED, Kind.UNKNOWN.value))
     return outcomes
+
+
+def _parse(raw: bytes, key: str, seconds: float, over: dict[str, OverBudget]) -> Inbound:
+    """`raw` parsed within the budget; past it, noted in `over` and read as nothing but its
+    size and digest (the digest keeps it apart from every other message)."""
+    try:
+        with budget(seconds, "parsing"):
+            return parse_message(raw)
+    except OverBudget as exc:
+        over[key] = exc
+        digest = hashlib.sha256(raw).hexdigest()
+        return dataclasses.replace(parse_message(b""), raw_sha256=digest, size=len(raw))
+
+
+def _over_budget(
+    s: Session, msg: Inbound, key: str, now: datetime, exc: OverBudget
+) -> tuple[str, str]:
+    log.error("inbound uid=%s quarantined: %s", key, exc)
+    s.add(row(msg, key, now, Kind.UNKNOWN.value, str(exc), ["over_budget"], QUARANTINED))
+    return QUARANTINED, Kind.UNKNOWN.value
 
 
 def _blame_the_database(error: BaseException) -> None:

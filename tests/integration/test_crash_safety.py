@@ -1,17 +1,23 @@
 """SIGKILL the daemon at random points while it works through a full mailbox, many times.
 
 Afterwards every inbound message is processed exactly once (the database and the IMAP folders
-agree) and no outbox key reached a mailbox twice.
+agree), every answer arrived (mail a kill left uncertain is sent once more after the grace,
+with the same Message-ID), and no more copies arrived twice than there were kills.
+
+MAILBOT_CRASH_MESSAGES and MAILBOT_CRASH_KILLS make it the long run the README quotes
+(2,000 messages, 100 kills); the suite runs 400 and 10.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import os
 import random
 import signal
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +29,8 @@ from tests.support import mailbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-N = 400
-KILLS = 10
+N = int(os.environ.get("MAILBOT_CRASH_MESSAGES", "400"))
+KILLS = int(os.environ.get("MAILBOT_CRASH_KILLS", "10"))
 
 
 def _message(i: int, program: str, catchall_domain: str) -> bytes:
@@ -54,7 +60,7 @@ def _wait(condition: Any, proc: Any, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def test_sigkill_at_random_points_loses_nothing_and_sends_nothing_twice(
+def test_sigkill_at_random_points_loses_nothing_and_duplicates_at_most_once_a_kill(
     mailstack: dict[str, Any], db_url: str, tmp_path: Path
 ) -> None:
     live = Live.create(mailstack, db_url, tmp_path / "live")
@@ -97,7 +103,9 @@ def test_sigkill_at_random_points_loses_nothing_and_sends_nothing_twice(
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
         progress.append(committed())
-    live.cli("tick")
+    live.cli("tick")  # what a restart does: rows a kill left mid-send become uncertain
+    later = datetime.now(UTC) + timedelta(minutes=20)  # past smtp.resend_uncertain_after_minutes
+    live.cli("tick", "--now", later.isoformat())
     # The kills landed while there was work: more was committed between most kills.
     assert len(set(progress)) > KILLS // 2, progress
 
@@ -117,7 +125,7 @@ def test_sigkill_at_random_points_loses_nothing_and_sends_nothing_twice(
     assert applications == N // 4  # every valid form stored, once
 
     statuses = Counter(r.status for r in outbox)
-    assert set(statuses) <= {"sent", "uncertain"}, statuses
+    assert set(statuses) == {"sent"}, statuses  # nothing left uncertain: no answer lost
     ours = {f"<{r.message_id}>": r.status for r in outbox}
     delivered: Counter[str] = Counter()
     deadline = time.monotonic() + 30
@@ -130,9 +138,15 @@ def test_sigkill_at_random_points_loses_nothing_and_sends_nothing_twice(
             if (mid := email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"])
             in ours
         )
-        if sum(delivered.values()) >= statuses["sent"] or time.monotonic() > deadline:
+        if set(delivered) >= set(ours) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
-    assert max(delivered.values(), default=1) == 1, delivered.most_common(3)
-    sent_ids = {mid for mid, st in ours.items() if st == "sent"}
-    assert sent_ids <= set(delivered), "a key marked sent never arrived"
+    copies = sum(n - 1 for n in delivered.values())
+    # The figures the README quotes (run with -s to see them).
+    print(
+        f"\ncrash figures: messages={N} kills={KILLS} lost_inbound={N - len(per_message)} "
+        f"answers={len(ours)} lost_answers={len(set(ours) - set(delivered))} "
+        f"duplicates={copies} per_kill={copies / KILLS:.2f}"
+    )
+    assert set(ours) <= set(delivered), "an answer never arrived"
+    assert max(delivered.values()) <= 2 and copies <= KILLS, (copies, delivered.most_common(3))

@@ -257,3 +257,52 @@ async def test_smtputf8_is_used_only_when_needed_and_offered() -> None:
         refused: SendResult = await tx.send(_message(rcpt), envelope_from=SENDER, recipients=[rcpt])
     assert (refused.ok, refused.permanent) == (False, True) and "SMTPUTF8" in refused.detail
     assert ascii_only.accepted == []
+
+
+# -- the two phases: prepare hands nothing over ---------------------------------------------------
+
+
+async def test_prepare_hands_nothing_over_until_finish_and_abort_discards_it() -> None:
+    handler = Recorder({"ghost@example.org": "550 5.1.1 no such user"})
+    async with local_smtp(handler) as server, SmtpSender(_plain(server.port)) as sender:
+        rcpts = ["a@b.c", "ghost@example.org"]
+        prepared = await sender.prepare(_message("a@b.c"), envelope_from=SENDER, recipients=rcpts)
+        assert not isinstance(prepared, SendResult), prepared
+        assert handler.accepted == []  # envelope only: the relay has nothing to deliver yet
+        done = await prepared.finish()
+        assert done.ok and list(done.refused) == ["ghost@example.org"], done
+        assert len(handler.accepted) == 1
+
+        dropped = await sender.prepare(_message("a@b.c"), envelope_from=SENDER, recipients=rcpts)
+        assert not isinstance(dropped, SendResult), dropped
+        dropped.abort()  # no final dot: the relay discards the transaction
+        dropped.abort()  # and again is harmless
+        after = await sender.send(_message("a@b.c"), envelope_from=SENDER, recipients=["a@b.c"])
+        assert after.ok, after
+        assert sender.connections_opened == 2  # the aborted transaction's connection was dropped
+    assert len(handler.accepted) == 2
+
+
+async def test_prepare_settles_what_is_known_before_any_data() -> None:
+    handler = Recorder({"ghost@example.org": "550 5.1.1 no such user"})
+    async with local_smtp(handler) as server, SmtpSender(_plain(server.port)) as sender:
+        refused = await sender.prepare(
+            _message("ghost@example.org"), envelope_from=SENDER, recipients=["ghost@example.org"]
+        )
+        assert isinstance(refused, SendResult) and (refused.ok, refused.permanent) == (False, True)
+        # The sender is free again at once: the connection was reset, not held.
+        assert (await sender.send(_message("a@b.c"), envelope_from=SENDER, recipients=["a@b.c"])).ok
+        assert sender.connections_opened == 1
+
+
+async def test_closing_a_sender_with_a_prepared_transaction_sends_nothing() -> None:
+    handler = Recorder()
+    async with local_smtp(handler) as server:
+        sender = SmtpSender(_plain(server.port))
+        prepared = await sender.prepare(
+            _message("a@b.c"), envelope_from=SENDER, recipients=["a@b.c"]
+        )
+        assert not isinstance(prepared, SendResult), prepared
+        await asyncio.wait_for(sender.close(), 5)  # does not wait for a finish that never comes
+        await asyncio.sleep(0.05)
+    assert handler.accepted == []
