@@ -26,6 +26,7 @@ from benchmarks.pools import make_pool
 
 if TYPE_CHECKING:
     from benchmarks.round import Rates
+    from benchmarks.round_world import Received
 
 # The round's calendar (ILN 2016A-like: a month of applications, four months of round).
 OPEN = date(2027, 1, 4)
@@ -83,7 +84,7 @@ class Person:
     told_bounce: int = 0  # bounces of own mail to the partner
     withdrawn: bool = False
     paused_until: date | None = None
-    last_program_mail: tuple[str, str] | None = None  # (reply address, subject)
+    last_program_mail: Received | None = None  # to reply to (read when they do)
     away_replied: set[str] = field(default_factory=set)
 
     def day_of(self, d: date) -> int:

@@ -2,7 +2,8 @@
 mailbot's real `tick` over the Maildir transport.
 
 People write RFC 5322 messages into the program's Maildir inbox and read what the program wrote
-(`sent/<recipient>/*.eml`); the mail system is simulated too: a dead address gets a DSN back to
+(the mail its sender hands over, which also lands in `sent/<recipient>/*.eml`); the mail system
+is simulated too: a dead address gets a DSN back to
 the envelope sender, an away person's auto-reply goes back to the program's mail. Coordinators
 read every mail the program sends them and answer each item that asks for a decision with a
 one-reply action, from their address to the mail's signed Reply-To. The `Ledger`
@@ -19,15 +20,15 @@ import os
 import random
 import re
 import time as time_mod
+from base64 import encodebytes
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email import message_from_bytes
 from email.header import Header, decode_header, make_header
-from email.message import EmailMessage, Message
-from email.mime.text import MIMEText
-from email.parser import BytesHeaderParser
+from email.message import EmailMessage
+from email.policy import SMTP, compat32
 from email.utils import format_datetime, formataddr, getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,9 +52,10 @@ if TYPE_CHECKING:
 PROGRAM = "coordinator@example.org"
 COORDINATOR = "director@example.org"
 TALKING_DAYS = 21  # "in touch every two weeks" (ILN) plus a week's slack: the false-alarm rule
-_MSGID_RE = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
+_HEADER_LINE = re.compile(rb"\r?\n(?![ \t])")  # a line break that does not fold a header
 _ACTION_RE = re.compile(r"\b(" + "|".join(ACTION_VERBS[2:]) + r")\s+#?([A-Za-z]*\d[\w-]*)")
 _PAIR_STATE_RE = re.compile(r"Pair\s+(\d+)\s+\([^)]*\):\s*([\w-]+)")
+_REFUSED_RE = re.compile(r"Not done:\s*(\w+)\s+(?:pair\s+)?#?([A-Za-z]*\d[\w-]*)")
 _BATCH_HINT = re.compile(r"one (command|action|answer) (per|a) line|several (commands|lines)", re.I)
 _NOT_ACTIONABLE = frozenset({"coordinator_action_done", "final_report"})
 
@@ -62,21 +64,62 @@ def at(d: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(d, time(hour, minute), tzinfo=UTC)
 
 
+def _plain_text_mail(head: list[tuple[str, str]], body: str) -> bytes:
+    """The bytes `MIMEText(body, "plain", "utf-8")` with these headers writes (`as_bytes`),
+    without building the message: a header that fits on its line is written as it is, any
+    other folded as that writer folds it; the body in base64."""
+    lines = [
+        'Content-Type: text/plain; charset="utf-8"',
+        "MIME-Version: 1.0",
+        "Content-Transfer-Encoding: base64",
+    ]
+    for name, value in head:
+        if name == "Subject" and not value.isascii():
+            value = Header(value, "utf-8").encode(linesep="\n", maxlinelen=78)
+        elif not value.isascii() or "\n" in value or len(name) + 2 + len(value) > 78:
+            lines.append(compat32.fold(name, value).rstrip("\n").replace("\r\n", "\n"))
+            continue
+        lines.append(f"{name}: {value}")
+    return ("\n".join(lines) + "\n\n").encode() + encodebytes(body.encode("utf-8"))
+
+
+def header_block(raw: bytes) -> dict[str, list[str]]:
+    """The header fields of a message, by lower-case name, each value as the `email` package's
+    compat32 parser gives it (folding line breaks kept): a header parser without the parser."""
+    end = raw.find(b"\r\n\r\n")
+    end = raw.find(b"\n\n") if end < 0 else end
+    fields: dict[str, list[str]] = defaultdict(list)
+    for line in _HEADER_LINE.split(raw[: max(end, 0)]):
+        name, colon, value = line.partition(b":")
+        if colon:
+            fields[name.decode("ascii", "replace").strip().lower()].append(
+                value.decode("utf-8", "replace").lstrip(" \t")
+            )
+    return fields
+
+
 @dataclass
 class Received:
     """A program mail as its recipient finds it."""
 
     to: str
     template: str
-    msg: Message
+    raw: bytes
     when: datetime
+    head: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.head = self.head or header_block(self.raw)
+
+    def get(self, name: str) -> str:
+        return (self.head.get(name.lower()) or [""])[0]
 
     def addresses(self, name: str) -> list[str]:
-        return [a.lower() for _, a in getaddresses(self.msg.get_all(name, [])) if a]
+        return [a.lower() for _, a in getaddresses(self.head.get(name.lower(), [])) if a]
 
     @property
     def subject(self) -> str:
-        return str(make_header(decode_header(self.msg.get("Subject", ""))))
+        return str(make_header(decode_header(self.get("Subject"))))
 
     @property
     def reply_to(self) -> str:
@@ -84,14 +127,13 @@ class Received:
 
     @property
     def message_id(self) -> str:
-        return str(self.msg.get("Message-ID", "")).strip()
+        return self.get("Message-ID").strip()
 
     def refs(self) -> list[str]:
-        raw = f"{self.msg.get('In-Reply-To', '')} {self.msg.get('References', '')}"
-        return re.findall(r"<([^>]+)>", raw)
+        return re.findall(r"<([^>]+)>", f"{self.get('In-Reply-To')} {self.get('References')}")
 
     def text(self) -> str:
-        for part in self.msg.walk():
+        for part in message_from_bytes(self.raw).walk():
             if part.get_content_type() == "text/plain":
                 payload = part.get_payload(decode=True)
                 if isinstance(payload, bytes):
@@ -100,8 +142,8 @@ class Received:
 
 
 class RecordingSender(EmlDirSender):
-    """The Maildir transport's sender, plus the simulated mail system: it notes which folders got
-    mail (so the world reads only those) and bounces mail to dead addresses."""
+    """The Maildir transport's sender, plus the simulated mail system: it hands each recipient
+    the mail (so the world need not read the files back) and bounces mail to dead addresses."""
 
     def __init__(self, root: Path, world: World) -> None:
         super().__init__(root)
@@ -114,9 +156,12 @@ class RecordingSender(EmlDirSender):
         envelope_from: str,
         recipients: Sequence[str],
     ) -> SendResult:
+        if not isinstance(message, WireMessage):  # written out here once, as EmlDirSender would
+            data = message.as_bytes(policy=SMTP)
+            message = WireMessage(data, str(message.get("Subject", "")))
         result = await super().send(message, envelope_from=envelope_from, recipients=recipients)
         for rcpt in recipients:
-            self.world.on_sent(rcpt.lower(), envelope_from, message)
+            self.world.on_sent(rcpt.lower(), envelope_from, message.data)
         return result
 
 
@@ -143,8 +188,7 @@ class World:
     batch: str = "auto"  # coordinators: one command per reply (no), all in one (yes), as offered
     by_email: dict[str, Person] = field(default_factory=dict)
     now: datetime = field(default_factory=lambda: at(START, 0))
-    touched: set[str] = field(default_factory=set)
-    seen_files: dict[str, int] = field(default_factory=dict)
+    inboxes: list[tuple[str, bytes]] = field(default_factory=list)  # (recipient, mail) since read
     outbox_mark: int = 0
     templates: dict[str, str] = field(default_factory=dict)
     pending: dict[date, list[PendingMail]] = field(default_factory=lambda: defaultdict(list))
@@ -163,37 +207,32 @@ class World:
         self.rng = random.Random(f"world:{self.seed}")
 
     # ------------------------------------------------------------------ the mail system
-    def on_sent(self, rcpt: str, envelope_from: str, message: EmailMessage | WireMessage) -> None:
-        self.touched.add(rcpt)
+    def on_sent(self, rcpt: str, envelope_from: str, data: bytes) -> None:
+        self.inboxes.append((rcpt, data))
         p = self.by_email.get(rcpt)
         if p is not None and p.dead(self.now.date()):
-            if isinstance(message, WireMessage):
-                mid = _MSGID_RE.search(message.data[:8192])
-                msg_id = mid.group(1).decode() if mid else ""
-            else:
-                msg_id = str(message.get("Message-ID", ""))
-            self.dsns.append((rcpt, envelope_from, msg_id))
+            head = Received(rcpt, "?", data, self.now)
+            self.dsns.append((rcpt, envelope_from, head.message_id))
 
     async def put(self, m: PendingMail, when: datetime, cc: Sequence[str] = ()) -> str:
-        msg = MIMEText(m.body, "plain", "utf-8")
         p = self.by_email.get(m.sender)
-        msg["From"] = formataddr((p.name, m.sender)) if p else m.sender
-        msg["To"] = m.to
-        if cc:
-            msg["Cc"] = ", ".join(cc)
-        msg["Subject"] = Header(m.subject, "utf-8") if not m.subject.isascii() else m.subject  # type: ignore[assignment]
-        msg["Date"] = format_datetime(when)
         self.n_written += 1
         domain = m.sender.rsplit("@", 1)[-1]
         msg_id = f"sim{self.n_written:06d}.{when:%m%d%H}@{domain}"
-        msg["Message-ID"] = f"<{msg_id}>"
+        head = [
+            ("From", formataddr((p.name, m.sender)) if p else m.sender),
+            ("To", m.to),
+            *([("Cc", ", ".join(cc))] if cc else []),
+            ("Subject", m.subject),
+            ("Date", format_datetime(when)),
+            ("Message-ID", f"<{msg_id}>"),
+        ]
         if m.in_reply_to:
-            msg["In-Reply-To"] = m.in_reply_to
-            msg["References"] = m.in_reply_to
+            head += [("In-Reply-To", m.in_reply_to), ("References", m.in_reply_to)]
         if m.auto:
-            msg["Auto-Submitted"] = "auto-replied"
+            head.append(("Auto-Submitted", "auto-replied"))
             self.ledger.robot_ids.add(msg_id)
-        self.deliver(msg.as_bytes())
+        self.deliver(_plain_text_mail(head, m.body))
         if m.human is not None and p is not None:
             shape, via_reply = m.human
             excerpt = re.sub(r"\s+", " ", m.body.strip())[:40]
@@ -260,17 +299,12 @@ class World:
             self.templates[mid.strip("<>")] = template
             self.outbox_mark = max(self.outbox_mark, oid)
         out: list[Received] = []
-        headers = BytesHeaderParser()
-        for folder in sorted(self.touched):
-            files = sorted((self.sent_dir / folder).glob("*.eml"))
-            new = files[self.seen_files.get(folder, 0) :]
-            self.seen_files[folder] = len(files)
-            for path in new:
-                raw = path.read_bytes()
-                msg = message_from_bytes(raw) if folder == COORDINATOR else headers.parsebytes(raw)
-                mid = str(msg.get("Message-ID", "")).strip().strip("<>")
-                out.append(Received(folder, self.templates.get(mid, "?"), msg, when))
-        self.touched.clear()
+        # By recipient, each one's mail in the order sent (as reading each folder's files did).
+        for rcpt, raw in sorted(self.inboxes, key=lambda mail: mail[0]):
+            r = Received(rcpt, "?", raw, when)
+            r.template = self.templates.get(r.message_id.strip("<>"), "?")
+            out.append(r)
+        self.inboxes.clear()
         return out
 
     def learn_pairs(self, mail: list[Received]) -> None:
@@ -333,11 +367,13 @@ class World:
             return
         if p.away is not None and p.day_of(d) >= p.away[1]:
             p.away_replied.clear()
-        p.last_program_mail = (r.reply_to, r.subject)
+        p.last_program_mail = r
         rates, rng, lang = self.rates, self.rng, p.language
         t = r.template
         if t == "application_invalid":
             self.later(p, r, p.form, 1, 3)
+        elif t in ("confirm_request", "delete_confirm"):  # they asked: they confirm, soon
+            self.later(p, r, tx.YES[lang], 0, 1)
         elif t in ("nudge_quiet", "nudge_one_sided", "nudge_second"):
             if not p.engaged(d):
                 if not p.withdrawn and rng.random() < rates.nudge_revives:
@@ -396,15 +432,19 @@ class World:
             self.coordinator_out.append((r, ["APPROVE"]))
             return
         if r.template == "coordinator_action_done":
-            m = re.match(r"Not done:\s*(\w+)\s+#?(\S+)", r.subject)
-            if m:
-                self.ledger.refused[m.group(1).lower()] += 1
-                if m.group(1).upper() == "REMATCH":
-                    self.refused_rematch.add(m.group(2))
+            # one command: "Not done: REMATCH pair 12" in the subject; a reply of several
+            # lines: one summary, each refused line "Not done: REMATCH pair 12 — why"
+            closes: list[str] = []
+            for verb, target in _REFUSED_RE.findall(r.subject + "\n" + text):
+                self.ledger.refused[verb.lower()] += 1
+                if verb.upper() == "REMATCH":
+                    self.refused_rematch.add(target)
                     self.ledger.items.append(
-                        Item(r.when, "refused REMATCH", m.group(2), ("CLOSE",), "CLOSE")
+                        Item(r.when, "refused REMATCH", target, ("CLOSE",), "CLOSE")
                     )
-                    self.coordinator_out.append((r, [f"CLOSE {m.group(2)}"]))
+                    closes.append(f"CLOSE {target}")
+            if closes:
+                self.coordinator_out.append((r, closes))
             return
         if r.template in _NOT_ACTIONABLE:
             return
@@ -593,8 +633,7 @@ class World:
             p.last_program_mail is not None and self.rng.random() < self.rates.question_as_reply
         )
         if as_reply and p.last_program_mail is not None:
-            to, subject = p.last_program_mail
-            subject = "Re: " + subject
+            to, subject = p.last_program_mail.reply_to, "Re: " + p.last_program_mail.subject
         else:
             to, subject = (
                 PROGRAM,

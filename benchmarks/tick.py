@@ -159,8 +159,7 @@ def tick(pairs: list[PairView], ladder: LadderSection) -> dict[str, int]:
         "nudges": len(decision.nudges),
         "skips": len(decision.skips),
         "topics": len(topics),
-        "stalled": len(digest.stalled),
-        "one_sided": len(digest.one_sided),
+        "flagged": len(digest.flagged),
     }
 
 

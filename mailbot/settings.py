@@ -72,6 +72,8 @@ class ImapSection:
     poll_seconds: int = 60
     idle: bool = True
     ca_file: str = ""
+    # A message whose parsing or classifying takes longer is quarantined (flows.time_budget).
+    message_budget_seconds: float = 10.0
     # authserv-ids (RFC 8601) our receiving server writes in Authentication-Results; DMARC is
     # read only from those fields. () = only the topmost field.
     authserv_ids: tuple[str, ...] = ()
@@ -139,15 +141,35 @@ class MatchingSection:
 
 @dataclass(frozen=True)
 class LadderSection:
-    quiet_days: int = 14
-    one_sided_days: int = 10
-    second_nudge_days: int = 21
-    stalled_days: int = 28
+    # Silence thresholds in days; 0 = derived from the round's topic_every_days r
+    # (domain.ladder.thresholds: quiet = one_sided = 2r, second = 3r, stalled = 4r).
+    quiet_days: int = 0
+    one_sided_days: int = 0
+    second_nudge_days: int = 0
+    stalled_days: int = 0
     first_week_days: int = 7
     nudge_cooldown_days: int = 7
+    auto_resolve: bool = True  # an exhausted pair is resolved by the program, not flagged
     silent_cycles_to_exclude: int = 3
     bounce_threshold: float = 3.0
     bounce_forget_days: int = 30
+
+
+@dataclass(frozen=True)
+class PoolSection:
+    """The waiting pool of a running round (`domain.waiting_pool`)."""
+
+    wait_days: int = 28  # nobody waits longer for a partner: then carried to the next round
+    min_days_left: int = 28  # no new pair in a round's last days: they are carried instead
+    late_join_share: float = 0.5  # a late form joins the running round in this first share of it
+
+
+@dataclass(frozen=True)
+class PrivacySection:
+    """How long personal data and program mail are kept (`domain.retention`, docs/PRIVACY.md)."""
+
+    retain_months: int = 24  # inactive and in no running or future round this long → erased
+    processed_mail_days: int = 90  # handled (and quarantined) program mail kept this long
 
 
 @dataclass(frozen=True)
@@ -171,6 +193,8 @@ class Settings:
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
     matching: MatchingSection = field(default_factory=MatchingSection)
     ladder: LadderSection = field(default_factory=LadderSection)
+    pool: PoolSection = field(default_factory=PoolSection)
+    privacy: PrivacySection = field(default_factory=PrivacySection)
     rounds: tuple[RoundSettings, ...] = ()
     source: str = "<defaults>"
     provider: str = "generic"  # microsoft365 | google | gmail | generic: presets, see providers
@@ -193,6 +217,8 @@ _SECTIONS: dict[str, type] = {
     "schedule": ScheduleSection,
     "matching": MatchingSection,
     "ladder": LadderSection,
+    "pool": PoolSection,
+    "privacy": PrivacySection,
 }
 
 # Keys that once existed, with what replaced them: named instead of "unknown key".
@@ -355,8 +381,11 @@ def _validate(s: Settings) -> Settings:
     if not 1 <= s.smtp.connections <= 32:
         raise ConfigError("smtp.connections: expected 1 to 32 connections at once")
     _validate_oauth(s)
+    _validate_ladder(s.ladder)
     if not 1 <= s.imap.batch_size <= 500:
         raise ConfigError("imap.batch_size: keep it between 1 and 500 (aioimaplib is quadratic)")
+    if not 0 < s.imap.message_budget_seconds <= 3600:
+        raise ConfigError("imap.message_budget_seconds: expected more than 0, at most 3600")
     for authserv_id in s.imap.authserv_ids:
         if not authserv_id or any(c in authserv_id for c in ' \t;()"'):
             raise ConfigError(
@@ -367,6 +396,14 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("matching.cap_share: expected a share between 0 and 1")
     if s.matching.odd not in ("trio", "defer"):
         raise ConfigError("matching.odd: expected trio or defer")
+    if s.pool.wait_days < 1 or s.pool.min_days_left < 0:
+        raise ConfigError("pool.wait_days: at least 1 day; pool.min_days_left: 0 or more")
+    if not 0 <= s.pool.late_join_share <= 1:
+        raise ConfigError("pool.late_join_share: expected a share between 0 and 1")
+    if not 1 <= s.privacy.retain_months <= 120:
+        raise ConfigError("privacy.retain_months: expected 1 to 120 months")
+    if not 1 <= s.privacy.processed_mail_days <= 3650:
+        raise ConfigError("privacy.processed_mail_days: expected 1 to 3650 days")
     if not s.database.url:
         raise ConfigError("database.url: empty")
     prog = ProgramSettings(**{**p.__dict__, "address": address, "coordinators": coordinators})
@@ -376,6 +413,18 @@ def _validate(s: Settings) -> Settings:
 def oauth_used(s: Settings) -> bool:
     """Whether IMAP or SMTP logs in with OAuth2 (SMTP without a username does not log in)."""
     return s.imap.auth == "oauth2" or (s.smtp.auth == "oauth2" and bool(s.smtp.username))
+
+
+def _validate_ladder(lad: LadderSection) -> None:
+    steps = ("quiet_days", "one_sided_days", "second_nudge_days", "stalled_days")
+    for key in (*steps, "first_week_days", "nudge_cooldown_days"):
+        if getattr(lad, key) < 0:
+            raise ConfigError(f"ladder.{key}: expected 0 or more days")
+    first = max(lad.quiet_days, lad.one_sided_days)
+    if lad.second_nudge_days and first > lad.second_nudge_days:
+        raise ConfigError("ladder.second_nudge_days: must not come before the first nudge")
+    if lad.stalled_days and max(first, lad.second_nudge_days) > lad.stalled_days:
+        raise ConfigError("ladder.stalled_days: must not come before the nudges")
 
 
 def _validate_oauth(s: Settings) -> None:

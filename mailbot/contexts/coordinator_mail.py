@@ -10,6 +10,7 @@ Must not: do I/O.
 from typing import NotRequired, TypedDict
 
 from mailbot.contexts.common import Base, RoundFull
+from mailbot.contexts.question_mail import QuestionItem
 
 CountryCount = list[str | int]  # [country code, applicants]
 WeekShare = list[str | int]  # [week start (ISO date), active pairs, running pairs]
@@ -45,12 +46,22 @@ class ProposalMail(Base):
     left: list[LeftOut]
 
 
-class CoordinatorActionDoneMail(Base):
-    """To the coordinator whose command was carried out, or refused."""
+class ReplyOutcome(TypedDict):
+    """One line of a coordinator's reply and what became of it."""
 
-    action: str  # the command as understood, e.g. "REMATCH pair 12"
+    line: str  # the line as they wrote it
+    action: str  # the command as understood ("CLOSE pair 12"); "" when not a command
+    detail: str  # what happened, or why nothing did
+    done: bool
+
+
+class CoordinatorActionDoneMail(Base):
+    """To the coordinator whose reply was carried out, or refused: ONE mail per reply."""
+
+    action: str  # the (first) command as understood, e.g. "REMATCH pair 12"
     detail: str  # what happened, one or more lines; may be ""
     refused: NotRequired[bool]  # True: nothing changed (default False)
+    outcomes: NotRequired[list[ReplyOutcome]]  # a reply of several lines: each line's outcome
 
 
 class DigestCounts(TypedDict):
@@ -103,6 +114,21 @@ class SurveySummary(TypedDict):
     valuable: list[str]  # the free texts, in the order given
 
 
+class AutomaticCounts(TypedDict):
+    """What the program did by itself since the last digest (`flows.digest_job`)."""
+
+    nudges: int  # nudges sent to partners who went quiet
+    rematched: int  # new pairs made from the waiting pool
+    ended_silent: int  # pairs ended: a partner stayed silent through every nudge
+    ended_withdrew: int  # pairs ended: a partner withdrew
+    ended_bouncing: int  # pairs ended: a partner's address bounces
+    carried: int  # people who waited too long, carried to the next round
+    waiting: int  # people waiting for a partner now
+    faq_answers: int  # questions answered automatically
+    resent: int  # mail resent once by itself after an interrupted send
+    silent_reports: int  # "my partner does not answer", left to the ladder and the pool
+
+
 class DigestMail(Base):
     """The coordinators' weekly digest (the chart is attached by the flow)."""
 
@@ -120,8 +146,12 @@ class DigestMail(Base):
     deletions: int  # data deletions carried out
     applications: int  # new or updated applications
     held: list[str]  # senders we do not know, held in the mailbox
-    uncertain: int  # sends interrupted, not repeated
+    uncertain: int  # sends still uncertain after their one automatic resend
     survey: SurveySummary | None  # the survey so far, once it was sent
+    questions: list[QuestionItem]  # open questions listed for the first time (or with news)
+    automatic: AutomaticCounts
+    unchanged: int  # items listed in earlier digests, still open, no news: not listed again
+    needs_you: int  # items listed with an action: pairs, questions, requests
 
 
 class FinalReportMail(Base):

@@ -31,6 +31,15 @@ from mailbot.contexts.coordinator_mail import (
     ProposalStats,
     SurveySummary,
 )
+from mailbot.contexts.faq_mail import (
+    FaqApplyMail,
+    FaqChangePartnerMail,
+    FaqHowOftenMail,
+    FaqLeaveMail,
+    FaqPauseMail,
+    FaqTopicMail,
+    FaqWhoIsMyPartnerMail,
+)
 from mailbot.contexts.participant_mail import (
     ApplicationInvalidMail,
     ApplicationShown,
@@ -41,6 +50,15 @@ from mailbot.contexts.participant_mail import (
     HelpMail,
     StatusMail,
     WelcomeMail,
+)
+from mailbot.contexts.pool_mail import PairEndedSilentMail, PoolCarriedMail, PoolWaitingMail
+from mailbot.contexts.privacy_samples import DATA_EXPORT
+from mailbot.contexts.question_mail import (
+    ConfirmRequestMail,
+    QuestionAnswerMail,
+    QuestionForwardedMail,
+    QuestionItem,
+    QuestionReceivedMail,
 )
 from mailbot.contexts.round_mail import (
     CheckinMail,
@@ -198,6 +216,8 @@ ACK_OUTCOMES: list[tuple[str, list[str]]] = [
     ("silent", ["silent_flagged"]),
     ("no", ["not_in_a_pair"]),
     ("pause", ["not_allowed"]),
+    ("withdraw", ["cancelled"]),
+    ("withdraw", ["confirmation_expired"]),
     ("pause", ["something_new"]),
 ]
 ACK_EACH_OUTCOME: list[CommandAckMail] = [
@@ -507,10 +527,57 @@ DIGEST_WEEK: DigestMail = {
     "held": ["stranger@example.com"],
     "uncertain": 0,
     "survey": None,
+    "questions": [
+        {
+            "id": 12,
+            "asked_on": "2027-02-24",
+            "sender": "lea.dubois@example.net",
+            "name": "Léa Dubois",
+            "language": "fr",
+            "subject": "Question",
+            "text": "Est-ce que je peux inviter une collègue à nos échanges ?",
+            "urgent": False,
+            "forwarded": False,
+            "action": "ANSWER 12 <your answer>",
+            "context": {
+                "status": "active",
+                "round": "2027A",
+                "pair_id": 7,
+                "pair_state": "active",
+                "partner_name": "Kofi Mensah",
+                "partner_country": "Ghana",
+                "recent_mail": [{"template": "topic", "on": "2027-02-22"}],
+            },
+        }
+    ],
+    "automatic": {
+        "nudges": 12,
+        "rematched": 3,
+        "ended_silent": 2,
+        "ended_withdrew": 1,
+        "ended_bouncing": 0,
+        "carried": 1,
+        "waiting": 4,
+        "faq_answers": 7,
+        "resent": 1,
+        "silent_reports": 2,
+    },
+    "unchanged": 2,
+    "needs_you": 4,
 }
 DIGEST: list[DigestMail] = [
     DIGEST_WEEK,
-    {**DIGEST_WEEK, "flagged": [], "survey": SURVEY_SUMMARY, "uncertain": 2},
+    {
+        **DIGEST_WEEK,
+        "flagged": [],
+        "survey": SURVEY_SUMMARY,
+        "uncertain": 2,
+        "unchanged": 0,
+        "needs_you": 0,
+        "silent_reports": [],
+        "rematch_requests": [],
+        "automatic": dict.fromkeys(DIGEST_WEEK["automatic"], 0),  # type: ignore[typeddict-item]
+    },
 ]
 ROUND_ENDED: RoundFull = {**ROUND, "end": "2027-06-08"}
 FINAL_REPORT: list[FinalReportMail] = [
@@ -542,6 +609,32 @@ COORDINATOR_ACTION_DONE: list[CoordinatorActionDoneMail] = [
     },
     {**BASE, "action": "LIAISE pair 7", "detail": ""},
 ]
+COORDINATOR_REPLY_SUMMARY: CoordinatorActionDoneMail = {
+    **BASE,
+    "action": "CLOSE pair 12",
+    "detail": "CLOSE pair 12: closed; 1 member(s) told with a short note",
+    "refused": False,
+    "outcomes": [
+        {
+            "line": "CLOSE 12",
+            "action": "CLOSE pair 12",
+            "detail": "CLOSE pair 12: closed; 1 member(s) told with a short note",
+            "done": True,
+        },
+        {
+            "line": "LIAISE 99 Hello",
+            "action": "LIAISE pair 99",
+            "detail": "there is no pair 99",
+            "done": False,
+        },
+        {
+            "line": "CLOES 13",
+            "action": "",
+            "detail": "not a command we know: nothing done",
+            "done": False,
+        },
+    ],
+}
 COORDINATOR_ACTION_REFUSED: CoordinatorActionDoneMail = {
     **BASE,
     "action": "APPROVE",
@@ -550,11 +643,149 @@ COORDINATOR_ACTION_REFUSED: CoordinatorActionDoneMail = {
 }
 
 
+# --------------------------------------------------------------------------- questions
+QUESTION_RECEIVED: list[QuestionReceivedMail] = [{**BASE, "question_id": 12}]
+QUESTION_ANSWER: list[QuestionAnswerMail] = [
+    {
+        **BASE,
+        "question_id": 12,
+        "asked_on": "2027-02-24",
+        "subject": "Inviting a colleague",
+        "text": "Yes, of course: a colleague may join a conversation now and then.\nEnjoy!",
+    },
+    {**BASE, "question_id": 13, "asked_on": "2027-02-25", "subject": "", "text": "Yes."},
+]
+CONFIRM_REQUEST: list[ConfirmRequestMail] = [
+    {**BASE, "command": command, "mode": waiting, "days": 21 if command == "pause" else None}
+    for command in ("withdraw", "pause", "resume", "rematch", "continue")
+    for waiting in ("yes", "verify")
+]
+QUESTION_ITEM: QuestionItem = {
+    "id": 12,
+    "asked_on": "2027-02-24",
+    "sender": "lea.dubois@example.net",
+    "name": "Léa Dubois",
+    "language": "fr",
+    "subject": "Mon partenaire",
+    "text": "Mon partenaire m'envoie des messages insistants et inappropriés.\nQue faire ?",
+    "urgent": True,
+    "forwarded": True,
+    "action": "ANSWER 12 <your answer>",
+    "context": {
+        "status": "active",
+        "round": "2027A",
+        "pair_id": 7,
+        "pair_state": "active",
+        "partner_name": "Kofi Mensah",
+        "partner_country": "Ghana",
+        "recent_mail": [
+            {"template": "topic", "on": "2027-02-22"},
+            {"template": "introduction", "on": "2027-02-08"},
+        ],
+    },
+}
+QUESTION_FORWARDED: list[QuestionForwardedMail] = [
+    {**BASE, "question": QUESTION_ITEM},
+    {
+        **BASE,
+        "question": {
+            **QUESTION_ITEM,
+            "subject": "",
+            "name": "",
+            "context": {
+                **QUESTION_ITEM["context"],
+                "round": None,
+                "pair_id": None,
+                "pair_state": None,
+                "partner_name": None,
+                "partner_country": None,
+                "recent_mail": [],
+            },
+        },
+    },
+]
+
+# --------------------------------------------------------------------------- FAQ
+FAQ_CHANGE_PARTNER: list[FaqChangePartnerMail] = [
+    {**BASE, "in_pair": True},
+    {**BASE, "in_pair": False},
+]
+FAQ_PAUSE: list[FaqPauseMail] = [BASE]
+FAQ_LEAVE: list[FaqLeaveMail] = [BASE]
+FAQ_APPLY: list[FaqApplyMail] = [
+    {**BASE, "round": ROUND, "next_round": None},
+    {**BASE, "round": None, "next_round": ROUND},
+    {**BASE, "round": None, "next_round": None},
+]
+FAQ_WHO_IS_MY_PARTNER: list[FaqWhoIsMyPartnerMail] = [
+    {
+        **BASE,
+        "partners": [{"name": "Kofi Mensah", "country": "Ghana"}],
+        "tracking_address": TRACKING,
+    },
+    {
+        **BASE,
+        "partners": [
+            {"name": "Kofi Mensah", "country": "Ghana"},
+            {"name": "Mei-Ling Chen", "country": "Taiwan"},
+        ],
+        "tracking_address": TRACKING,
+    },
+    {**BASE, "partners": [], "tracking_address": ""},
+]
+FAQ_TOPIC: list[FaqTopicMail] = [
+    {
+        **BASE,
+        "topic": TOPIC_3,
+        "next_topic_on": "2027-03-15",
+        "tracking_address": TRACKING,
+        "in_pair": True,
+    },
+    {
+        **BASE,
+        "topic": TOPIC_9,
+        "next_topic_on": None,
+        "tracking_address": TRACKING,
+        "in_pair": True,
+    },
+    {
+        **BASE,
+        "topic": None,
+        "next_topic_on": "2027-03-01",
+        "tracking_address": TRACKING,
+        "in_pair": True,
+    },
+    {**BASE, "topic": None, "next_topic_on": None, "tracking_address": "", "in_pair": False},
+]
+FAQ_HOW_OFTEN: list[FaqHowOftenMail] = [{**BASE, "topic_every_days": 14}]
+
+
 # --------------------------------------------------------------------------- by template
 def _contexts(samples: Sequence[Mapping[str, object]]) -> list[dict[str, Any]]:
     """Typed samples as the renderer takes them (plain dicts)."""
     return [dict(s) for s in samples]
 
+
+POOL_WAITING: list[PoolWaitingMail] = [
+    {**BASE, "reason_code": code, "wait_days": 28, "round": ROUND_END}
+    for code in (
+        "left_out",
+        "late",
+        "partner_silent",
+        "partner_bouncing",
+        "partner_withdrew",
+        "pair_ended",
+        "asked",
+    )
+]
+POOL_CARRIED: list[PoolCarriedMail] = [
+    {**BASE, "round": {"name": "2027A"}, "next_round": NEXT_ROUND},
+    {**BASE, "round": {"name": "2027A"}, "next_round": None},
+]
+PAIR_ENDED_SILENT: list[PairEndedSilentMail] = [
+    {**BASE, "partner_names": ["Kofi Mensah"], "round": ROUND_END},
+    {**BASE, "partner_names": ["Kofi Mensah", "Mei-Ling Chen"], "round": ROUND_END},
+]
 
 # The templates tests/unit/test_round_templates.py covers: the round's mail, and the
 # coordinator's "done" notice with its two samples that are not refusals.
@@ -571,6 +802,9 @@ SAMPLES_ROUND: dict[str, list[dict[str, Any]]] = {
     "survey": _contexts(SURVEY),
     "round_deferred": _contexts(ROUND_DEFERRED),
     "round_opened": _contexts(ROUND_OPENED),
+    "pool_waiting": _contexts(POOL_WAITING),
+    "pool_carried": _contexts(POOL_CARRIED),
+    "pair_ended_silent": _contexts(PAIR_ENDED_SILENT),
     "coordinator_action_done": _contexts(COORDINATOR_ACTION_DONE),
 }
 # The mail that commands send (participants' and coordinators' commands).
@@ -580,6 +814,7 @@ SAMPLES_COMMANDS: dict[str, list[dict[str, Any]]] = {
     "partner_left": _contexts(PARTNER_LEFT),
     "delete_confirm": _contexts(DELETE_CONFIRM),
     "data_deleted": _contexts(DATA_DELETED),
+    "data_export": _contexts(DATA_EXPORT),
     "pair_closed": _contexts(PAIR_CLOSED),
     "liaise": _contexts(LIAISE),
 }
@@ -595,8 +830,19 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "status": _contexts(STATUS),
     **SAMPLES_ROUND,
     **SAMPLES_COMMANDS,
+    "faq_change_partner": _contexts(FAQ_CHANGE_PARTNER),
+    "faq_pause": _contexts(FAQ_PAUSE),
+    "faq_leave": _contexts(FAQ_LEAVE),
+    "faq_apply": _contexts(FAQ_APPLY),
+    "faq_who_is_my_partner": _contexts(FAQ_WHO_IS_MY_PARTNER),
+    "faq_topic": _contexts(FAQ_TOPIC),
+    "faq_how_often": _contexts(FAQ_HOW_OFTEN),
+    "question_received": _contexts(QUESTION_RECEIVED),
+    "question_answer": _contexts(QUESTION_ANSWER),
+    "confirm_request": _contexts(CONFIRM_REQUEST),
+    "question_forwarded": _contexts(QUESTION_FORWARDED),
     "coordinator_action_done": [
         *SAMPLES_ROUND["coordinator_action_done"],
-        *_contexts([COORDINATOR_ACTION_REFUSED]),
+        *_contexts([COORDINATOR_ACTION_REFUSED, COORDINATOR_REPLY_SUMMARY]),
     ],
 }

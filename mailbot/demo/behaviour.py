@@ -245,6 +245,8 @@ def respond(
     rng = random.Random(f"{seed}:{kind}:{m.email}")
     if kind == "nudge_quiet" and script is Script.QUIET_THEN_IN_TOUCH and who == 0:
         return Reply(_IN_TOUCH[m.language], delay=1)
+    if kind == "confirm_request":  # they asked (to withdraw): they confirm it
+        return Reply(_YES[m.language], delay=0)
     talkers = (Script.REGULAR, Script.PAUSE, Script.FADES)
     if kind == "checkin" and script in talkers and rng.random() < 0.6:
         return Reply(_YES[m.language], delay=rng.randint(0, 2))

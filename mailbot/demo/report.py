@@ -59,7 +59,10 @@ def timeline(deps: Deps) -> list[tuple[datetime, str]]:
         for o in s.scalars(select(Outbox).where(Outbox.status == "sent")):
             if o.sent_at is not None:
                 item = o.key.split(":")[3] if o.template == "topic" else o.primary_to
-                add(o.sent_at, "out:" + o.template, item)
+                kind = "out:" + o.template
+                if o.template == "pool_waiting":  # why they wait says what the program did
+                    kind += ":" + str(o.context.get("reason_code", ""))
+                add(o.sent_at, kind, item)
         for p in s.scalars(select(Proposal).order_by(Proposal.id)):
             stats = p.payload.get("stats", {}) if isinstance(p.payload, dict) else {}
             pairs, trios = int(stats.get("pairs", 0)), int(stats.get("trios", 0))
@@ -111,6 +114,8 @@ def _describe(kind: str, names: list[str], n: int) -> str:
         return ""  # its mail says it: "out:partner_bouncing"
     if kind.startswith("nudge:"):
         return f"{kind[6:].replace('_', '-')} nudge to {_names(names)}"
+    if kind.startswith("out:faq_"):
+        return f"question answered from the FAQ ({kind[8:].replace('_', ' ')}): {_names(names)}"
     if kind.startswith("flag:"):
         pairs = ", ".join(x.strip().strip("()") for x in names)
         return f"flag for the coordinators' digest: {kind[5:].replace('_', ' ')} ({pairs})"
@@ -142,10 +147,35 @@ def _describe(kind: str, names: list[str], n: int) -> str:
             return f"{kind[4:].replace('_', ' ')}: told {_names(names)}"
         case "out:command_ack":
             return f"command acknowledged to {_names(names)}"
+        case "out:confirm_request":
+            return f"asked to confirm (reply YES) before acting: {_names(names)}"
+        case "out:question_received":
+            return f"question held for the coordinators, who will reply: {_names(names)}"
+        case "out:question_answer":
+            return f"a coordinator's ANSWER sent to {_names(names)}"
+        case "out:pool_waiting:partner_bouncing":
+            return (
+                f"partner's address bounces: pair ended, {_names(names)} told and waiting "
+                "for a new partner from the pool"
+            )
+        case "out:pool_waiting:partner_silent":
+            return f"partner silent through the ladder: {_names(names)} waits for a new partner"
+        case "out:pool_waiting:partner_withdrew":
+            return f"partner withdrew: {_names(names)} waits for a new partner"
+        case "out:pool_waiting:left_out" | "out:pool_waiting:late":
+            return f"waiting in the pool for a partner this round: {_names(names)}"
+        case "out:pair_ended_silent":
+            return f"silent partner let go kindly (told how to come back): {_names(names)}"
+        case "out:pool_carried":
+            return f"no partner in time: carried to the next round, told: {_names(names)}"
+        case "out:data_export":
+            return f"EXPORT MY DATA answered to {_names(names)}"
         case "out:survey":
             return f"end of round: survey sent to {people}"
         case "out:final_report":
             return f"final report sent to {_names(names)}"
+    if kind.startswith("out:pool_waiting:"):
+        return f"waiting in the pool for a new partner: {_names(names)}"
     return ""
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from mailbot.domain.model import PARTICIPANT_COMMANDS, CommandName, Kind, Route, Verdict
+from mailbot.domain.model import (
+    PARTICIPANT_COMMANDS,
+    CommandName,
+    FaqTopic,
+    Kind,
+    Route,
+    Verdict,
+)
 
 COORDINATOR_COMMANDS = frozenset(
     {
@@ -19,6 +26,8 @@ COORDINATOR_COMMANDS = frozenset(
         CommandName.LIAISE,
         CommandName.CLOSE,
         CommandName.NOTE,
+        CommandName.ANSWER,
+        CommandName.CLEAR_BOUNCE,
     }
 )
 SIGNAL_COMMANDS = frozenset(
@@ -74,6 +83,11 @@ def answers_coordinator_mail(verdict: Verdict) -> bool:
     )
 
 
+def faq_template(topic: FaqTopic) -> str:
+    """The template that answers a question about `topic`."""
+    return f"faq_{topic.value}"
+
+
 def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> Decision:
     kind = verdict.kind
     if kind in (Kind.DUPLICATE, Kind.LOOP):
@@ -105,6 +119,12 @@ def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> De
                 return _answer("status", facts, max_answers_per_day)
             # flows.participant_commands acts on it and answers with what it did (rate-limited)
             return Decision(note="participant command", record_command=True)
+    if kind is Kind.FAQ and verdict.faq is not None:
+        # the FAQ answers in the person's language (templates faq_<topic>, domain.intents)
+        return _answer(faq_template(verdict.faq), facts, max_answers_per_day)
+    if kind is Kind.QUESTION:
+        # a person answers it: flows.questions holds it for the coordinators and tells the sender
+        return Decision(note="a question for a person", hold_for_coordinators=True)
     if kind is Kind.REPLY:
         if facts.is_coordinator and answers_coordinator_mail(verdict):
             # "Approved, thanks!" to a proposal must not pass for an APPROVE nor go unheard.
@@ -116,8 +136,11 @@ def decide(verdict: Verdict, facts: SenderFacts, max_answers_per_day: int) -> De
 
 
 def bounce_cleared(last_bounce: datetime | None, now: datetime, clear_days: int) -> bool:
-    """Whether an address marked bouncing has gone `clear_days` without a new bounce."""
-    return last_bounce is None or now - last_bounce >= timedelta(days=clear_days)
+    """Whether an address marked bouncing has gone `clear_days` without a new bounce.
+
+    With no date of a last bounce (marked by hand, or before bounces were dated) time alone
+    never clears it: its person writing, or a coordinator's CLEAR BOUNCE, does."""
+    return last_bounce is not None and now - last_bounce >= timedelta(days=clear_days)
 
 
 def bounce_score(

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mailbot.domain import autoreply, bounces, commands, forms, tokens
+from mailbot.domain import autoreply, bounces, commands, coordinator_reply, forms, intents, tokens
 from mailbot.domain.bounces import read_tag
 from mailbot.domain.model import (
     ApplicationResult,
     BounceInfo,
     Command,
+    FaqTopic,
     Inbound,
     Kind,
     Route,
@@ -45,6 +46,7 @@ class Match:
     bounce: BounceInfo | None = None
     command: Command | None = None
     application: ApplicationResult | None = None
+    faq: FaqTopic | None = None
 
 
 @dataclass
@@ -54,6 +56,17 @@ class _State:
     msg: Inbound
     ctx: ClassifyContext
     routes: list[RouteHit] = field(default_factory=list)
+    intent: intents.Intent | None = None  # read once, by the first row that needs it
+
+    def read_intent(self) -> intents.Intent:
+        if self.intent is None:
+            today = self.msg.date.date() if self.msg.date else None
+            self.intent = intents.read_intent(self.msg.subject, self.msg.text, today=today)
+        return self.intent
+
+    @property
+    def from_coordinator(self) -> bool:
+        return bool(self.msg.from_addr) and self.msg.from_addr in self.ctx.coordinators
 
     def is_ours(self, address: str) -> bool:
         address = address.lower()
@@ -189,10 +202,58 @@ def _command(s: _State) -> Match | None:
     if not _addressed_to_program(s):
         return None
     today = s.msg.date.date() if s.msg.date else None
-    cmd = commands.parse_command(s.msg.subject, s.msg.text, today=today)
+    if s.from_coordinator:
+        cmd = commands.parse_command(s.msg.subject, s.msg.text, today=today)
+    else:  # a keyword, its PAUSE span read from the whole text (domain.intents)
+        intent = s.read_intent()
+        cmd = intent.command if intent.command and not intent.command.sentence else None
+    if cmd is None and s.msg.from_addr and s.msg.from_addr in s.ctx.coordinators:
+        # a coordinator's reply may hold many commands, one a line, after a line of their own
+        cmd = coordinator_reply.first_command(s.msg.subject, s.msg.text, today=today)
     if cmd is None:
         return None
     return Match(f"command {cmd.name.value!r} in the {cmd.source}", command=cmd)
+
+
+def _person_intent(s: _State) -> intents.Intent | None:
+    """What a participant's or a stranger's mail to the program asks for; never a
+    coordinator's (their mail holds commands only)."""
+    if not _addressed_to_program(s) or s.from_coordinator:
+        return None
+    return s.read_intent()
+
+
+def _sentence_command(s: _State) -> Match | None:
+    intent = _person_intent(s)
+    if intent is None or intent.command is None or not intent.command.sentence:
+        return None
+    cmd = intent.command
+    return Match(
+        f"command {cmd.name.value!r} read from a sentence in the {cmd.source}", command=cmd
+    )
+
+
+def _faq(s: _State) -> Match | None:
+    intent = _person_intent(s)
+    if intent is None or intent.faq is None:
+        return None
+    if not s.ctx.sender_known and intent.faq is not FaqTopic.APPLY:
+        return None  # a stranger's other questions are held for the coordinators (unknown)
+    return Match(f"a question the FAQ answers: {intent.faq.value}", faq=intent.faq)
+
+
+def _question(s: _State) -> Match | None:
+    """A participant's own words to the program that no row understood: for a person. Mail
+    reaching us only by a pair's tracking address stays the pair's (reply_routed)."""
+    intent = _person_intent(s)
+    if intent is None or intent.kind is not intents.IntentKind.QUESTION:
+        return None
+    if not s.ctx.sender_known:
+        return None
+    if s.routes and all(h.route is Route.PAIR for h in s.routes):
+        return None
+    lang = f" ({intent.lang})" if intent.lang else ""
+    return Match(f"a question for a person{lang}: no command or FAQ topic in it")
 
 
 def _application(s: _State) -> Match | None:
@@ -255,6 +316,10 @@ RULES: tuple[Rule, ...] = (
     # 6. Only now read what the sender asks for.
     Rule("command", Kind.COMMAND, "a command in the subject or first line", _command),
     Rule("application", Kind.APPLICATION, "an application form in the text", _application),
+    #    Sentences as people write them (domain.intents): a command, an FAQ topic, a question.
+    Rule("sentence_command", Kind.COMMAND, "a command written as a sentence", _sentence_command),
+    Rule("faq", Kind.FAQ, "a question the FAQ answers", _faq),
+    Rule("question", Kind.QUESTION, "a participant's question for a person", _question),
     Rule("reply_routed", Kind.REPLY, "answers our mail, a reply key or a pair", _reply_routed),
     Rule(
         "reply_known_sender", Kind.REPLY, "from a participant or coordinator", _reply_known_sender
@@ -291,6 +356,7 @@ def classify(msg: Inbound, ctx: ClassifyContext) -> Verdict:
             hits=tuple(hits),
             application=match.application,
             command=match.command,
+            faq=match.faq,
             bounce=match.bounce,
             routes=tuple(state.routes),
             away_until=away,

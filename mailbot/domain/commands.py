@@ -16,10 +16,13 @@ Rules (each is a scenario in tests/unit/test_commands.py):
   capped at 90. "PAUSE until 15 March" / "jusqu'au 15 mars" / "hasta el 15 de marzo" (a month
   alone means its 1st) counts the days from the message's date to the next such date; an
   "until" without a date that can be read is not a command, never a silent 14-day pause.
+- EXPORT MY DATA / EXPORTER MES DONNÉES / EXPORTAR MIS DATOS (or the verb alone) asks for
+  what is held about the sender; EXPORT <address> is the coordinators' form (args "address").
 - Coordinator forms: REMATCH/CLOSE/LIAISE/NOTE <pair> [text], PAUSE <address> [n days],
-  APPROVE/REDO [text]. A pair id is a token containing a digit ("12", "#12", "p12"), optionally
-  after the word "pair"; CLOSE, LIAISE and NOTE without one are not commands. Free text goes to
-  args["text"] with its original case.
+  APPROVE/REDO [text], ANSWER <question id> [text] (args "item", "text"). A pair id is a
+  token containing a digit ("12", "#12", "p12"), optionally after the word "pair"; CLOSE,
+  LIAISE, NOTE and ANSWER without one are not commands. Free text goes to args["text"] with its
+  original case. (A coordinator's reply of many lines: `domain.coordinator_reply`.)
 - "Résumé" (with an accent: a CV or a summary) is not RESUME.
 - "CONTINUE on our own" (pairs going on independently) is deliberately *not* CONTINUE (which
   means "join the next round"), so a pair saying goodbye is not re-enrolled by accident.
@@ -32,6 +35,7 @@ Must not: do I/O or read the clock.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from mailbot.domain.model import Command, CommandName
@@ -100,6 +104,14 @@ _PHRASES: dict[CommandName, tuple[str, ...]] = {
         "borrar mis datos",
         "eliminar mis datos",
     ),
+    CommandName.EXPORT_MY_DATA: (
+        "export my data",
+        "export",
+        "exporter mes donnees",
+        "exporter",
+        "exportar mis datos",
+        "exportar",
+    ),
     CommandName.IN_TOUCH: (
         "in touch",
         "we're in touch",
@@ -127,6 +139,8 @@ _PHRASES: dict[CommandName, tuple[str, ...]] = {
     CommandName.LIAISE: ("liaise",),
     CommandName.CLOSE: ("close", "fermer", "cerrar"),
     CommandName.NOTE: ("note", "nota"),
+    CommandName.ANSWER: ("answer",),
+    CommandName.CLEAR_BOUNCE: ("clear bounce",),
 }
 
 _WHOLE_LINE_ONLY = frozenset({CommandName.YES, CommandName.NO})
@@ -370,8 +384,25 @@ def _read_line(line: str, source: str, today: date | None) -> Command | None:
             args = _arguments(name, rest_tokens, rest, today)
             if args is None:
                 return None
+            if isinstance(args.get("text"), str):  # as written: " : ", " ?" are kept
+                skip = len(tokens) - len(str(args["text"]).split())
+                args["text"] = _rest_after(line, skip) or args["text"]
             return Command(name=name, args=args, source=source, text=line)
     return None
+
+
+def _rest_after(line: str, n: int) -> str:
+    """`line` after its first `n` tokens that are words (punctuation alone is not counted),
+    without the punctuation that stood between them and the rest."""
+    seen = 0
+    for m in re.finditer(r"\S+", line):
+        if seen == n:
+            if _norm(m.group()):
+                return line[m.start() :].strip()
+            continue  # "ANSWER 12 : text": the lone ":" goes
+        if _norm(m.group()):
+            seen += 1
+    return ""
 
 
 def _text(tokens: list[str]) -> dict[str, object]:
@@ -387,6 +418,9 @@ def _arguments(
         return {} if not words else None
     if name in _FREE_TEXT:
         return _text(tokens)
+    if name is CommandName.ANSWER:  # ANSWER <question id> [text]; no id: not a command
+        item, used = _pair(tokens, words)
+        return None if item is None else {"item": item, **_text(tokens[used:])}
     if name in _NEEDS_PAIR or name is CommandName.REMATCH:
         pair, used = _pair(tokens, words)
         if pair is None:
@@ -416,9 +450,23 @@ def _arguments(
         if token and words[0] not in _FILLER and _TOKEN_RE.match(token):
             return {"token": token} if _extras_ok(words[1:]) else None
         return {} if _extras_ok(words) else None
+    if name is CommandName.CLEAR_BOUNCE:  # CLEAR BOUNCE <address>; no address: not a command
+        if not tokens or "@" not in tokens[0]:
+            return None
+        address = tokens[0].strip(_EDGE_PUNCT).lower()
+        return {"address": address} if _extras_ok(words[1:]) else None
+    if name is CommandName.EXPORT_MY_DATA and tokens and "@" in tokens[0]:
+        # EXPORT <address>: a coordinator's form (a participant's is refused: domain.answers)
+        address = tokens[0].strip(_EDGE_PUNCT).lower()
+        return {"address": address} if _extras_ok(words[1:]) else None
     if name is CommandName.CONTINUE and words and words[0] in _ON_OUR_OWN:
         return None
     return {} if _extras_ok(words) else None
+
+
+def is_greeting(line: str) -> bool:
+    """True for a greeting line such as "Hi," or "Bonjour Marie," (skipped before a command)."""
+    return bool(_GREETING_RE.match(fold(line)))
 
 
 def _first_body_line(text: str) -> str:
@@ -429,7 +477,7 @@ def _first_body_line(text: str) -> str:
         line = strip_tags(raw).strip()
         if not line:
             continue
-        if not greeting_skipped and _GREETING_RE.match(fold(line)):
+        if not greeting_skipped and is_greeting(line):
             greeting_skipped = True
             continue
         return line
@@ -446,3 +494,49 @@ def parse_command(subject: str, text: str, *, today: date | None = None) -> Comm
     if command is not None:
         return command
     return _read_line(_first_body_line(text), "body", today)
+
+
+@dataclass(frozen=True)
+class PauseSpan:
+    """How long a pause written in a sentence lasts: `days` (None when an "until" names no
+    date that can be read — "until I'm back") and the date asked for, if one was."""
+
+    days: int | None
+    until: date | None = None
+
+
+_SPAN_ARTICLES = frozenset(["a", "an", "un", "une", "uno", "una", "one"])
+
+
+def find_pause_span(text: str, today: date | None) -> PauseSpan | None:
+    """The first "until <date>" or "<n> <unit>" in `text` ("please pause me for three weeks",
+    "jusqu'au 15 mars", "hasta el 15 de marzo"), or None when it names neither. In a sentence
+    a number counts only with its unit: "I have 2 kids" is no duration."""
+    words = [w for w in (_norm(t) for t in text.split()[:_MAX_LINE]) if w]
+    for i, word in enumerate(words):
+        if word in _UNTIL:
+            until, _used = _until_date(words[i + 1 :], today)
+            if until is None or today is None:
+                return PauseSpan(None)
+            return PauseSpan(days_to(until, today), until)
+        unit = words[i + 1] if i + 1 < len(words) else ""
+        if not unit or unit not in _UNITS:
+            continue
+        if word in _SPAN_ARTICLES:
+            number = 1
+        elif word in _NUMBER_WORDS:
+            number = _NUMBER_WORDS[word]
+        elif word.isdigit() and len(word) <= 4:
+            number = int(word)
+        else:
+            continue
+        return PauseSpan(max(1, min(number * _UNITS[unit], MAX_PAUSE_DAYS)))
+    return None
+
+
+IRREVERSIBLE = frozenset({CommandName.WITHDRAW, CommandName.DELETE_MY_DATA})
+
+
+def needs_confirmation(command: Command) -> bool:
+    """An irreversible command read from a sentence: the person confirms it before it acts."""
+    return command.sentence and command.name in IRREVERSIBLE

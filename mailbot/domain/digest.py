@@ -9,14 +9,24 @@ Must not: do I/O or read the clock.
   (replacing a stored point for the same week), oldest first. Weeks start on Monday 00:00 in the
   coordinators' zone (`DigestInputs.zone`); a point is (week_start, active, running).
   The series cannot be rebuilt from `last_wrote_at` alone, so the caller stores each digest's point.
-- `stalled` and `one_sided` list each such pair with how long (`silent_days`, `since`), who is
-  silent, what the ladder already tried in this episode (`tried`, oldest first) and three
-  one-reply actions (`LIAISE <pair> <text>`, `REMATCH <pair>`, `CLOSE <pair>`) that
-  `domain.commands.parse_command` reads back. Longest silence first.
+- `flagged` lists only the pairs a person must decide about (`ladder.needs_judgement`: an
+  exhausted pair the program does not resolve itself; quiet and one-sided pairs are the
+  ladder's own business), each with how long (`silent_days`, `since`), who is silent, what
+  the ladder already tried in this episode (`tried`, oldest first) and three one-reply actions
+  (`LIAISE <pair> <text>`, `REMATCH <pair>`, `CLOSE <pair>`) that `domain.commands.parse_command`
+  reads back. Longest silence first.
 - Everything else is passed through from `DigestInputs` as the caller built it: bounces,
-  withdrawals, REMATCH requests and SILENT reports for the coordinators, deletions (a count
-  only: no names of people who asked to be forgotten), new applications, unknown senders
-  held, uncertain sends, survey results.
+  withdrawals, REMATCH requests and SILENT reports for the coordinators, questions, deletions
+  (a count only: no names of people who asked to be forgotten), new applications, unknown
+  senders held, uncertain sends, survey results, the counts of what the program did itself.
+
+Which items are listed (`select_news`): every item has a key (what it is about: "pair:12",
+"question:3") and its news (what the digest would say about it). An item is listed when it
+was never listed, or its news changed since it was; an open item whose news did not change is
+not listed again, only counted (`unchanged`). An item that is no longer open (contact
+resumed, the program rematched the pair, the question was answered, the sender of held mail
+applied) is not listed, and its memory is forgotten (`resolved`): should it come back, it is
+news.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from mailbot.domain.ladder import (
     PairState,
     PairView,
     State,
+    needs_judgement,
     pair_state,
 )
 from mailbot.domain.topics import zone_or_utc
@@ -66,6 +77,10 @@ class DigestInputs:
     held: tuple[object, ...] = ()  # mail from unknown senders held for coordinators
     uncertain: tuple[object, ...] = ()  # sends whose outcome is unknown
     survey: Mapping[str, object] | None = None  # survey.survey_summary(...)
+    questions: tuple[Mapping[str, object], ...] = ()  # open questions for a person to ANSWER
+    # what the program did by itself this week, by kind (nudges, rematches, ...): counts only
+    automatic: Mapping[str, int] = field(default_factory=dict)
+    unchanged: int = 0  # open items listed before, without news: not listed again
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +106,56 @@ class Digest:
     running: int
     share_active: float
     weekly: tuple[WeekPoint, ...]
-    stalled: tuple[FlaggedPair, ...]
-    one_sided: tuple[FlaggedPair, ...]
+    flagged: tuple[FlaggedPair, ...]
     extra: DigestInputs = field(default_factory=DigestInputs)
 
     @property
     def needs_attention(self) -> bool:
         """True when a coordinator has something to act on."""
         x = self.extra
-        return bool(self.stalled or self.one_sided or x.bounces or x.held or x.uncertain)
+        return bool(
+            self.flagged
+            or x.bounces
+            or x.held
+            or x.uncertain
+            or x.questions
+            or x.rematch_requests
+            or x.silent_reports
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """Something the digest may list: `key` says what it is about, `news` what it says."""
+
+    key: str
+    news: str = ""
+
+
+@dataclass(frozen=True)
+class Selection:
+    listed: frozenset[str]  # keys to list in this digest (and remember, with their news)
+    unchanged: int  # open items listed before, without news: not listed
+    resolved: frozenset[str]  # remembered keys no longer open: forget them
+
+
+def select_news(items: Iterable[Item], remembered: Mapping[str, str]) -> Selection:
+    """Which open `items` to list, given what earlier digests listed (key → news)."""
+    current = {i.key: i.news for i in items}
+    listed = frozenset(k for k, news in current.items() if remembered.get(k) != news)
+    return Selection(
+        listed=listed,
+        unchanged=len(current) - len(listed),
+        resolved=frozenset(k for k in remembered if k not in current),
+    )
+
+
+def pair_item(f: FlaggedPair) -> Item:
+    """A flagged pair as an item: news when its episode, its silent members or what was tried
+    change (not the number of days, which grows every day)."""
+    tried = ",".join(t.kind for t in f.tried)
+    silent = ",".join(str(i) for i in f.silent)
+    return Item(f"pair:{f.pair_id}", f"{f.state.value}|{f.since.isoformat()}|{silent}|{tried}")
 
 
 def week_start(now: datetime, zone: str) -> date:
@@ -114,7 +170,8 @@ def actions(pair_id: int, cause: str) -> tuple[str, ...]:
 
 
 def _flag(pair: PairView, st: PairState) -> FlaggedPair:
-    assert st.since is not None
+    if st.since is None:
+        raise ValueError(f"pair {pair.pair_id} is {st.state.value} with no episode start")
     since = st.since
     tried = tuple(sorted((r for r in pair.nudges if r.at >= since), key=lambda r: r.at))
     return FlaggedPair(
@@ -144,14 +201,11 @@ def build_digest(
     if states is None:
         states = [pair_state(p, now, ladder) for p in pairs]
     counts = dict.fromkeys((s.value for s in State), 0)
-    stalled: list[FlaggedPair] = []
-    one_sided: list[FlaggedPair] = []
+    flagged: list[FlaggedPair] = []
     for pair, st in zip(pairs, states, strict=True):
         counts[st.state.value] += 1
-        if st.state is State.STALLED:
-            stalled.append(_flag(pair, st))
-        elif st.state is State.ONE_SIDED:
-            one_sided.append(_flag(pair, st))
+        if needs_judgement(st, ladder):
+            flagged.append(_flag(pair, st))
     total = len(pairs)
     running = total - counts[State.ENDED.value] - counts[State.PAUSED.value]
     active = counts[State.ACTIVE.value]
@@ -172,8 +226,7 @@ def build_digest(
         running=running,
         share_active=share,
         weekly=tuple(order),
-        stalled=tuple(sorted(stalled, key=longest_first)),
-        one_sided=tuple(sorted(one_sided, key=longest_first)),
+        flagged=tuple(sorted(flagged, key=longest_first)),
         extra=extra,
     )
 

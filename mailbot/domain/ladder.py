@@ -5,11 +5,20 @@ frozen data (`PairView`, `MemberView`, `NudgeRecord`) that the caller builds fro
 
 Signals (what counts as contact)
 - A member's *signal* is the latest of: the pair's start, the member's own `last_wrote_at` (real
-  mail to the pair's tracking address or a reply to the program; the caller never counts an
-  out-of-office reply or a bounce), the pair's `last_checkin_answer_at` (a positive answer to a
+  mail to the pair's tracking address, IN TOUCH, or a reply to the program's mail about the pair
+  that is not a question -- `domain.contact`; the caller never counts an out-of-office reply, a
+  bounce, a question or a command), the pair's `last_checkin_answer_at` (a positive answer to a
   nudge or check-in -- "we're in touch", YES -- vouches for every member), and the end of a
   finished pause (`paused_until` <= now restarts that member's clock).
 - The *pair signal* is the latest member signal. Nudges we sent are never signals.
+
+The rhythm
+Silence is judged against the round's rhythm r (`PairView.rhythm_days`, the round's
+`topic_every_days`; ILN: "be in touch at least every two weeks"). Partners who write every one
+to two weeks, someone away a fortnight, or mail sent without the tracking address in Cc leave
+gaps of 10-20 days that are normal, so each threshold left at 0 in the settings is derived
+(`thresholds`): quiet = one_sided = 2r (the first nudge: two topics went by without a word),
+second_nudge = 3r, stalled = 4r (r = 14: 28 / 42 / 56 days). A number set explicitly wins.
 
 States, first match wins (`pair_state`)
 1. ended   -- `pair.state` is "ended" or "closed", or fewer than two members are not withdrawn
@@ -18,34 +27,43 @@ States, first match wins (`pair_state`)
               not paused at `now`) -- "all members paused" generalised: nobody can talk to a
               paused partner, so nobody is nudged for it. A member whose `paused_until` has passed
               counts as engaged again even if the caller has not flipped `status` yet.
-3. quiet   -- pair silence (now - pair signal) >= `quiet_days`; `silent` = every engaged member.
-4. one_sided -- some engaged member *wrote* (`last_wrote_at`) less than `one_sided_days` ago
-              while another engaged member's own silence is >= `one_sided_days`; `silent` = those.
+3. quiet   -- pair silence (now - pair signal) >= quiet; `silent` = every engaged member.
+4. one_sided -- some engaged member *wrote* (`last_wrote_at`) less than one_sided ago while
+              another engaged member's own silence is >= one_sided; `silent` = those,
+              `writers` = the engaged members who are not silent.
 5. active  -- anything else.
-A quiet or one-sided pair whose ladder clock (pair silence when quiet, the longest silent
-member's silence when one-sided) reached `stalled_days` is `stalled` instead; `cause` says which
-("quiet" | "one_sided"). Nudges are not a precondition: a pair the ladder could not nudge (all
-away, an outage) still reaches the coordinators; the digest shows what was tried.
+A quiet or one-sided pair is `stalled` -- *exhausted*: every automatic step failed -- when its
+ladder clock (pair silence when quiet, the longest silent member's silence when one-sided)
+reached stalled AND every silent member either had this episode's second nudge at least
+`nudge_cooldown_days` ago (time to answer it), or cannot be reached (`bouncing`), or was told
+at least as long ago that their partner's address fails (nothing they can do). A member whose
+nudges were deferred (away) keeps the pair quiet or one-sided: nothing has failed yet.
+`cause` says which ("quiet" | "one_sided"); `PairState.exhausted` is `state is STALLED`.
+With `auto_resolve` (the default) an exhausted pair is the waiting pool's to resolve
+(`flows.waiting_pool_job`: the writers rematched, the silent let go) and no coordinator flag is
+raised; without it, one "stalled" flag per episode goes to the coordinators (`needs_judgement`).
 
 The ladder (`decide_ladder`, `decide_nudges`), per pair that is quiet, one-sided or stalled, and
 never in the pair's first `first_week_days`:
-- clock in [first, second_nudge_days): a first nudge -- "quiet" to every engaged member (first =
-  `quiet_days`) or "one_sided" to each silent member (first = `one_sided_days`);
-- clock in [second_nudge_days, stalled_days): "second" to each target that already had a first
-  nudge this episode (else it gets the first nudge now: a "second reminder" with no first one
-  reads wrong);
-- clock >= stalled_days: one "stalled" flag to the coordinators (recipient None), unless the pair
-  was already flagged this episode (`flagged_at` or a record), or every silent member is away.
+- clock >= first (quiet or one_sided): a first nudge -- "quiet" to every engaged member or
+  "one_sided" to each silent member; both invite "reply IN TOUCH if you are" (mail written
+  without the tracking address leaves no trace);
+- clock >= second_nudge: "second" to each target whose first nudge of this episode is at least
+  `nudge_cooldown_days` old (it had its time); a target with no first nudge gets the first now
+  (a "second reminder" with no first one reads wrong);
+- stalled: nothing more to the members; with `auto_resolve` off, one "stalled" flag to the
+  coordinators (recipient None) unless the pair was already flagged this episode (`flagged_at`
+  or a record).
 A member whose address bounces (`bouncing`) is never nudged. In any pair that is not paused
 or ended, from the first run that knows it (`bounce_notices`, first week or not): every other
-engaged, non-bouncing member gets one "partner_bouncing" notice per episode and the
-coordinators one "partner_bouncing" flag (recipient None); a member told is not nudged about
-the silence while the bounce lasts.
+engaged, non-bouncing member gets one "partner_bouncing" notice per episode, and, with
+`auto_resolve` off, the coordinators one "partner_bouncing" flag (recipient None); a member told
+is not nudged about the silence while the bounce lasts.
 Always: never a paused, withdrawn or bouncing recipient; a member away (`away_until` > now) is
 skipped and the skip is noted -- the nudge is deferred, not lost, because the clock keeps running;
 a person who received anything from the ladder within `nudge_cooldown_days` gets nothing now
-(this covers the per-kind cooldown too); a step already recorded for that person in the current
-episode is never repeated.
+(at most one ladder mail per person per cooldown); a step already recorded for that person in
+the current episode is never repeated.
 
 An *episode* is one silent stretch: it starts at the signal the clock counts from, and that start
 (`cycle`, a compact UTC stamp) is part of every key: f"nudge:{round}:{pair}:{kind}:{to}:{cycle}"
@@ -64,7 +82,9 @@ DAY = timedelta(days=1)
 
 
 class LadderRules(Protocol):
-    """The thresholds the ladder reads; `mailbot.settings.LadderSection` satisfies it."""
+    """The thresholds the ladder reads; `mailbot.settings.LadderSection` satisfies it.
+
+    A silence threshold of 0 is derived from the pair's rhythm (`thresholds`)."""
 
     @property
     def quiet_days(self) -> int: ...
@@ -78,13 +98,36 @@ class LadderRules(Protocol):
     def first_week_days(self) -> int: ...
     @property
     def nudge_cooldown_days(self) -> int: ...
+    @property
+    def auto_resolve(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The silence thresholds (days of the ladder clock) for one rhythm."""
+
+    quiet: int
+    one_sided: int
+    second: int
+    stalled: int
+
+
+def thresholds(rules: LadderRules, rhythm_days: int) -> Thresholds:
+    """The rules' thresholds, each one left at 0 derived from `rhythm_days` (module docstring)."""
+    r = max(1, rhythm_days)
+    return Thresholds(
+        quiet=rules.quiet_days or 2 * r,
+        one_sided=rules.one_sided_days or 2 * r,
+        second=rules.second_nudge_days or 3 * r,
+        stalled=rules.stalled_days or 4 * r,
+    )
 
 
 class State(enum.StrEnum):
     ACTIVE = "active"
     QUIET = "quiet"
     ONE_SIDED = "one_sided"
-    STALLED = "stalled"
+    STALLED = "stalled"  # exhausted: silent through both nudges (module docstring)
     PAUSED = "paused"
     ENDED = "ended"
 
@@ -96,7 +139,7 @@ class NudgeKind(enum.StrEnum):
     ONE_SIDED = "one_sided"  # to the silent member of a one-sided pair
     SECOND = "second"  # the second reminder
     PARTNER_BOUNCING = "partner_bouncing"  # to the partner of a bouncing member, and coordinators
-    STALLED = "stalled"  # to coordinators: liaise, rematch or close
+    STALLED = "stalled"  # to coordinators (auto_resolve off): liaise, rematch or close
 
 
 FIRST_KINDS = frozenset({NudgeKind.QUIET, NudgeKind.ONE_SIDED})
@@ -137,6 +180,7 @@ class PairView:
     flagged_at: datetime | None = None  # when coordinators were last told about this pair
     last_checkin_answer_at: datetime | None = None  # latest positive check-in/nudge answer
     ends_at: datetime | None = None  # the round's end: after it, the survey, not the ladder
+    rhythm_days: int = 14  # the round's topic_every_days: silence is judged against it
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +197,10 @@ class PairState:
     """Where a pair stands at one instant.
 
     `silent_days` is the ladder clock in whole days (0 when active/paused/ended); `since` the
-    instant it counts from (the episode start); `silent` the members it is about; `cause`
-    "quiet" or "one_sided" for quiet, one-sided and stalled pairs, else "".
+    instant it counts from (the episode start); `silent` the members it is about (for a
+    stalled pair: who stayed silent through both nudges); `cause` "quiet" or "one_sided" for
+    quiet, one-sided and stalled pairs, else ""; `writers` the engaged members still writing
+    in a one-sided or stalled one-sided pair (() when quiet).
     """
 
     pair_id: int
@@ -163,6 +209,12 @@ class PairState:
     since: datetime | None = None
     silent: tuple[int, ...] = ()
     cause: str = ""
+    writers: tuple[int, ...] = ()
+
+    @property
+    def exhausted(self) -> bool:
+        """Every automatic step failed: the waiting pool's to resolve (or the coordinators')."""
+        return self.state is State.STALLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +243,7 @@ class Skip:
     pair_id: int
     person_id: int | None
     kind: NudgeKind
-    reason: str  # away_until … | cooldown | bouncing | partner_bouncing | first_week | all_away
+    reason: str  # away_until … | cooldown | bouncing | partner_bouncing | first_week
 
 
 @dataclass(frozen=True)
@@ -263,37 +315,100 @@ def pair_state(pair: PairView, now: datetime, ladder: LadderRules) -> PairState:
         return PairState(pid, State.ENDED)
     if pair.state == "paused" or engaged < 2:
         return PairState(pid, State.PAUSED)
+    t = thresholds(ladder, pair.rhythm_days)
     signals = [member_signal(m, pair, now) for m in present]
-    one_sided_cut = now - ladder.one_sided_days * DAY
-    if min(signals) > one_sided_cut:
+    one_sided_cut = now - t.one_sided * DAY
+    if min(signals) > one_sided_cut and min(signals) > now - t.quiet * DAY:
         return PairState(pid, State.ACTIVE)  # fast path: nobody silent long enough to matter
     latest = max(signals)
     quiet = _days(now - latest)
-    if quiet >= ladder.quiet_days:
-        state = State.STALLED if quiet >= ladder.stalled_days else State.QUIET
-        silent = tuple(m.person_id for m in present if is_engaged(m, now))
-        return PairState(pid, state, quiet, latest, silent, "quiet")
+    if quiet >= t.quiet:
+        silent = tuple(m for m in present if is_engaged(m, now))
+        ids = tuple(m.person_id for m in silent)
+        state = State.QUIET
+        if quiet >= t.stalled and _exhausted(pair, silent, [latest] * len(silent), now, ladder):
+            state = State.STALLED
+        return PairState(pid, state, quiet, latest, ids, "quiet")
     wrote = any(
         m.last_wrote_at is not None
         and one_sided_cut < m.last_wrote_at <= now
         and is_engaged(m, now)
         for m in present
     )
-    if wrote:
-        silent_members: list[int] = []
-        longest = 0
-        since = latest
-        for m, signal in zip(present, signals, strict=True):
-            if signal > one_sided_cut or not is_engaged(m, now):
-                continue
-            silent_members.append(m.person_id)
-            days = _days(now - signal)
-            if days >= longest:
-                longest, since = days, signal
-        if silent_members:
-            state = State.STALLED if longest >= ladder.stalled_days else State.ONE_SIDED
-            return PairState(pid, state, longest, since, tuple(silent_members), "one_sided")
-    return PairState(pid, State.ACTIVE)
+    if not wrote:
+        return PairState(pid, State.ACTIVE)
+    silent_members: list[MemberView] = []
+    since_each: list[datetime] = []
+    writers: list[int] = []
+    longest = 0
+    since = latest
+    for m, signal in zip(present, signals, strict=True):
+        if not is_engaged(m, now):
+            continue
+        if signal > one_sided_cut:
+            writers.append(m.person_id)
+            continue
+        silent_members.append(m)
+        since_each.append(signal)
+        days = _days(now - signal)
+        if days >= longest:
+            longest, since = days, signal
+    if not silent_members:
+        return PairState(pid, State.ACTIVE)
+    state = State.ONE_SIDED
+    if longest >= t.stalled and _exhausted(pair, silent_members, since_each, now, ladder):
+        state = State.STALLED
+    ids = tuple(m.person_id for m in silent_members)
+    return PairState(pid, state, longest, since, ids, "one_sided", tuple(writers))
+
+
+def _exhausted(
+    pair: PairView,
+    silent: Sequence[MemberView],
+    since: Sequence[datetime],
+    now: datetime,
+    ladder: LadderRules,
+) -> bool:
+    """Every silent member cannot be reached (bouncing), or had long enough ago (a cooldown)
+    this episode's second nudge, or the notice that their partner's address fails (nothing
+    they can do)."""
+    answered_by = now - ladder.nudge_cooldown_days * DAY
+    bounce = any(m.bouncing for m in pair.members)
+    for m, start in zip(silent, since, strict=True):
+        if m.bouncing:
+            continue
+        if not any(
+            r.person_id == m.person_id
+            and r.at <= answered_by
+            and (
+                (r.kind == NudgeKind.SECOND and start <= r.at)
+                or (bounce and r.kind == NudgeKind.PARTNER_BOUNCING)
+            )
+            for r in pair.nudges
+        ):
+            return False
+    return True
+
+
+def needs_judgement(st: PairState, ladder: LadderRules) -> bool:
+    """Whether a person must decide about this pair: an exhausted pair the program does not
+    resolve itself (`auto_resolve` off). Quiet and one-sided pairs are the ladder's business."""
+    return st.state is State.STALLED and not ladder.auto_resolve
+
+
+def exhausted_pairs(
+    pairs: Iterable[PairView],
+    now: datetime,
+    ladder: LadderRules,
+    states: Sequence[PairState] | None = None,
+) -> list[PairState]:
+    """The pairs whose every automatic step failed at `now` (state STALLED), in input order.
+
+    `states`, when given, must be `pair_state` of the same pairs in the same order."""
+    pairs = list(pairs)
+    if states is None:
+        states = [pair_state(p, now, ladder) for p in pairs]
+    return [st for st in states if st.state is State.STALLED]
 
 
 def pair_states(pairs: Iterable[PairView], now: datetime, ladder: LadderRules) -> list[PairState]:
@@ -347,22 +462,23 @@ class _Ladder:
             self.skips.append(Skip(pair.pair_id, None, NudgeKind.QUIET, "first_week"))
             return
         by_id = {m.person_id: m for m in pair.members}
-        engaged = [m for m in pair.members if is_engaged(m, now)]
+        if st.state is State.STALLED:
+            if not ladder.auto_resolve:
+                self._stalled(pair, st, [by_id[pid] for pid in st.silent])
+            return  # exhausted: the waiting pool resolves it (or the coordinators)
+        t = thresholds(ladder, pair.rhythm_days)
         if st.cause == "quiet":
-            first_kind = NudgeKind.QUIET
-            targets = [(m, st.since, st.silent_days) for m in engaged]
+            first_kind, first = NudgeKind.QUIET, t.quiet
+            targets = [(by_id[pid], st.since, st.silent_days) for pid in st.silent]
         else:
-            first_kind = NudgeKind.ONE_SIDED
+            first_kind, first = NudgeKind.ONE_SIDED, t.one_sided
             targets = []
             for pid in st.silent:
                 m = by_id[pid]
                 since = member_signal(m, pair, now)
                 targets.append((m, since, _days(now - since)))
-        if st.silent_days >= ladder.stalled_days:
-            self._stalled(pair, st, [t[0] for t in targets])
-            return
         # A member already told that their partner's address fails is not nudged about the
-        # silence while it lasts: nothing they do can fix it; the coordinators own the pair.
+        # silence while it lasts: nothing they do can fix it.
         warned = (
             {r.person_id for r in pair.nudges if r.kind == NudgeKind.PARTNER_BOUNCING}
             if any(m.bouncing for m in pair.members)
@@ -375,20 +491,20 @@ class _Ladder:
                 self.skips.append(Skip(pair.pair_id, m.person_id, first_kind, "partner_bouncing"))
                 continue
             if m.bouncing:
-                if days < ladder.second_nudge_days:
+                if days < t.second:
                     self.skips.append(Skip(pair.pair_id, m.person_id, first_kind, "bouncing"))
                 continue
-            first = ladder.quiet_days if first_kind is NudgeKind.QUIET else ladder.one_sided_days
             if days < first:
                 continue
             episode = [r for r in pair.nudges if r.person_id == m.person_id and r.at >= since]
-            kind = first_kind
-            if days >= ladder.second_nudge_days and any(r.kind in FIRST_KINDS for r in episode):
-                kind = NudgeKind.SECOND
-            if kind is not NudgeKind.SECOND and any(r.kind in FIRST_KINDS for r in episode):
-                continue  # this episode's first nudge is done; the second waits for its day
-            if any(r.kind == kind for r in episode):
-                continue
+            if any(r.kind == NudgeKind.SECOND for r in episode):
+                continue  # both nudges done: the pair waits for contact or exhaustion
+            if any(r.kind in FIRST_KINDS for r in episode):
+                if days < t.second:
+                    continue  # this episode's first nudge is done; the second waits for its day
+                kind = NudgeKind.SECOND  # `_send`'s cooldown gives the first its time
+            else:
+                kind = first_kind
             about = st.silent if st.cause == "quiet" else (m.person_id,)
             self._send(pair, m, kind, since, days, about, st.cause)
 
@@ -403,8 +519,7 @@ class _Ladder:
         cause: str = "",
     ) -> bool:
         now = self.now
-        if is_away(m, now):
-            assert m.away_until is not None
+        if m.away_until is not None and m.away_until > now:
             reason = f"away_until {m.away_until.isoformat()}"
             self.skips.append(Skip(pair.pair_id, m.person_id, kind, reason))
             return False
@@ -450,7 +565,7 @@ class _Ladder:
                 continue
             if m.person_id not in done and self._send(pair, m, kind, since, st.silent_days, about):
                 told.add(m.person_id)  # the notice replaces this run's nudge; cooldown the next
-        if None not in done:
+        if None not in done and not self.ladder.auto_resolve:
             self._flag(pair, kind, about, st.silent_days, cycle)
         return told
 
@@ -464,16 +579,15 @@ class _Ladder:
         )
 
     def _stalled(self, pair: PairView, st: PairState, silent: Sequence[MemberView]) -> None:
-        assert st.since is not None
+        """One flag per episode to the coordinators (auto_resolve off)."""
+        if st.since is None:
+            return
         kind = NudgeKind.STALLED
         since = st.since
         if (pair.flagged_at is not None and pair.flagged_at >= since) or any(
             r.kind == kind and r.person_id is None and r.at >= since for r in pair.nudges
         ):
             return  # coordinators already own it
-        if silent and all(is_away(m, self.now) for m in silent):
-            self.skips.append(Skip(pair.pair_id, None, kind, "all_away"))
-            return
         about = tuple(m.person_id for m in silent)
         self._flag(pair, kind, about, st.silent_days, self.stamp(since))
 

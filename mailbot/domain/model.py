@@ -24,6 +24,8 @@ class Kind(enum.StrEnum):
     LOOP = "loop"
     DUPLICATE = "duplicate"
     UNKNOWN = "unknown"
+    FAQ = "faq"  # a question the FAQ answers (`Verdict.faq`)
+    QUESTION = "question"  # a person's words no rule understands: for a coordinator
 
 
 class CommandName(enum.StrEnum):
@@ -35,6 +37,7 @@ class CommandName(enum.StrEnum):
     REMATCH = "rematch"
     CONTINUE = "continue"
     DELETE_MY_DATA = "delete_my_data"
+    EXPORT_MY_DATA = "export_my_data"  # a coordinator's form: EXPORT <address>
     # one-word answers to nudges and check-ins
     IN_TOUCH = "in_touch"
     SILENT = "silent"
@@ -46,6 +49,20 @@ class CommandName(enum.StrEnum):
     LIAISE = "liaise"
     CLOSE = "close"
     NOTE = "note"
+    ANSWER = "answer"  # ANSWER <question id> <text>: a person's question answered
+    CLEAR_BOUNCE = "clear_bounce"  # CLEAR BOUNCE <address>: try mailing it again
+
+
+class FaqTopic(enum.StrEnum):
+    """What a participant's question is about, when the FAQ answers it (`domain.intents`)."""
+
+    CHANGE_PARTNER = "change_partner"
+    PAUSE = "pause"
+    LEAVE = "leave"
+    APPLY = "apply"
+    WHO_IS_MY_PARTNER = "who_is_my_partner"
+    TOPIC = "topic"
+    HOW_OFTEN = "how_often"
 
 
 PARTICIPANT_COMMANDS = frozenset(
@@ -58,6 +75,7 @@ PARTICIPANT_COMMANDS = frozenset(
         CommandName.REMATCH,
         CommandName.CONTINUE,
         CommandName.DELETE_MY_DATA,
+        CommandName.EXPORT_MY_DATA,
     }
 )
 
@@ -250,6 +268,7 @@ class Command:
     args: dict[str, object] = field(default_factory=dict)
     source: str = "subject"  # subject | body
     text: str = ""  # the line the command was read from
+    sentence: bool = False  # read from a sentence ("I have to leave the program"), not a keyword
 
 
 @dataclass(frozen=True)
@@ -326,6 +345,7 @@ class Verdict:
     routes: tuple[RouteHit, ...] = ()
     away_until: datetime | None = None  # from an out-of-office reply, when it says
     automated: bool = False  # never answer when true
+    faq: FaqTopic | None = None  # Kind.FAQ: what the question is about
 
 
 @dataclass(frozen=True)

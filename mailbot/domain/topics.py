@@ -4,7 +4,10 @@ Must not: do I/O or read the clock.
 
 Topics
 - Pair p gets topic k (0-based, k < `round.topic_count`) at its *slot*
-  `p.started_at + k * round.topic_every_days`. Each recipient gets it at the first `topic_hour`:00
+  `p.started_at + (k - first) * round.topic_every_days`, where `first` (`first_topic`) is the
+  round's own topic when the pair began: 0 for pairs that start with the round, the current
+  one for a pair made later (a rematch, a late applicant) -- it continues where the round is,
+  never from topic 1 again. Each recipient gets it at the first `topic_hour`:00
   in their own zone at or after the slot (unknown or invalid zone → UTC): `not_before`, an aware
   UTC instant. So a pair starting 2024-03-04T00:00Z is mailed at 09:00 in Tokyo (00:00Z) and at
   09:00 in Lima (14:00Z) the same day -- never on the local evening before the pair began.
@@ -92,10 +95,21 @@ def _recipients(pair: PairView, now: datetime) -> list[MemberView]:
     return [m for m in pair.members if is_engaged(m, now) and not m.bouncing]
 
 
+def first_topic(started: datetime, round: RoundView) -> int:
+    """The topic a pair that started at `started` begins with: the round's own topic then (0
+    for a pair that started with the round), at most the catalogue's last."""
+    if started <= round.starts_at or round.topic_count <= 0:
+        return 0
+    k = (started - round.starts_at) // (round.topic_every_days * DAY)
+    return min(k, round.topic_count - 1)
+
+
 def topic_now(started: datetime, round: RoundView, now: datetime) -> int | None:
     """The index of the topic a pair that started at `started` is on at `now` (the one
     `due_topics` sent last), or None before its first or after the catalogue's last."""
-    k = (now - started) // (round.topic_every_days * DAY)
+    if now < started:
+        return None
+    k = first_topic(started, round) + (now - started) // (round.topic_every_days * DAY)
     return k if 0 <= k < round.topic_count else None
 
 
@@ -121,11 +135,12 @@ def due_topics(
             continue
         candidates = slots_by_start.get(started)
         if candidates is None:
-            last = min((now - started) // every, round.topic_count - 1)
+            first = first_topic(started, round)
+            last = min(first + (now - started) // every, round.topic_count - 1)
             candidates = tuple(
-                (k, started + k * every)
+                (k, started + (k - first) * every)
                 for k in (last, last - 1)
-                if k >= 0 and started + k * every < ends_at
+                if k >= first and started + (k - first) * every < ends_at
             )
             slots_by_start[started] = candidates
         for m in _recipients(pair, now):

@@ -34,6 +34,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -197,6 +198,20 @@ class ImapMailbox:
                 await self._run("move", functools.partial(self._move_chunk, chunk, folder))
         _log("move", t0, uids=len(wanted), folder=folder)
 
+    async def delete_older_than(self, before: date) -> int:
+        """Expunge the messages of `settings.folder` whose internal date is before the day
+        `before`: UID SEARCH BEFORE, then only those UIDs flagged \\Deleted and UID EXPUNGEd
+        (UIDPLUS). Without UIDPLUS a plain EXPUNGE follows, which also removes whatever else
+        is flagged \\Deleted in that folder (meant for the program's own Processed and
+        Quarantine folders). Returns how many messages were found and removed."""
+        t0 = time.monotonic()
+        async with self._lock:
+            removed = await self._run(
+                "delete_older_than", functools.partial(self._delete_before, before)
+            )
+        _log("delete_older_than", t0, before=before.isoformat(), removed=removed)
+        return removed
+
     async def append(self, raw: bytes, folder: str, flags: str = "") -> None:
         """APPEND one message. Not retried once sent: a lost reply raises ImapError."""
         t0 = time.monotonic()
@@ -337,6 +352,26 @@ class ImapMailbox:
                 len(chunk),
                 self._s.folder,
             )
+
+    async def _delete_before(self, before: date) -> int:
+        conn = await self._ensure_connected()
+        await self._cmd(conn, conn.client.noop())
+        resp = await self._cmd(
+            conn, conn.client.uid_search("BEFORE", _imap_date(before), charset=None)
+        )
+        found: set[int] = set()
+        for line in resp.lines[:-1]:
+            found.update(int(tok) for tok in bytes(line).split() if tok.isdigit())
+        for chunk in _chunks(sorted(found), _MOVE_CHUNK):
+            uid_set = _uid_set(chunk)
+            await self._cmd(
+                conn, conn.client.uid("store", uid_set, "+FLAGS.SILENT", r"(\Deleted)")
+            )
+            if "UIDPLUS" in conn.caps:
+                await self._cmd(conn, conn.client.uid("expunge", uid_set))
+            else:
+                await self._cmd(conn, conn.client.expunge())
+        return len(found)
 
     async def _idle(self, conn: _Conn, timeout: float) -> bool:
         client, queue = conn.client, conn.client.protocol.idle_queue
@@ -670,6 +705,14 @@ def _parse_fetch(lines: Sequence[bytes | bytearray]) -> dict[int, _Item]:
         literal_for = m.group(1) if m else None
     flush()
     return out
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _imap_date(day: date) -> str:
+    """RFC 3501 date ("6-Dec-2026"), independent of the process locale."""
+    return f"{day.day}-{_MONTHS[day.month - 1]}-{day.year}"
 
 
 def _quote(name: str) -> str:

@@ -3,15 +3,27 @@
 `MaildirMailbox` reads a Maildir as if it were the program's IMAP folder (stable integer UIDs
 kept in a `.uidlist` file, like Dovecot's); `EmlDirSender` writes each outgoing mail as an
 `.eml` file under `<dir>/<recipient>/`, which any mail client opens. Thin: no decisions.
+
+Moving and appending are renames within one file system, without an fsync per message (which
+Python's `mailbox.add` does, and which cost more than the rest of filing): a process that dies
+mid-move leaves each message whole in one folder or the other, as IMAP's MOVE does. A machine
+that loses power may forget a rename and show a filed message in the inbox again; intake
+recognises what it has already recorded. These are the demo's and tests' transport: the
+daemon's mail is on IMAP, whose server keeps it durable.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import mailbox
+import os
 import re
+import socket
+import time
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -29,6 +41,7 @@ class MaildirMailbox:
         self.max_message_bytes = max_message_bytes
         self._top: mailbox.Maildir | None = None
         self._box: mailbox.Maildir | None = None
+        self._paths: dict[str, Path] = {}  # key -> file, from the last listing
 
     @property
     def box(self) -> mailbox.Maildir:
@@ -72,10 +85,28 @@ class MaildirMailbox:
         except FileNotFoundError:
             return {}
 
+    def _dir(self, name: str) -> Path:
+        """The Maildir directory of folder `name` (as `mailbox.Maildir.get_folder` names it)."""
+        if name != "INBOX" and not (self.root / f".{name}").is_dir():
+            raise mailbox.NoSuchMailboxError(name)
+        return self.root if name == "INBOX" else self.root / f".{name}"
+
+    def _list(self) -> dict[str, Path]:
+        """key -> file of every message in the folder (`new/` and `cur/`; the key is the file
+        name before its `:2,` flags), as `mailbox.Maildir` lists them."""
+        paths: dict[str, Path] = {}
+        for sub in ("new", "cur"):
+            with os.scandir(self._state_dir / sub) as entries:
+                for entry in entries:
+                    if not entry.is_dir():
+                        paths[entry.name.split(":", 1)[0]] = Path(entry.path)
+        return paths
+
     def _assign(self) -> dict[int, str]:
         """Give every message in the Maildir a stable UID; return uid -> key."""
         known = self._uidlist()
-        keys = sorted(self.box.keys())  # Maildir names start with the delivery time
+        self._paths = self._list()
+        keys = sorted(self._paths)  # Maildir names start with the delivery time
         next_uid = max(known.values(), default=0) + 1
         changed = False
         for key in keys:
@@ -114,7 +145,7 @@ class MaildirMailbox:
             key = by_uid.get(uid)
             if key is None:
                 continue
-            raw = self.box.get_bytes(key)
+            raw = self._path(key).read_bytes()
             if len(raw) > self.max_message_bytes:
                 head = (
                     raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
@@ -124,18 +155,46 @@ class MaildirMailbox:
                 out.append(Fetched(uid=uid, size=len(raw), raw=raw, truncated=False))
         return out
 
+    def _path(self, key: str) -> Path:
+        """The file of message `key`; listed again when it is not where it was."""
+        path = self._paths.get(key)
+        if path is None or not path.exists():
+            path = self._list().get(key)
+            if path is None:
+                raise KeyError(f"No message with key: {key}")
+        return path
+
     async def move(self, uids: Sequence[int], folder: str) -> None:
         by_uid = self._known(uids)
-        target = self._folder(folder)
+        target = self._dir(folder)
         for uid in uids:
             key = by_uid.pop(uid, None)
             if key is None:
                 continue
-            target.add(self.box.get_bytes(key))
+            # A new name, so a new UID where it lands (as IMAP's MOVE gives): a message moved
+            # back keeps no UID the folder's .uidlist remembers.
+            os.rename(self._path(key), target / "new" / _unique_name())
+            self._paths.pop(key, None)
+
+    async def delete_older_than(self, before: date) -> int:
+        """Remove the messages delivered (file time, as Dovecot's internal date) before the
+        UTC day `before`; returns how many."""
+        old = [
+            key
+            for key, msg in self.box.iteritems()
+            if datetime.fromtimestamp(msg.get_date(), UTC).date() < before
+        ]
+        for key in old:
             self.box.remove(key)
+        self.__dict__.pop("_by_uid", None)  # listed again on the next call
+        return len(old)
 
     async def append(self, raw: bytes, folder: str = "INBOX", flags: str = "") -> None:
-        self._folder(folder).add(raw)
+        """Write `raw` into `tmp/`, then rename it into `new/`, as a delivery agent does."""
+        target, name = self._dir(folder), _unique_name()
+        tmp = target / "tmp" / name
+        tmp.write_bytes(raw)
+        os.rename(tmp, target / "new" / name)
 
     async def wait_for_new(self, timeout: float) -> bool:
         await asyncio.sleep(timeout)
@@ -143,6 +202,17 @@ class MaildirMailbox:
 
     def count(self, folder: str = "INBOX") -> int:
         return len(self._folder(folder))
+
+
+_COUNT = itertools.count(1)
+_HOST = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
+
+
+def _unique_name() -> str:
+    """A Maildir file name as `mailbox.Maildir` makes one, with zero-padded microseconds so
+    that names sort by delivery time (UIDs are given in name order)."""
+    now = time.time()
+    return f"{int(now)}.M{int(now % 1 * 1e6):06d}P{os.getpid()}Q{next(_COUNT)}.{_HOST}"
 
 
 def _safe(name: str) -> str:
@@ -185,5 +255,37 @@ class EmlDirSender:
             tmp.replace(path)
         return SendResult(ok=True, permanent=False, code=250, detail="written", refused={})
 
+    async def prepare(
+        self,
+        message: EmailMessage | WireMessage,
+        *,
+        envelope_from: str,
+        recipients: Sequence[str],
+    ) -> _EmlPrepared:
+        """Nothing to open: `finish` writes the files (`send`)."""
+        return _EmlPrepared(self, message, envelope_from, recipients)
+
     async def close(self) -> None:
+        return None
+
+
+class _EmlPrepared:
+    """`EmlDirSender.prepare`'s transaction: `send` when finished, nothing when aborted."""
+
+    def __init__(
+        self,
+        sender: EmlDirSender,
+        message: EmailMessage | WireMessage,
+        envelope_from: str,
+        recipients: Sequence[str],
+    ) -> None:
+        self._sender, self._message = sender, message
+        self._envelope_from, self._recipients = envelope_from, recipients
+
+    async def finish(self) -> SendResult:
+        return await self._sender.send(
+            self._message, envelope_from=self._envelope_from, recipients=self._recipients
+        )
+
+    def abort(self) -> None:
         return None

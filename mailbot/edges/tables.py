@@ -302,6 +302,17 @@ class DeletionEvent(Base):
     at: Mapped[datetime]
 
 
+class RetentionRun(Base):
+    """One daily retention pass (`flows.retention_job`): what it removed, as counts only."""
+
+    __tablename__ = "retention_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    people: Mapped[int] = mapped_column(Integer, default=0)  # erased after retain_months
+    processed_mail: Mapped[int] = mapped_column(Integer, default=0)  # expunged from Processed
+    quarantined_mail: Mapped[int] = mapped_column(Integer, default=0)  # expunged from Quarantine
+
+
 class OAuthRefreshToken(Base):
     """The newest refresh token of one OAuth2 login: providers rotate them (Microsoft does),
     so the one given last must survive a restart. Encrypted with a key derived from the
@@ -314,3 +325,36 @@ class OAuthRefreshToken(Base):
     token: Mapped[str] = mapped_column(Text)
     seed: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime]
+
+
+class Question(Base):
+    """A participant's question for a person: open until a coordinator's ANSWER. Their words
+    are kept only while it is open (cleared once answered); the person row takes it with it."""
+
+    __tablename__ = "question"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound.id", ondelete="SET NULL"), nullable=True
+    )
+    sender: Mapped[str] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(300), default="")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open|answered
+    asked_at: Mapped[datetime]
+    forwarded_at: Mapped[datetime | None] = mapped_column(nullable=True)  # mailed at once
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answered_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class DigestItem(Base):
+    """An item a digest listed and what it said then: listed again only when that changes,
+    forgotten once the item is no longer open. Keys name ids or hashes, never addresses."""
+
+    __tablename__ = "digest_item"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # "pair:12", "question:3"
+    news: Mapped[str] = mapped_column(String(300))
+    listed_at: Mapped[datetime]

@@ -1,7 +1,9 @@
 """What intake records of a participant's mail: contact in which of their pairs, and when.
 
 Metadata only — one more message and the latest time written, per pair membership — which
-the nudge ladder and the digest read.
+the nudge ladder and the digest read. Mail to a pair's tracking address counts; a reply to the
+program's own mail counts only when `domain.contact` says it is about the pair (never a
+question, never a reply to mail that is not about the pair).
 """
 
 from __future__ import annotations
@@ -12,13 +14,27 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.domain.contact import reply_is_contact
 from mailbot.domain.model import Inbound, Route, Verdict
-from mailbot.edges.tables import PairMember, Person
+from mailbot.edges.tables import Outbox, PairMember, Person
 
 
 def pair_ids(verdict: Verdict) -> list[int]:
     """The pairs a message names by its pair (tracking) addresses."""
     return [int(r.token) for r in verdict.routes if r.route is Route.PAIR and r.token.isdigit()]
+
+
+def replied_templates(s: Session, verdict: Verdict) -> set[str]:
+    """The templates of our mail this message answers (its In-Reply-To/References)."""
+    digests = [r.token for r in verdict.routes if r.route is Route.REPLY]
+    if not digests:
+        return set()
+    return set(s.scalars(select(Outbox.template).where(Outbox.key_digest.in_(digests))))
+
+
+def reply_counts_as_contact(s: Session, verdict: Verdict, msg: Inbound) -> bool:
+    """A reply to program mail about the pair that is not a question (`domain.contact`)."""
+    return reply_is_contact(replied_templates(s, verdict), msg.text)
 
 
 def activity_at(msg: Inbound, now: datetime) -> datetime:

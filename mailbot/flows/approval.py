@@ -1,9 +1,9 @@
 """APPROVE: a proposal becomes pairs, each introduced, and everyone left out hears why.
 
 Who changed since the proposal was made counts: someone withdrawn, deleted, paused or bouncing
-by now is not paired (a partner left alone is left out too). A left-out application waits for
-the next round when there is one (or when the reason passes by itself: the cap, a pause, a
-silence); otherwise it is marked left.
+by now is not paired (a partner left alone is left out too). The odd one left without a partner
+waits in the round's pool (`flows.waiting_pool`); one kept out (the country cap, a pause, a
+silence) waits for the next round to open, and is written to when it does.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from mailbot.flows import rounds
 from mailbot.flows.candidates import eligible
 from mailbot.flows.introductions import introduce
 from mailbot.flows.letters import notify
+from mailbot.flows.waiting_pool import join
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
@@ -100,12 +101,15 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
         person, app = people.get(x["id"]), apps.get(x["id"])
         if person is None or app is None or person.status == "withdrawn":
             continue  # deleted or withdrawn since the proposal: nothing to tell them
-        if x["code"] in ("country_cap", "paused", "silent") or upcoming is not None:
-            app = _carry(session, app, upcoming.name if upcoming else "")
-        else:
-            app.status = "left"
+        if x["code"] in ("odd_one_out", "unmatched", "no_eligible_partner"):
+            # The odd one waits in the round's pool: a late applicant or someone whose partner
+            # leaves may fit them; after pool.wait_days they are carried to the next round.
+            app.status_reason = x["detail"]
+            join(session, deps, person, round_row, "left_out", now)
+            continue
+        # Waits for the next round to open (""), so they hear when it does (flows.rounds_job).
+        app = _carry(session, app, "")
         app.status_reason, app.updated_at = x["detail"], now
-        reason = x["code"] if x["code"] != "unmatched" else "no_eligible_partner"
         notify(
             session,
             deps,
@@ -113,7 +117,7 @@ def approve(session: Session, deps: Deps, row: Proposal, by: str, now: datetime)
             person,
             "round_deferred",
             {
-                "reason_code": reason,
+                "reason_code": x["code"],
                 "round": rounds.round_context(deps, round_row),
                 "next_round": rounds.round_context(deps, upcoming),
             },

@@ -55,7 +55,9 @@ def record_bounce(
 
 
 # Mail that shows a person at their address: not a robot, not a bounce.
-_HUMAN = frozenset({Kind.APPLICATION, Kind.COMMAND, Kind.REPLY, Kind.UNKNOWN})
+_HUMAN = frozenset(
+    {Kind.APPLICATION, Kind.COMMAND, Kind.REPLY, Kind.UNKNOWN, Kind.FAQ, Kind.QUESTION}
+)
 
 
 def _clear(person: Person, now: datetime) -> None:

@@ -1,7 +1,9 @@
-"""DELETE MY DATA: the confirmation code, then every trace of a person's address and name gone.
+"""DELETE MY DATA: confirmed first, then every trace of a person's address and name gone.
 
-`delete_my_data` answers a first request (or a wrong code) with `delete_confirm` and a code;
-the right code runs `erase`: the person leaves their pair (partners told with `partner_left`,
+`delete_my_data` answers a first request (or a wrong code) with `delete_confirm`: the request
+waits for the person (`flows.confirmations`, the one mechanism every command that must be
+confirmed uses) — a YES to it, or the code it gives sent back as DELETE MY DATA <code>, runs
+`erase`: the person leaves their pair (partners told with `partner_left`,
 which names nobody), mail to them alone and their bounce record go, the person row goes (and
 with it applications, memberships, nudges and blocks), and every other text or JSON column
 that still names them is scrubbed, or dropped when it is mail not yet sent about them. The one
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, String, Text, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from mailbot.domain.confirmations import Mode
 from mailbot.domain.model import Inbound, Outgoing
 from mailbot.edges.tables import (
     Base,
@@ -30,6 +33,7 @@ from mailbot.edges.tables import (
     Outbox,
     Person,
 )
+from mailbot.flows.confirmations import WAITING, request_address
 from mailbot.flows.letters import language, notify, program_context
 from mailbot.flows.outbox import enqueue
 from mailbot.flows.rematch import leave_pair
@@ -144,15 +148,20 @@ def delete_my_data(
     person: Person,
     now: datetime,
     may_answer: bool,
+    confirmed: bool = False,
 ) -> str:
-    """DELETE MY DATA from `person`: a confirmation code first, `erase` on the right one.
-    Returns the note for the inbound row."""
+    """DELETE MY DATA from `person`: `erase` when `confirmed` (a YES to the request,
+    `flows.confirmations`) or given the right code; else the request waits and
+    `delete_confirm` asks for either. Returns the note for the inbound row."""
     given = str(cmd.args.get("token") or "").strip().lower()
-    if not (given and person.delete_token and hmac.compare_digest(given, person.delete_token)):
+    right = bool(given and person.delete_token and hmac.compare_digest(given, person.delete_token))
+    if not (confirmed or right):
         # A wrong code gets a new one (no guessing); asking again keeps the code already sent,
         # so replying to the first confirmation still works.
         if given or not person.delete_token:
             person.delete_token, person.updated_at = secrets.token_hex(4), now
+        cmd.state = WAITING
+        cmd.args = {**cmd.args, "confirm": Mode.YES.value}
         if may_answer:
             notify(
                 session,
@@ -164,6 +173,7 @@ def delete_my_data(
                 now,
                 automatic_answer=True,
                 in_reply_to=msg.message_id,
+                reply_to=request_address(deps, cmd.id),
             )
         return ("wrong deletion code: " if given else "") + "confirmation code sent"
     address, lang = person.email, language(deps, person)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,14 +23,16 @@ from mailbot.domain.answers import Decision, SenderFacts, decide
 from mailbot.domain.classify import ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Route, Verdict
 from mailbot.edges.tables import InboundRow, Outbox, Person
-from mailbot.flows import coordination, effects, pairs, participant_commands
+from mailbot.flows import coordination, effects, pairs, participant_commands, questions
 from mailbot.flows.activity import activity_at, pair_ids, reply_counts_as_contact
 from mailbot.flows.bouncing import heard_from, record_bounce
+from mailbot.flows.faq_answers import faq_context
 from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, dedupe_id, row, row_values
 from mailbot.flows.intake_known import Known
 from mailbot.flows.metadata_buffer import MetadataBuffer
 from mailbot.flows.outbox import enqueue
 from mailbot.flows.survey_answers import record_survey_answer
+from mailbot.flows.time_budget import budget
 from mailbot.mail.parse import parse_message
 
 if TYPE_CHECKING:
@@ -67,7 +69,8 @@ def handle(
         return QUARANTINED, Kind.UNKNOWN.value
     dedupe = dedupe_id(msg)[:300]
     person = known.persons.get(msg.from_addr) if msg.from_addr else None
-    verdict, facts, decision = _judge(deps, msg, person, dedupe in known.seen, known)
+    with budget(deps.settings.imap.message_budget_seconds, "classifying"):  # pure: no database
+        verdict, facts, decision = _judge(deps, msg, person, dedupe in known.seen, known)
     heard_from(person, verdict, now)  # they wrote themselves: their address works again
     buffer = known.buffer  # None: handled one by one, each row written as it comes
     if buffer is not None and metadata_only(decision, verdict, person):
@@ -160,7 +163,9 @@ def metadata_only(decision: Decision, verdict: Verdict, person: Person | None) -
     ):
         return False
     return (
-        person is None or verdict.kind not in (Kind.REPLY, Kind.UNKNOWN) or bool(pair_ids(verdict))
+        person is None
+        or verdict.kind not in (Kind.REPLY, Kind.UNKNOWN, Kind.QUESTION)
+        or bool(pair_ids(verdict))
     )
 
 
@@ -217,6 +222,7 @@ class Handling:
     now: datetime
     person: Person | None
     filed_in: str = ""  # the round an application was filed in, for the confirmation
+    settled: bool = False  # a reply that confirmed or cancelled a request: nothing more to read
 
 
 Effect = Callable[[Handling], None]
@@ -312,10 +318,61 @@ def _answer(h: Handling) -> None:
         enqueue(h.session, h.deps, out, h.now, automatic_answer=True)
 
 
+def _may_answer(h: Handling) -> bool:
+    return h.facts.auto_answers_today < h.deps.settings.program.max_auto_replies_per_day
+
+
+def _settle_request(h: Handling) -> None:
+    """A participant's reply to a request waiting for their confirmation: YES confirms it, NO
+    cancels it (`participant_commands.settle_reply`); other words are read on."""
+    if h.person is None or h.facts.is_coordinator:
+        return
+    may_answer = _may_answer(h)
+    note = participant_commands.settle_reply(
+        h.session, h.deps, h.msg, h.verdict, h.person, h.now, may_answer
+    )
+    if not note:
+        return
+    h.settled = True
+    h.row.reason += " — " + note
+    if h.person not in h.session:  # a confirmed DELETE MY DATA: forget them in this chunk
+        h.known.persons.pop(h.msg.from_addr, None)
+        h.person = None
+    h.known.members_stale = True
+    if may_answer:
+        h.known.answers[h.msg.from_addr] += 1
+
+
+def _hold_question(h: Handling) -> None:
+    """A participant's words nothing automatic answers: one open question for the
+    coordinators, and the person told a coordinator will reply (`flows.questions`)."""
+    if h.settled or h.person is None or h.facts.is_coordinator:
+        return
+    may_answer = _may_answer(h)
+    h.row.reason += " — " + questions.hold(
+        h.session, h.deps, h.msg, h.person, h.row, h.now, may_answer
+    )
+    if may_answer:
+        h.known.answers[h.msg.from_addr] += 1
+
+
+def _answer_faq(h: Handling) -> None:
+    """The FAQ's answer `decide` chose, with what its topic tells (flows.faq_answers)."""
+    if not h.decision.answer:
+        return
+    out = effects.answer(
+        h.session, h.deps, h.decision.answer, h.msg, h.verdict, h.person, h.row, h.now
+    )
+    extra = faq_context(h.session, h.deps, out.template, h.person, out.language, h.now)
+    enqueue(
+        h.session, h.deps, replace(out, context=out.context | extra), h.now, automatic_answer=True
+    )
+
+
 def _signals(h: Handling) -> None:
     """Metadata only: who wrote in which pair, and when; or a survey answer by reply."""
     person = h.person
-    if person is None:
+    if person is None or h.settled:
         return
     ids = pair_ids(h.verdict)
     note = ""
@@ -345,9 +402,14 @@ EFFECTS: dict[Kind, tuple[Effect, ...]] = {
     # recorded and carried out (it answers itself); HELP, STATUS and refusals answered
     Kind.COMMAND: (_mark_away, _act_on_command, _answer),
     # a partner's mail: activity in the pair, or a survey answer; a coordinator's thanks answered
-    Kind.REPLY: (_mark_away, _answer, _signals),
+    Kind.REPLY: (_mark_away, _settle_request, _answer, _signals),
     # held for the coordinators; a stranger welcomed; a participant's counts as activity
     Kind.UNKNOWN: (_mark_away, _answer, _signals),
+    # a participant's words no rule understands: a confirmation they owe settled, or one
+    # question held for the coordinators (never partner contact)
+    Kind.QUESTION: (_mark_away, _settle_request, _hold_question),
+    # a question the FAQ answers (domain.intents): answered in the person's language
+    Kind.FAQ: (_mark_away, _answer_faq),
     # an out-of-office: its known sender is away until the date it gives
     Kind.AUTO_REPLY: (_mark_away,),
     # scored against the address that bounced

@@ -55,6 +55,17 @@ log = logging.getLogger("mailbot.outbox")
 # loaded objects, was a fifth of the time spent per message sent.
 _OUTBOX = Outbox.metadata.tables[Outbox.__tablename__]
 _KEY_TAKEN = select(Outbox.id).where(Outbox.key == bindparam("key"))  # built once: hot
+# Built once too (building and keying a statement cost more than running it), one per row sent:
+_CLAIM = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.status == "pending")
+    .values(
+        status="sending",
+        attempts=_OUTBOX.c.attempts + 1,
+        first_attempt_at=bindparam("first", type_=_OUTBOX.c.first_attempt_at.type),
+    )
+)
+_SET = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))  # SET: the values given
 
 
 def enqueue(
@@ -312,15 +323,7 @@ async def _deliver_one(
         log.error("outbox render failed key=%s error=%s", row.key, exc)
         return
     with deps.db.transaction() as s:
-        claimed = s.execute(
-            update(_OUTBOX)
-            .where(_OUTBOX.c.id == row.id, _OUTBOX.c.status == "pending")
-            .values(
-                status="sending",
-                attempts=_OUTBOX.c.attempts + 1,
-                first_attempt_at=row.first_attempt_at or now,
-            )
-        )
+        claimed = s.execute(_CLAIM, {"row_id": row.id, "first": row.first_attempt_at or now})
         if not claimed.rowcount:  # type: ignore[attr-defined]
             return
     try:
@@ -400,7 +403,7 @@ def _settle(
             }
             report.retried += 1
             log.info("send deferred key=%s detail=%s", row.key, result.detail, extra=_ids(row))
-        s.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(**values))
+        s.execute(_SET, {"row_id": row.id, **values})
     if result.blocked:  # the relay refuses us, not this mail: the next would fare alike
         report.stopped = result.detail or "the relay refused us"
 

@@ -9,10 +9,16 @@ Decides, inside the inbound transaction, what each command changes and who hears
 - partners of a running pair (state active|paused) are told of a pause (`partner_paused`), its
   early end (`partner_resumed`), a withdrawal (`partner_withdrew`) or a deletion
   (`partner_left`, which names nobody);
-- REMATCH pairs a partner left alone (their pair ended because everyone else withdrew or was
-  deleted) with another such partner of the same round (`flows.rematch.standby`); a person
-  still in a running pair, or when nobody is free, leaves the command `recorded` for the
-  coordinators' digest.
+- REMATCH takes the person out of their running pair into the round's waiting pool
+  (`flows.rematch.request_rematch`): paired at once when someone fits, else waiting for one —
+  never left for the coordinators.
+Before any of it, `act` settles a reply to a request waiting for the person's confirmation
+(`flows.confirmations`), and holds a state-changing command (WITHDRAW, PAUSE, RESUME, REMATCH,
+CONTINUE, DELETE MY DATA) when `domain.confirmations.mode` says it must wait: its sender could
+not be verified (DMARC failing for the From domain and no signed key of theirs — a forged
+From changes nothing and tells no partner; the real address is asked), or it cannot be undone
+(WITHDRAW, DELETE MY DATA; REMATCH read from a sentence). Confirmed, it is carried out
+(`carry_out`) as if it had just arrived; the acknowledgement answers the confirming reply.
 Every mail is an outbox row with a unique key, written in the caller's transaction.
 """
 
@@ -26,16 +32,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.domain.commands import days_to
+from mailbot.domain.confirmations import (
+    STATE_CHANGING,
+    Mode,
+    Settle,
+    expired,
+    mode,
+    settle,
+    verified,
+)
 from mailbot.domain.ladder import paused_at
 from mailbot.domain.model import CommandName, Inbound, Verdict
-from mailbot.edges.tables import CommandRow, NudgeRow, PairMember, Person, RoundRow
-from mailbot.flows import rounds
+from mailbot.edges.tables import CommandRow, NudgeRow, PairMember, Person
+from mailbot.flows import confirmations, rounds
 from mailbot.flows.enrolment import enrol_next_round
 from mailbot.flows.erasure import delete_my_data
+from mailbot.flows.export import export_my_data
 from mailbot.flows.letters import notify
-from mailbot.flows.pairs import latest_round, partners, running_pair
+from mailbot.flows.pairs import partners, running_pair
 from mailbot.flows.pausing import local_date, pause
-from mailbot.flows.rematch import is_alone, leave_pair, rematch, standby
+from mailbot.flows.rematch import leave_pair, request_rematch
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
@@ -49,14 +65,16 @@ OUTCOME_CODES = (
     "already_withdrawn",  # nothing to change: they left already
     "partner_told",  # the partner(s) in `partner_names` were told
     "rematched",  # a new partnership with `new_partner_names`; introduction sent
-    "rematch_waiting",  # alone, but nobody free yet: the coordinators see the request
-    "rematch_requested",  # still in a running pair: passed to the coordinators
+    "rematch_waiting",  # in the waiting pool: introduced as soon as someone fits
+    "rematch_requested",  # (no longer sent: REMATCH never goes to the coordinators)
     "continue_noted",  # wants the next round (`next_round` or None when none is planned)
     "application_kept",  # an application for that round exists (copied or already there)
     "in_touch_noted",  # IN TOUCH / YES: counted as contact
     "silent_flagged",  # SILENT / NO: the coordinators will look at the pair
     "not_in_a_pair",  # a pair signal or REMATCH from someone with no partnership
     "not_allowed",  # a participant tried a coordinator's form (PAUSE <someone else>)
+    "cancelled",  # they answered NO to a request waiting for their confirmation
+    "confirmation_expired",  # they confirmed too late (domain.confirmations.CONFIRM_DAYS)
 )
 
 
@@ -162,32 +180,16 @@ def _rematch(
 ) -> Result:
     if person.status == "withdrawn":
         return Result(["already_withdrawn"], "not rematched: withdrawn")
-    if running_pair(session, person.id) is not None:
+    # Out of a running pair, into the round's waiting pool: paired now, or waiting (never
+    # refused, never left for the coordinators) — flows.rematch.request_rematch.
+    outcome, names = request_rematch(session, deps, person, now)
+    if outcome == "rematched":
         return Result(
-            ["rematch_requested"], "still in a running pair: for the coordinators", state="recorded"
+            ["rematched"], f"rematched with {', '.join(names)}", {"new_partner_names": names}
         )
-    round_name = latest_round(session, person.id)
-    round_row = (
-        session.scalar(select(RoundRow).where(RoundRow.name == round_name)) if round_name else None
-    )
-    if round_row is None or round_row.ends_at <= now:
-        return Result(["not_in_a_pair"], "no partnership in a running round")
-    if not is_alone(session, person, round_row.name):
-        return Result(
-            ["rematch_requested"], "pair closed by the coordinators: for them", state="recorded"
-        )
-    other = standby(session, deps, person, round_row.name, now)
-    if other is None:
-        return Result(
-            ["rematch_waiting"], "nobody free yet: recorded for the coordinators", state="recorded"
-        )
-    cmd.state = "done"
-    pair = rematch(session, deps, person, other, round_row.name, now)
-    return Result(
-        ["rematched"],
-        f"rematched: new pair {pair.id}",
-        {"new_partner_names": [other.name]},
-    )
+    if outcome == "rematch_waiting":
+        return Result(["rematch_waiting"], "waiting in the pool for a partner who fits")
+    return Result(["not_in_a_pair"], "no partnership in a running round")
 
 
 def _continue(
@@ -237,8 +239,14 @@ def _silent(session: Session, deps: Deps, cmd: CommandRow, person: Person, now: 
     return Result(["silent_flagged"], f"pair {pair.id}: partner reported silent, flagged")
 
 
+def _export(session: Session, deps: Deps, cmd: CommandRow, person: Person, now: datetime) -> Result:
+    # The export is its own answer (`flows.export`), to the address on record only.
+    return Result([], export_my_data(session, deps, person, now), template="")
+
+
 # DELETE MY DATA is not here: it answers in its own way (`flows.erasure.delete_my_data`).
 HANDLERS: dict[CommandName, Handler] = {
+    CommandName.EXPORT_MY_DATA: _export,
     CommandName.PAUSE: _pause,
     CommandName.RESUME: _resume,
     CommandName.WITHDRAW: _withdraw,
@@ -275,16 +283,55 @@ def act(
     now: datetime,
     may_answer: bool,
 ) -> str:
-    """Carry out `cmd` for `person` in the inbound transaction; answer when `may_answer`."""
-    del verdict
+    """Carry out `cmd` for `person` in the inbound transaction, or hold it for their
+    confirmation (`domain.confirmations`); a reply to a request settles that request first.
+    Answers when `may_answer`."""
+    name = CommandName(cmd.name)
+    request = confirmations.answered(session, person, verdict)
+    if request is not None:
+        note = settle_request(session, deps, msg, request, person, now, may_answer, cmd, name)
+        if note:
+            return note
+    if name is CommandName.DELETE_MY_DATA:  # always confirmed: by its code, or a reply
+        return delete_my_data(session, deps, msg, cmd, person, now, may_answer)
+    if name in STATE_CHANGING:
+        trusted, why = verified(
+            msg,
+            verdict,
+            person.id,
+            deps.settings.imap.authserv_ids,
+            confirmations.waiting_ids(session, person, verdict),
+        )
+        sentence = verdict.command is not None and verdict.command.sentence
+        waiting = mode(name, sentence=sentence, trusted=trusted)
+        if waiting is Mode.YES and name is CommandName.WITHDRAW and person.status == "withdrawn":
+            waiting = None  # gone already: at most a wish for the next round is dropped
+        if waiting is not None:
+            note = confirmations.ask(session, deps, msg, cmd, person, waiting, now, may_answer)
+            return note if trusted else f"{note} ({why})"
+    return carry_out(session, deps, msg, cmd, person, now, may_answer)
+
+
+def carry_out(
+    session: Session,
+    deps: Deps,
+    msg: Inbound,
+    cmd: CommandRow,
+    person: Person,
+    now: datetime,
+    may_answer: bool,
+    *,
+    confirmed: bool = False,
+) -> str:
+    """Do what `cmd` asks, now; the acknowledgement answers `msg`."""
     name = CommandName(cmd.name)
     if name is CommandName.DELETE_MY_DATA:
-        return delete_my_data(session, deps, msg, cmd, person, now, may_answer)
+        return delete_my_data(session, deps, msg, cmd, person, now, may_answer, confirmed)
     handler = HANDLERS.get(name)
     if handler is None:
         return "recorded (no action for this command)"
     result = handler(session, deps, cmd, person, now)
-    if cmd.state == "recorded":
+    if cmd.state in ("recorded", confirmations.WAITING):
         cmd.state = result.state
     if may_answer and result.template:
         notify(
@@ -299,3 +346,69 @@ def act(
             in_reply_to=msg.message_id,
         )
     return f"{name.value}: {result.note}"
+
+
+def settle_request(
+    session: Session,
+    deps: Deps,
+    msg: Inbound,
+    request: CommandRow,
+    person: Person,
+    now: datetime,
+    may_answer: bool,
+    reply_cmd: CommandRow | None = None,
+    said: CommandName | None = None,
+) -> str:
+    """A reply to `request` (waiting for confirmation): confirm it, cancel it, or "" when the
+    reply is to be read as any other message. `said` is the command the reply was read as."""
+    what = CommandName(request.name)
+    if expired(request.created_at, now):
+        request.state = "expired"
+        outcome, note = ["confirmation_expired"], f"{what.value.upper()} {request.id}: too late"
+    else:
+        waiting = Mode(str(request.args.get("confirm") or Mode.YES.value))
+        decision = settle(waiting, what, said, msg.text)
+        if decision is Settle.NOTHING:
+            return ""
+        if reply_cmd is not None:
+            reply_cmd.state = "done"
+        if decision is Settle.CONFIRM:
+            request.state = "recorded"
+            done = carry_out(session, deps, msg, request, person, now, may_answer, confirmed=True)
+            if reply_cmd is not None and person not in session:  # erased: keep no trace
+                reply_cmd.sender, reply_cmd.person_id = "", None
+            return f"confirmed {what.value.upper()} {request.id}: {done}"
+        request.state = confirmations.CANCELLED
+        outcome, note = ["cancelled"], f"{what.value.upper()} {request.id} cancelled by the person"
+    if reply_cmd is not None and reply_cmd.state == "recorded":
+        reply_cmd.state = "refused"
+    if may_answer:
+        notify(
+            session,
+            deps,
+            f"cmd:{request.id}:{outcome[0]}",
+            person,
+            "command_ack",
+            ack_context(what.value, outcome, {}),
+            now,
+            automatic_answer=True,
+            in_reply_to=msg.message_id,
+        )
+    return note
+
+
+def settle_reply(
+    session: Session,
+    deps: Deps,
+    msg: Inbound,
+    verdict: Verdict,
+    person: Person,
+    now: datetime,
+    may_answer: bool,
+) -> str:
+    """A reply that is not a command, to a request of `person` waiting for confirmation:
+    "" when it answers none, or says neither yes nor no (it is then read as any message)."""
+    request = confirmations.answered(session, person, verdict)
+    if request is None:
+        return ""
+    return settle_request(session, deps, msg, request, person, now, may_answer)

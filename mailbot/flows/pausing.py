@@ -37,7 +37,8 @@ def pause(
     person.paused_until = until
     person.updated_at = now
     pair = running_pair(session, person.id)
-    told = partners(session, pair.id, person.id) if pair else []
+    # a partner whose address is known to bounce is not written to
+    told = [p for p in partners(session, pair.id, person.id) if not p.bouncing] if pair else []
     for partner in told:
         notify(
             session,

@@ -1,36 +1,49 @@
-"""The standby pool and rematching: leaving a pair, who is left alone, who they get, the new pair.
+"""Ending a pair for someone and giving who is left a new partner from the waiting pool.
 
-- `leave_pair`: someone leaves their running pair (WITHDRAW, DELETE MY DATA); it ends when
-  fewer than two stay, and those who stay are told and offered REMATCH;
-- `is_alone`: the standby pool, people of a round whose pair ended because everyone else
-  withdrew or was deleted, and who have no running pair;
-- `standby`: loads that pool and lets `domain.rematch.choose_partner` pick the partner (the
-  matching engine's hard rules, those who asked first, then the score);
-- `rematch`: the new pair, introduced as approved pairs are; REMATCH requests of both are done.
+- `leave_pair`: someone leaves their running pair (WITHDRAW, DELETE MY DATA); when fewer than
+  two stay it ends, and who stays is told and waits for a new partner (`flows.waiting_pool`);
+- `end_exhausted`: the ladder's every step failed on a one-sided pair: the silent member is
+  told kindly (they may ask for a new partner or the next round) and leaves the round's active
+  list; the one still writing waits for a new partner;
+- `end_bouncing`: mail to a member no longer arrives: the others wait for a new partner;
+- `request_rematch`: a participant asks for a new partner (REMATCH): out of their pair (a silent
+  partner is let go, one still writing waits too), into the pool — never refused;
+- `rematch_pair`: a coordinator's REMATCH <pair>: the same, for the pair's most silent member;
+  a trio's two who write go on as a pair of their own.
 Every mail is an outbox row with a unique key, written in the caller's transaction.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.domain import matching
-from mailbot.domain.model import CommandName
-from mailbot.domain.rematch import available, choose_partner
-from mailbot.edges.tables import Application, CommandRow, Pair, PairMember, Person, RoundRow
-from mailbot.flows.candidates import candidate, weights
-from mailbot.flows.introductions import introduce
+from mailbot.domain.waiting_pool import pairs_possible
+from mailbot.edges.tables import Pair, PairMember, Person
 from mailbot.flows.letters import notify
-from mailbot.flows.pairs import ENDED, RUNNING, exclusions, members, partners, running_pair
-from mailbot.flows.proposal import payload
+from mailbot.flows.new_pair import application_for, make_pair
+from mailbot.flows.pairs import RUNNING, latest_round, members, partners, running_pair
 from mailbot.flows.rounds import round_context_named
+from mailbot.flows.waiting_pool import WAITING, end_pair, join, running_round
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+WEEK = timedelta(days=7)
+
+
+def _pool(
+    session: Session, deps: Deps, person: Person, round_name: str, reason: str, now: datetime
+) -> Person | None:
+    """`person` waits in the round's pool (told so unless paired at once); their new partner."""
+    r = running_round(session, round_name, now)
+    if r is None or person.status == "withdrawn" or person.bouncing:
+        return None
+    return join(session, deps, person, r, reason, now)
 
 
 def leave_pair(
@@ -42,13 +55,14 @@ def leave_pair(
     template: str = "partner_withdrew",
 ) -> list[Person]:
     """`person` leaves their running pair (ended when fewer than two stay, else it goes on);
-    the ones who stay are told with `template` and offered REMATCH. Returns them."""
+    the ones who stay are told with `template`; left alone, they wait for a new partner."""
     pair = running_pair(session, person.id)
     if pair is None:
         return []
     stay = partners(session, pair.id, person.id)
-    if len(stay) < 2:
-        pair.state, pair.ended_at = ENDED, now
+    alone = len(stay) < 2
+    if alone:
+        end_pair(pair, "withdrew", now)
     rctx = round_context_named(deps, session, pair.round_name)
     for partner in stay:
         extra: dict[str, Any] = {
@@ -58,131 +72,156 @@ def leave_pair(
         if template == "partner_withdrew":
             extra["partner_name"] = person.name
         notify(session, deps, f"left:{key}:{partner.id}", partner, template, extra, now)
+        if alone:
+            # Told why just now: the pool writes again only to introduce or to carry them.
+            r = running_round(session, pair.round_name, now)
+            if r is not None and partner.status != "withdrawn" and not partner.bouncing:
+                join(session, deps, partner, r, "partner_withdrew", now, tell=False)
     return stay
 
 
-def is_alone(session: Session, person: Person, round_name: str) -> bool:
-    """True when `person` has no running pair in the round and a pair of theirs in it ended
-    because everyone else withdrew or was deleted: the standby pool."""
-    rows = list(
-        session.scalars(
-            select(Pair)
-            .join(PairMember, PairMember.pair_id == Pair.id)
-            .where(PairMember.person_id == person.id, Pair.round_name == round_name)
-        )
-    )
-    if any(p.state in RUNNING for p in rows):
-        return False
-    return any(
-        p.state == ENDED
-        and all(o.status == "withdrawn" for m, o in members(session, p.id) if o.id != person.id)
-        for p in rows
-    )
-
-
-def _application(session: Session, person_id: int, round_name: str) -> Application | None:
-    """The person's application for the round, else their latest one."""
-    return session.scalar(
-        select(Application)
-        .where(Application.person_id == person_id)
-        .order_by((Application.round_name == round_name).desc(), Application.submitted_at.desc())
-        .limit(1)
+def _let_go(session: Session, deps: Deps, pair: Pair, person: Person, now: datetime) -> None:
+    """Told kindly that the pair ended for their silence, and how to come back."""
+    if person.status == "withdrawn" or person.bouncing:
+        return
+    notify(
+        session,
+        deps,
+        f"pool:let_go:{pair.id}:{person.id}",
+        person,
+        "pair_ended_silent",
+        {
+            "partner_names": [p.name for p in partners(session, pair.id, person.id)],
+            "round": round_context_named(deps, session, pair.round_name),
+        },
+        now,
     )
 
 
-def standby(
-    session: Session, deps: Deps, person: Person, round_name: str, now: datetime
-) -> Person | None:
-    """The partner `person` gets from those left alone in the round (`choose_partner`), or
-    None when nobody fits."""
-    me = _application(session, person.id, round_name)
-    if me is None:
-        return None
-    ids = set(
-        session.scalars(
-            select(PairMember.person_id)
-            .join(Pair, Pair.id == PairMember.pair_id)
-            .where(
-                Pair.round_name == round_name,
-                Pair.state == ENDED,
-                PairMember.person_id != person.id,
+def end_exhausted(
+    session: Session,
+    deps: Deps,
+    pair: Pair,
+    silent: tuple[int, ...],
+    writers: tuple[int, ...],
+    now: datetime,
+) -> int:
+    """A one-sided pair silent through the ladder: ended; the silent told kindly, the writers
+    into the pool. How many writers got a new partner at once."""
+    if pair.state not in RUNNING:
+        return 0
+    people = {p.id: p for _, p in members(session, pair.id)}
+    end_pair(pair, "silent", now)
+    for pid in silent:
+        if pid in people:
+            _let_go(session, deps, pair, people[pid], now)
+    paired = 0
+    for pid in writers:
+        if pid in people:
+            paired += (
+                _pool(session, deps, people[pid], pair.round_name, "partner_silent", now)
+                is not None
             )
-        )
-    )
-    asked = set(
-        session.scalars(
-            select(CommandRow.person_id).where(
-                CommandRow.name == CommandName.REMATCH.value,
-                CommandRow.state == "recorded",
-                CommandRow.person_id.in_(ids),
-            )
-        )
-    )
-    pool: dict[int, Person] = {}
-    cands: list[matching.Candidate] = []
-    for other in session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id)):
-        if not available(other.status, other.paused_until, other.bouncing, now):
-            continue
-        if not is_alone(session, other, round_name):
-            continue
-        app = _application(session, other.id, round_name)
-        if app is None:
-            continue
-        pool[other.id] = other
-        cands.append(candidate(other, app, now))
-    chosen = choose_partner(
-        candidate(person, me, now),
-        cands,
-        exclusions(session, person.id),
-        {i for i in asked if i is not None},
-        weights(deps),
-    )
-    return pool[chosen.id] if chosen else None
+    return paired
 
 
-def rematch(
-    session: Session, deps: Deps, a: Person, b: Person, round_name: str, now: datetime
-) -> Pair:
-    """A new pair of `a` and `b` in the round, introduced as approved pairs are; REMATCH
-    requests of either are done."""
-    apps: dict[int, Application] = {}
-    for p in (a, b):
-        app = _application(session, p.id, round_name)
-        if app is None:
-            raise LookupError(f"rematch in {round_name}: person {p.id} has no application")
-        apps[p.id] = app
-    round_row = session.scalar(select(RoundRow).where(RoundRow.name == round_name))
-    if round_row is None:
-        raise LookupError(f"rematch: no round named {round_name!r}")
-    cand = {p.id: candidate(p, apps[p.id], now) for p in (a, b)}
-    lo, hi = sorted((a.id, b.id))
-    reason = matching.explain(cand[lo], cand[hi], weights(deps))
-    data = payload(
-        matching.Proposal(
-            pairs=(matching.Pair(members=(lo, hi), score=reason.score, reasons=(reason,)),),
-            left=(),
-            total_score=reason.score,
-        ),
-        [],
-    )["pairs"][0]
-    pair = Pair(
-        round_name=round_name,
-        state="active",
-        score=reason.score,
-        reasons={"reasons": data["reasons"], "third": None, "rematch": True},
-        created_at=now,
+def end_bouncing(session: Session, deps: Deps, pair: Pair, now: datetime) -> int:
+    """Mail to a member no longer arrives: the pair ends and the others wait for a new partner
+    (the bouncing one is not written to). How many got a new partner at once."""
+    if pair.state not in RUNNING:
+        return 0
+    others = [p for _, p in members(session, pair.id) if p.status != "withdrawn" and not p.bouncing]
+    end_pair(pair, "bouncing", now)
+    return sum(
+        _pool(session, deps, p, pair.round_name, "partner_bouncing", now) is not None
+        for p in others
     )
-    session.add(pair)
-    session.flush()
-    for p in (a, b):
-        session.add(PairMember(pair_id=pair.id, person_id=p.id))
-    for cmd in session.scalars(
-        select(CommandRow).where(
-            CommandRow.person_id.in_([a.id, b.id]),
-            CommandRow.name == CommandName.REMATCH.value,
-            CommandRow.state == "recorded",
+
+
+def _silent_since(session: Session, pair: Pair, person: Person) -> datetime:
+    m = session.scalar(
+        select(PairMember).where(PairMember.pair_id == pair.id, PairMember.person_id == person.id)
+    )
+    return (m.last_wrote_at if m is not None else None) or max(pair.created_at, _NEVER)
+
+
+def _split(session: Session, deps: Deps, pair: Pair, leaving: Person, now: datetime) -> None:
+    """The pair ends for `leaving` (who asked for someone else, or whom the coordinators
+    rematched): a partner silent for a whole rhythm of the round (`topic_every_days`) is let
+    go, one still writing waits for a new partner too."""
+    end_pair(pair, "asked", now)
+    r = running_round(session, pair.round_name, now)
+    quiet = timedelta(days=r.topic_every_days if r is not None else 14)
+    for partner in partners(session, pair.id, leaving.id):
+        if now - _silent_since(session, pair, partner) >= quiet:
+            _let_go(session, deps, pair, partner, now)
+        else:
+            _pool(session, deps, partner, pair.round_name, "pair_ended", now)
+
+
+def request_rematch(
+    session: Session, deps: Deps, person: Person, now: datetime
+) -> tuple[str, list[str]]:
+    """A participant's REMATCH: out of their running pair, into the round's pool. Returns the
+    `command_ack` outcome ("rematched", "rematch_waiting", or "not_in_a_pair" when no round of
+    theirs runs or it is too near its end: then they are carried to the next one, told by the
+    pool's letter) and the new partner's names."""
+    pair = running_pair(session, person.id)
+    round_name = pair.round_name if pair is not None else latest_round(session, person.id)
+    r = running_round(session, round_name, now)
+    if r is None:
+        return "not_in_a_pair", []
+    if pair is not None and (pair.reasons or {}).get("rematch") and now - pair.created_at < WEEK:
+        # Just given a new partner (a REMATCH crossing the introduction): nothing to undo.
+        return "rematched", [p.name for p in partners(session, pair.id, person.id)]
+    if pair is None:
+        app = application_for(session, person.id, r.name)
+        if app is not None and app.status == WAITING:
+            return "rematch_waiting", []  # already waiting: their place in the queue stands
+    if pair is not None:
+        _split(session, deps, pair, person, now)
+    if not pairs_possible(r.ends_at, now, deps.settings.pool):
+        join(session, deps, person, r, "asked", now)  # carried, and told so
+        return "not_in_a_pair", []
+    new = join(session, deps, person, r, "asked", now, tell=False)
+    return ("rematched", [new.name]) if new is not None else ("rematch_waiting", [])
+
+
+def rematch_pair(session: Session, deps: Deps, pair: Pair, now: datetime) -> str:
+    """A coordinator's REMATCH <pair>: the most silent member is let go; a trio's two who write
+    go on as a new pair, a pair's other member gets a new partner from the pool (or waits
+    there). Raises LookupError when the pair is not running. Returns what happened."""
+    if pair.state not in RUNNING:
+        raise LookupError(f"pair {pair.id} is {pair.state}, not running")
+    rows = [(m, p) for m, p in members(session, pair.id) if p.status != "withdrawn"]
+    rows.sort(key=lambda mp: (mp[0].last_wrote_at or _NEVER, mp[0].id))
+    people = [p for _, p in rows]
+    if not people:
+        raise LookupError(f"pair {pair.id} has nobody left to rematch")
+    silent = people[0]
+    if len(people) >= 3:
+        a, b = people[-2:]
+        end_pair(pair, "asked", now)
+        _let_go(session, deps, pair, silent, now)
+        new = make_pair(session, deps, a, b, pair.round_name, now)
+        return (
+            f"REMATCH pair {pair.id}: closed; {a.name} and {b.name} go on as pair {new.id}, "
+            f"introduced with its own tracking address. {silent.name} (the most silent) "
+            "was told kindly that the pair ended."
         )
-    ):
-        cmd.state = "done"
-    introduce(session, deps, pair, [a, b], apps, round_row, data, now)
-    return pair
+    active = people[-1]
+    end_pair(pair, "asked", now)
+    if len(people) > 1:
+        _let_go(session, deps, pair, silent, now)
+    other = _pool(session, deps, active, pair.round_name, "pair_ended", now)
+    let_go = f" {silent.name} was told kindly that the pair ended." if len(people) > 1 else ""
+    if other is not None:
+        return (
+            f"REMATCH pair {pair.id}: closed; {active.name} (the one who wrote last) is now "
+            f"with {other.name}, introduced.{let_go}"
+        )
+    return (
+        f"REMATCH pair {pair.id}: closed; {active.name} (the one who wrote last) waits for a "
+        "new partner and will be introduced as soon as someone fits (or carried to the next "
+        f"round after {deps.settings.pool.wait_days} days).{let_go}"
+    )

@@ -93,6 +93,7 @@ class Snapshot:
                     flagged_at=p.flagged_at,
                     last_checkin_answer_at=p.last_checkin_answer_at,
                     ends_at=self.rounds[p.round_name].ends_at,
+                    rhythm_days=self.rounds[p.round_name].topic_every_days,
                 )
             )
         self.members = members

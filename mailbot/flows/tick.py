@@ -15,7 +15,9 @@ from mailbot.flows.bouncing import bounces_job
 from mailbot.flows.digest_job import digest_job
 from mailbot.flows.end_of_round import end_of_round_job
 from mailbot.flows.ladder_job import ladder_job
+from mailbot.flows.retention_job import retention_job
 from mailbot.flows.rounds_job import round_job
+from mailbot.flows.waiting_pool_job import pool_job
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
@@ -46,9 +48,11 @@ ScheduledJob = Callable[["Deps", datetime], Awaitable[str]]
 # Run in this order at every tick: each is idempotent at a given instant.
 JOBS: dict[str, ScheduledJob] = {
     "rounds": round_job,  # round opening, matching proposals
+    "pool": pool_job,  # exhausted/bouncing pairs ended, the waiting pool paired or carried
     "bounces": bounces_job,  # addresses quiet long enough after a bounce are tried again
     "round": ladder_job,  # topics, check-ins, nudges
     "end": end_of_round_job,  # survey, final report
+    "retention": retention_job,  # daily: people inactive too long erased, old mail expunged
     "digest": digest_job,  # the coordinators' weekly digest
 }
 

@@ -202,3 +202,25 @@ def test_health_reads_the_daemons_heartbeat(
     failing = health()
     assert failing.returncode == 1 and "LOGIN failed" in failing.stdout
     prog.close()
+
+
+def test_tick_logs_json_lines_with_the_message_and_outbox_ids(tmp_path: Path) -> None:
+    from tests.support.program import application
+
+    prog = Program.create(tmp_path / "p", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    prog.put(application(message_id="<form-1@example.net>"))
+    args = ["tick", "--now", "2027-01-12T09:00:00Z", "--config", str(prog.config)]
+    out = subprocess.run(
+        [sys.executable, "-m", "mailbot", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MAILBOT_PROGRAM_SECRET=SECRET, MAILBOT_LOG_FORMAT="json"),
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stderr.splitlines() if line.startswith("{")]
+    inbound = [d for d in lines if d.get("message_id") == "form-1@example.net"]
+    sent = [d for d in lines if d.get("outbox_key")]
+    assert inbound and inbound[0]["logger"] == "mailbot.intake"
+    assert sent and sent[0]["msg"].startswith("sent key=")
+    prog.close()

@@ -109,6 +109,27 @@ def last(prog: Program, addr: str) -> EmailMessage:
     return prog.sent_to(addr)[-1]
 
 
+def later(when: str, minutes: int = 5) -> str:
+    return (instant(when) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def confirm(prog: Program, when: str, addr: str, answer: str = "YES") -> EmailMessage:
+    """`addr` answers the last request waiting for their confirmation (its Reply-To is the
+    request's signed key, +r-k<id>); returns the request."""
+    request = [m for m in prog.sent_to(addr) if "+r-k" in str(m["Reply-To"])][-1]
+    to = request["Reply-To"].addresses[0].addr_spec
+    send(prog, when, mail(addr, answer, to=to, subject="Re: " + str(request["Subject"])))
+    return request
+
+
+def withdraw(prog: Program, when: str, *addrs: str) -> None:
+    """WITHDRAW from each of `addrs`, confirmed with YES five minutes later (issue 12: leaving
+    the round waits for the person's YES)."""
+    send(prog, when, *(mail(a, "WITHDRAW") for a in addrs))
+    for addr in addrs:
+        confirm(prog, later(when), addr)
+
+
 @pytest.fixture
 def prog(tmp_path: Path, db_url: str) -> Program:
     p = Program.create(tmp_path / "prog", db_url, extra=NEXT_ROUND)
@@ -182,26 +203,24 @@ def test_pause_two_weeks_tells_the_partner_and_resume_ends_it(prog: Program) -> 
     assert "n'était pas en pause" in text(last(prog, LEA))
 
 
-def test_withdraw_offers_rematch_and_two_lone_partners_are_paired(prog: Program) -> None:
+def test_a_withdrawal_leaves_the_partner_waiting_and_two_lone_partners_are_paired(
+    prog: Program,
+) -> None:
+    """Issue 12: the partner left alone waits in the round's pool by itself (no REMATCH to
+    send, nothing for the coordinators); the next one left alone is paired with them."""
     (p1, (a1, a2)), (p2, (b1, b2)), _ = sorted(pairs(prog).items())
-    send(prog, "2027-02-04T09:00:00Z", mail(a2, "WITHDRAW"))
+    withdraw(prog, "2027-02-04T09:00:00Z", a2)
     assert person(prog, a2).status == "withdrawn"  # type: ignore[union-attr]
     assert prog.query(select(Pair.state).where(Pair.id == p1)) == ["ended"]
     offer = last(prog, a1)
     assert "has left" in offer["Subject"] or "a quitté" in offer["Subject"]
-    assert "REMATCH" in text(offer) or "NOUVEAU PARTENAIRE" in text(offer)
+    assert "nothing you need to do" in text(offer) or "rien à faire" in text(offer)
     assert "WITHDRAW" in last(prog, a2)["Subject"] or "RETIRER" in last(prog, a2)["Subject"]
-
-    # Alone, but nobody else is free: recorded for the coordinators.
-    send(prog, "2027-02-04T10:00:00Z", mail(a1, "REMATCH"))
-    [waiting] = prog.query(select(CommandRow).where(CommandRow.name == "rematch"))
-    assert waiting.state == "recorded"
     assert len(pairs(prog)) == 2
 
-    # Another partner is left alone and asks too: the two are paired and introduced.
-    send(prog, "2027-02-05T09:00:00Z", mail(b2, "WITHDRAW"))
+    # Another partner is left alone: the two are paired and introduced, nobody asked.
     before = {a: len([m for m in prog.sent_to(a) if m["Cc"]]) for a in (a1, b1)}
-    send(prog, "2027-02-05T10:00:00Z", mail(b1, "REMATCH"))
+    withdraw(prog, "2027-02-05T09:00:00Z", b2)
     new = [pid for pid, ms in pairs(prog).items() if set(ms) == {a1, b1}]
     assert len(new) == 1 and new[0] not in (p1, p2)
     for addr in (a1, b1):
@@ -211,9 +230,7 @@ def test_withdraw_offers_rematch_and_two_lone_partners_are_paired(prog: Program)
         assert tokens.read_tag(track, PROGRAM, SECRET) == (Route.PAIR, str(new[0]))
     people = {p.email: p for p in prog.query(select(Person))}
     assert people[a1].country != people[b1].country
-    assert {
-        c.state for c in prog.query(select(CommandRow).where(CommandRow.name == "rematch"))
-    } == {"done"}
+    assert prog.query(select(CommandRow).where(CommandRow.name == "rematch")) == []
 
 
 def test_continue_keeps_an_application_for_the_next_round(prog: Program) -> None:
@@ -354,21 +371,23 @@ def test_coordinator_liaise_note_and_close_with_a_signed_key(prog: Program) -> N
 
 def test_coordinator_rematch_gives_the_active_partner_a_lone_one(prog: Program) -> None:
     (p1, (a1, a2)), (_, (b1, b2)), _ = sorted(pairs(prog).items())
-    send(prog, "2027-02-04T09:00:00Z", mail(b2, "WITHDRAW"))  # b1 is alone
+    withdraw(prog, "2027-02-04T09:00:00Z", b2)  # b1 is alone
     send(prog, "2027-02-05T09:00:00Z", mail(a1, "IN TOUCH"))  # a1 writes, a2 is silent
     silent_mail = len(prog.sent_to(a2))
     send(prog, "2027-02-06T09:00:00Z", mail(DIRECTOR, f"REMATCH {p1}", to=coordinator_key()))
     assert prog.query(select(Pair.state).where(Pair.id == p1)) == ["ended"]
     assert any(set(ms) == {a1, b1} for ms in pairs(prog).values())
-    assert len(prog.sent_to(a2)) == silent_mail  # told nothing
+    # Issue 12: the silent one is told kindly (and how to come back), not left in the dark.
+    assert len(prog.sent_to(a2)) == silent_mail + 1
+    assert "REMATCH" in text(last(prog, a2)) or "NOUVEAU PARTENAIRE" in text(last(prog, a2))
     assert person(prog, a2).status == "active"  # type: ignore[union-attr]
     assert "Done: REMATCH" in last(prog, DIRECTOR)["Subject"]
 
-    # Nobody left alone: nothing changes and the coordinator hears why.
+    # Nobody left alone: never refused; the one who wrote last waits in the pool.
     (p3, _), *_ = sorted(pairs(prog).items())
     send(prog, "2027-02-06T10:00:00Z", mail(DIRECTOR, f"REMATCH {p3}", to=coordinator_key()))
-    assert p3 in pairs(prog)
-    assert "Nothing changed" in text(last(prog, DIRECTOR))
+    assert p3 not in pairs(prog)
+    assert "waits for a new partner" in text(last(prog, DIRECTOR))
 
 
 def test_coordinator_pause_by_address(prog: Program) -> None:
@@ -472,22 +491,21 @@ def test_status_after_a_pause_ran_out_says_active(prog: Program) -> None:
     assert "Your participation: active." in status() and "paused" not in status()
 
 
-def test_a_rematch_request_left_for_the_coordinators_is_in_their_digest(prog: Program) -> None:
-    """REMATCH from someone still in a running pair is passed to the coordinators: the next
-    digest names them once, with the reply that acts on their pair; the one after does not."""
+def test_a_rematch_request_is_resolved_by_the_program_not_the_coordinators(
+    prog: Program,
+) -> None:
+    """Issue 12: REMATCH from someone still in a running pair takes them out of it into the
+    round's waiting pool (told they wait; a second REMATCH keeps their place); the digest
+    lists nothing for the coordinators to do about it."""
     pair_id, _ = partner_of(prog, "ana@example.net")
     send(prog, "2027-02-09T09:00:00Z", mail("ana@example.net", "REMATCH"))
+    assert pair_id not in pairs(prog)
     send(prog, "2027-02-10T09:00:00Z", mail("ana@example.net", "REMATCH please"))
-    assert "coordinators" in text(last(prog, "ana@example.net"))
+    ack = text(last(prog, "ana@example.net"))
+    assert "waiting" in ack and "coordinators" not in ack
     prog.tick("2027-02-15T09:00:00Z")
     digests = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()]
-    body = text(digests[-1])
-    assert "Asked for a new partner (REMATCH), waiting for you:" in body
-    assert body.count("<ana@example.net>") == 1
-    assert f"still in pair {pair_id}: reply REMATCH {pair_id}" in body
-    prog.tick("2027-02-22T09:00:00Z")
-    later = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()]
-    assert len(later) == len(digests) + 1 and "REMATCH)" not in text(later[-1])
+    assert all("REMATCH), waiting for you" not in text(d) for d in digests)
 
 
 def test_resuming_early_restarts_the_silence_clock(prog: Program) -> None:
@@ -511,7 +529,7 @@ def test_resuming_early_restarts_the_silence_clock(prog: Program) -> None:
 
 
 def test_a_withdrawal_is_in_the_digest_once(prog: Program) -> None:
-    send(prog, "2027-02-09T09:00:00Z", mail("raj@example.net", "WITHDRAW"))
+    withdraw(prog, "2027-02-09T09:00:00Z", "raj@example.net")
     send(prog, "2027-02-10T09:00:00Z", mail("raj@example.net", "WITHDRAW"))  # already gone
     assert "already" in text(last(prog, "raj@example.net"))
     prog.tick("2027-02-15T09:00:00Z")
@@ -520,16 +538,19 @@ def test_a_withdrawal_is_in_the_digest_once(prog: Program) -> None:
     assert "Withdrew: raj@example.net" in text(digest)
 
 
-def test_a_silent_report_reaches_the_next_digest(prog: Program) -> None:
-    """SILENT tells the participant the coordinators know: the next digest names the pair
-    with the replies that act on it, even when the pair's own state looks fine."""
+def test_a_silent_report_reaches_the_next_digest_as_a_count(prog: Program) -> None:
+    """SILENT with automatic resolution on (the default, issue 12): the ladder nudges the
+    silent partner and the waiting pool rematches if they stay silent, so the next digest
+    counts the report instead of asking the coordinators to act on the pair.
+    (With `ladder.auto_resolve = false` it is an item: tests/flows/test_digest_flow.py.)"""
     pair_id, _ = partner_of(prog, "ana@example.net")
     send(prog, "2027-02-09T09:00:00Z", mail("ana@example.net", "SILENT"))
     prog.tick("2027-02-15T09:00:00Z")
     digest = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()][-1]
     body = text(digest)
-    assert "Said their partner does not answer (SILENT / NO):" in body
-    assert f"<ana@example.net>, pair {pair_id}: reply LIAISE {pair_id}" in body
+    assert "Said their partner does not answer (SILENT / NO):" not in body
+    assert f"LIAISE {pair_id}" not in body
+    assert '"my partner does not answer", left to nudges  1' in body
 
 
 def test_the_digest_counts_the_pairs_that_ended_that_week(prog: Program) -> None:
@@ -554,8 +575,8 @@ def test_continue_after_withdrawing_is_for_the_next_round_only(prog: Program) ->
     so a1, left alone, is paired with the next lone partner who asks; the next round's
     matching takes a2 back, and withdrawing again cancels that."""
     (_, (a1, a2)), (_, (b1, b2)), _ = sorted(pairs(prog).items())
-    send(prog, "2027-02-04T09:00:00Z", mail(a2, "WITHDRAW"))
-    send(prog, "2027-02-04T10:00:00Z", mail(b2, "WITHDRAW"))
+    withdraw(prog, "2027-02-04T09:00:00Z", a2)
+    withdraw(prog, "2027-02-04T10:00:00Z", b2)
     send(prog, "2027-02-05T09:00:00Z", mail(a2, "CONTINUE"))
     gone = person(prog, a2)
     assert gone is not None and gone.status == "withdrawn" and gone.wants_next_round
@@ -589,7 +610,7 @@ def test_a_member_who_withdrew_from_a_trio_is_out_of_it(tmp_path: Path) -> None:
     prog = with_a_trio(tmp_path)
     [(pair_id, (x, y, z))] = [(k, v) for k, v in pairs(prog).items() if len(v) == 3]
 
-    send(prog, "2027-02-04T09:00:00Z", mail(x, "WITHDRAW"))
+    withdraw(prog, "2027-02-04T09:00:00Z", x)
     assert pairs(prog)[pair_id] == [x, y, z]  # the trio runs on with y and z
     send(prog, "2027-02-05T09:00:00Z", mail(x, "IN TOUCH"))
     [pair] = prog.query(select(Pair).where(Pair.id == pair_id))
@@ -614,7 +635,7 @@ def test_coordinator_rematch_of_a_trio_keeps_the_two_who_write(tmp_path: Path) -
     send(prog, "2027-02-06T09:00:00Z", mail(DIRECTOR, f"REMATCH {trio_id}", to=coordinator_key()))
     assert trio_id not in pairs(prog)
     assert [set(ms) for ms in pairs(prog).values() if y in ms] == [{y, z}]
-    assert len(prog.sent_to(x)) == silent_mail  # the silent one is told nothing
+    assert len(prog.sent_to(x)) == silent_mail + 1  # issue 12: the silent one is told kindly
     [new_id] = [k for k, ms in pairs(prog).items() if y in ms]
     for who in (y, z):  # introduced with the new pair's tracking address
         cc = [a.addr_spec for a in prog.sent_to(who)[-1]["Cc"].addresses]
@@ -624,9 +645,8 @@ def test_coordinator_rematch_of_a_trio_keeps_the_two_who_write(tmp_path: Path) -
 
 
 def test_a_rematched_pairs_quiet_nudge_names_a_topic_it_received(prog: Program) -> None:
-    """Rematched on day 50, a pair's topics start again at 1; when it goes quiet, the nudge's
-    'current topic' is one it got, not the round's."""
-    import re
+    """Rematched on day 50, a pair continues from the round's topic (issue 12: not from 1
+    again); when it goes quiet, the nudge's 'current topic' is one it got."""
     from datetime import datetime, timedelta
 
     def day(n: int, hour: int = 10) -> str:
@@ -635,21 +655,24 @@ def test_a_rematched_pairs_quiet_nudge_names_a_topic_it_received(prog: Program) 
     (_, (a1, a2)), (_, (b1, b2)), _ = sorted(pairs(prog).items())
     for n in range(0, 50, 3):
         prog.tick(day(n))
-    send(prog, day(50), mail(a2, "WITHDRAW"), mail(b2, "WITHDRAW"))
+    withdraw(prog, day(50), a2, b2)
     send(prog, day(50, 11), mail(a1, "REMATCH"))
     send(prog, day(50, 12), mail(b1, "REMATCH"))
     [new_id] = [k for k, ms in pairs(prog).items() if set(ms) == {a1, b1}]
-    for n in range(51, 66):
+    for n in range(51, 90):
         prog.tick(day(n))
-        prog.tick(day(n, 22))
     got = {
         int(key.split(":")[3]) + 1
         for key in prog.query(select(Outbox.key).where(Outbox.key.like(f"topic:2027A:{new_id}:%")))
     }
-    nudges = [m for m in prog.sent_to(a1) if "How are things" in m["Subject"]]
+    assert 1 not in got  # continued from the round's topic
+    nudges = prog.query(
+        select(Outbox.context).where(
+            Outbox.key.like(f"nudge:2027A:{new_id}:quiet:%"), Outbox.primary_to == a1
+        )
+    )
     assert nudges, "the rematched pair went quiet and was nudged"
-    named = re.search(r"topic (\d+) of", text(nudges[-1]))
-    assert named is not None and int(named.group(1)) in got, (got, text(nudges[-1]))
+    assert nudges[-1]["topic"]["number"] in got, (got, nudges[-1]["topic"])
 
 
 def test_asking_to_delete_twice_keeps_the_first_code(prog: Program) -> None:
@@ -668,7 +691,7 @@ def test_withdrawing_takes_back_a_rematch_request(prog: Program) -> None:
     """Ana asks for a new partner, then withdraws: the coordinators' digest does not ask them
     to find her one."""
     send(prog, "2027-02-09T09:00:00Z", mail("ana@example.net", "REMATCH"))
-    send(prog, "2027-02-10T09:00:00Z", mail("ana@example.net", "WITHDRAW"))
+    withdraw(prog, "2027-02-10T09:00:00Z", "ana@example.net")
     prog.tick("2027-02-15T09:00:00Z")
     digest = [m for m in prog.sent_to(DIRECTOR) if "digest" in m["Subject"].lower()][-1]
     body = text(digest)
@@ -728,3 +751,17 @@ def test_pause_until_a_date_ends_on_that_date_however_late_it_is_handled(prog: P
     ana = person(prog, "ana@example.net")
     assert ana is not None and ana.paused_until is not None
     assert ana.paused_until.date().isoformat() == "2027-03-15"
+
+
+def test_coordinator_clear_bounce(prog: Program) -> None:
+    """CLEAR BOUNCE <address>: a coordinator who knows the address works again clears it."""
+    from sqlalchemy import update
+
+    with prog.deps.db.transaction() as s:
+        s.execute(update(Person).where(Person.email == LEA).values(bouncing=True, bounce_score=3.0))
+    send(prog, "2027-02-06T09:00:00Z", mail(DIRECTOR, f"CLEAR BOUNCE {LEA}", to=coordinator_key()))
+    lea = person(prog, LEA)
+    assert lea is not None and not lea.bouncing and lea.bounce_score == 0
+    assert "Done: CLEAR BOUNCE" in last(prog, DIRECTOR)["Subject"]
+    send(prog, "2027-02-06T10:00:00Z", mail(DIRECTOR, f"CLEAR BOUNCE {LEA}", to=coordinator_key()))
+    assert "Not done: CLEAR BOUNCE" in last(prog, DIRECTOR)["Subject"]

@@ -146,7 +146,7 @@ def test_a_relay_without_starttls_or_auth_leaves_rows_pending(
 
 
 class _Broken:
-    async def send(self, message: Any, *, envelope_from: str, recipients: Any) -> Any:
+    async def prepare(self, message: Any, *, envelope_from: str, recipients: Any) -> Any:
         raise RuntimeError("a bug after the message may have gone")
 
     async def close(self) -> None:

@@ -78,16 +78,17 @@ def test_topics_arrive_every_other_week_at_local_morning(round_: Program) -> Non
     assert sum("Topic 2" in s for s in subjects(round_, "raj@example.net")) == 1
 
 
-def test_a_quiet_pair_is_nudged_at_day_14_and_not_again_within_the_cooldown(
+def test_a_quiet_pair_is_nudged_after_two_rhythms_and_not_again_within_the_cooldown(
     round_: Program,
 ) -> None:
-    for day in (0, 7, 13):
+    """Topics every 14 days: a fortnight's silence is normal; four weeks is not (issue 12)."""
+    for day in (0, 7, 14, 21, 27):
         round_.tick(at(day))
     assert nudges_to(round_, "ana@example.net", "How are things") == 0
-    round_.tick(at(14))
+    round_.tick(at(28))
     assert nudges_to(round_, "ana@example.net", "How are things") == 1
     assert nudges_to(round_, "lea@example.net", "How are things") == 1
-    for day in (15, 17, 19):
+    for day in (29, 31, 34):
         round_.tick(at(day))
     assert nudges_to(round_, "ana@example.net", "How are things") == 1
 
@@ -113,10 +114,10 @@ def test_one_sided_pair_nudges_the_silent_partner_only(round_: Program) -> None:
     pair_id, people, track = pair_of(round_, "kofi@example.net")
     other = next(p.email for p in people if p.email != "kofi@example.net")
     round_.tick(at(1))
-    for day in (2, 9, 13):
+    for day in (2, 9, 13, 20, 27):
         round_.put(partner_mail("kofi@example.net", other, track, day))
         round_.tick(at(day))
-    round_.tick(at(14))
+    round_.tick(at(28))
     nudges = round_.query(select(NudgeRow).where(NudgeRow.pair_id == pair_id))
     silent_id = next(p.id for p in people if p.email == other)
     assert [(n.kind, n.person_id) for n in nudges] == [("one_sided", silent_id)]
@@ -136,17 +137,35 @@ def test_an_out_of_office_reply_never_counts(round_: Program) -> None:
     round_.tick(at(3))
     members = round_.query(select(PairMember).where(PairMember.person_id == people[0].id))
     assert all(m.messages == 0 for m in members)
-    round_.tick(at(14))  # 10:00 UTC: 21:00 in Sydney, where Mia is: the nudge waits
+    round_.tick(at(28))  # 10:00 UTC: 21:00 in Sydney, where Mia is: the nudge waits
     assert nudges_to(round_, "mia@example.net", "How are things") == 0
-    round_.tick(at(14, hour=23))  # 10:00 the next morning in Sydney
+    round_.tick(at(28, hour=23))  # 10:00 the next morning in Sydney
     assert nudges_to(round_, "mia@example.net", "How are things") == 1
 
 
-def test_a_stalled_pair_reaches_the_coordinators_digest_with_actions(round_: Program) -> None:
-    for day in (0, 14, 21, 28, 29):
+@pytest.fixture
+def judged_round(tmp_path: Path, db_url: str) -> Program:
+    """A round whose exhausted pairs go to the coordinators (`ladder.auto_resolve = false`)."""
+    prog = Program.create(tmp_path / "prog", db_url, extra="[ladder]\nauto_resolve = false\n")
+    _apply(prog)
+    prog.tick("2027-02-03T09:00:00Z")
+    [proposal] = _proposals(prog)
+    prog.put(_reply(proposal["Reply-To"].addresses[0].addr_spec, "APPROVE"))
+    prog.tick("2027-02-03T12:00:00Z")
+    yield prog
+    prog.close()
+
+
+def test_a_stalled_pair_reaches_the_coordinators_digest_with_actions(
+    judged_round: Program,
+) -> None:
+    """Silent through both nudges (28, 42) and a fortnight after the second: exhausted on day
+    56; without automatic resolution the coordinators' digest lists it with its actions."""
+    round_ = judged_round
+    for day in (0, 14, 28, 42, 49, 55):
         round_.tick(at(day))
-    # 2027-03-15 (day 35) is a Monday: the digest's slot.
-    round_.tick(at(35))
+    # 2027-04-05 (day 56) is a Monday: the digest's slot.
+    round_.tick(at(56))
     digests = [
         m for m in round_.sent_to("director@example.org") if "digest" in m["Subject"].lower()
     ]
@@ -175,12 +194,18 @@ def test_a_bouncing_partner_is_not_nudged_and_the_other_is_told(round_: Program)
         round_.tick(at(day))
     [raj] = round_.query(select(Person).where(Person.email == "raj@example.net"))
     assert raj.bouncing
-    assert nudges_to(round_, other.email, "not getting through") == 1  # told at once
+    # Issue 12: the program resolves it: the pair ends and the other waits for a new partner,
+    # told at once why (mail to their partner no longer arrives) — not asked to cope with it.
+    assert nudges_to(round_, other.email, "finding you a partner") == 1
+    assert "no longer arrives" in str(round_.sent_to(other.email)[-1].get_body(("plain",)))
+    [old] = round_.query(select(Pair).where(Pair.id == pair_of(round_, other.email)[0]))
+    assert (old.state, old.reasons["ended"]) == ("ended", "bouncing")
     before = len(round_.sent_to("raj@example.net"))
-    for day in (14, 21, 22):
+    for day in (14, 28, 29):  # within bounce_forget_days of the last bounce
         round_.tick(at(day))
     assert len(round_.sent_to("raj@example.net")) == before  # nothing more to a dead address
-    assert nudges_to(round_, other.email, "not getting through") == 1  # and only once
+    assert nudges_to(round_, other.email, "finding you a partner") == 1  # and only once
+    assert nudges_to(round_, other.email, "not getting through") == 0
     assert nudges_to(round_, other.email, "second note") == 0
 
 
@@ -262,10 +287,10 @@ def test_the_second_note_to_the_silent_side_says_their_partner_is_waiting(
     _, people, track = pair_of(round_, "kofi@example.net")
     other = next(p for p in people if p.email != "kofi@example.net")
     round_.tick(at(1))
-    for day in (2, 9, 13, 18):
+    for day in (2, 9, 13, 18, 25, 32, 39):
         round_.put(partner_mail("kofi@example.net", other.email, track, day))
         round_.tick(at(day))
-    for day, hour in ((14, 10), (21, 10), (21, 23), (22, 10)):
+    for day, hour in ((28, 10), (42, 10), (42, 23), (43, 10)):
         round_.tick(at(day, hour))
     [second] = [m for m in round_.sent_to(other.email) if "second note" in m["Subject"]]
     body = second.get_body(("plain",)).get_content()

@@ -34,6 +34,17 @@ def subjects(stack: dict[str, Any], user: str) -> list[str]:
     return [m["Subject"] for m in parsed(mailbox.fetch_all(stack, user))]
 
 
+def _wait_for_subject(stack: dict[str, Any], user: str, words: str) -> EmailMessage:
+    """The first message in `user`'s inbox whose subject has `words` (waits up to 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [m for m in parsed(mailbox.fetch_all(stack, user)) if words in str(m["Subject"])]
+        if found or time.monotonic() > deadline:
+            assert found, (user, subjects(stack, user))
+            return found[0]
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def matched(mailstack: dict[str, Any], db_url: str, tmp_path: Path) -> tuple[Live, list[str]]:
     live = Live.create(mailstack, db_url, tmp_path / "live")
@@ -202,6 +213,13 @@ def test_the_ladder_and_commands_over_real_mail(
     to_program(d1, "WITHDRAW", 3)
     to_program(e1, "WITHDRAW", 4)
     live.cli("tick", "--now", at(2))
+    # Leaving waits for the person's YES (issue 12): d1 and e1 reply YES to the request.
+    for n, who in enumerate((d1, e1), start=1):
+        request = _wait_for_subject(stack, who, "Reply YES to confirm")
+        key = request["Reply-To"].addresses[0].addr_spec
+        mailbox.send(stack, mailbox.make_message(who, key, "Re: confirm", "YES\n"), who, key)
+        mailbox.wait_for(stack, live.program, n)
+    live.cli("tick", "--now", (START + timedelta(days=2, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     # Pair C: c1's address fails three days running.
     for day in (3, 4, 5):
         dsn = EmailMessage()

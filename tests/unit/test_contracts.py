@@ -78,7 +78,13 @@ def test_every_contract_carries_the_base_keys() -> None:
 
 
 def test_coordinator_only_templates_are_the_coordinator_contracts() -> None:
-    coordinators = {"proposal", "coordinator_action_done", "digest", "final_report"}
+    coordinators = {
+        "proposal",
+        "coordinator_action_done",
+        "digest",
+        "final_report",
+        "question_forwarded",
+    }
     assert coordinators == COORDINATOR_ONLY
 
 

@@ -1,4 +1,5 @@
-"""The coordinators' digest: counts, weekly series, flagged pairs with actions, when due."""
+"""The coordinators' digest: counts, weekly series, the pairs a person must decide about with
+their actions, items listed once (again only with news), when due."""
 
 from __future__ import annotations
 
@@ -7,14 +8,29 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from mailbot.domain.commands import parse_command
-from mailbot.domain.digest import DigestInputs, WeekPoint, build_digest, digest_due, week_start
+from mailbot.domain.digest import (
+    DigestInputs,
+    Item,
+    WeekPoint,
+    build_digest,
+    digest_due,
+    pair_item,
+    select_news,
+    week_start,
+)
 from mailbot.domain.ladder import MemberView, NudgeRecord, PairView, State
 from mailbot.domain.model import CommandName
 from mailbot.settings import LadderSection
 from tests.support import views
 from tests.support.views import START, member
 
-LADDER = LadderSection()
+# The thresholds these pairs were written for (explicit: the defaults follow the round's rhythm).
+LADDER = LadderSection(
+    quiet_days=14, one_sided_days=10, second_nudge_days=21, stalled_days=28, auto_resolve=False
+)
+AUTO = LadderSection(
+    quiet_days=14, one_sided_days=10, second_nudge_days=21, stalled_days=28, auto_resolve=True
+)
 
 
 def day(n: float) -> datetime:
@@ -36,12 +52,13 @@ PAIRS = [
         member(32, last_wrote_at=day(20)),
         nudges=(NudgeRecord("one_sided", 32, day(30)), NudgeRecord("quiet", 32, day(14))),
     ),
-    pair(  # stalled: nobody since the start
+    pair(  # stalled: nobody since the start, both nudged twice (the ladder's every step)
         4,
         nudges=(
             NudgeRecord("quiet", 41, day(14)),
             NudgeRecord("quiet", 42, day(14)),
             NudgeRecord("second", 41, day(21)),
+            NudgeRecord("second", 42, day(21)),
             NudgeRecord("stalled", None, day(28)),
         ),
         flagged_at=day(28),
@@ -68,8 +85,10 @@ def test_counts_and_share() -> None:
 
 
 def test_flagged_pairs_say_how_long_what_was_tried_and_how_to_act() -> None:
+    """Only an exhausted (stalled) pair the program does not resolve itself needs a person;
+    the one-sided pair is the ladder's business (issue 12: no longer listed)."""
     d = build_digest(PAIRS, NOW, LADDER)
-    (stalled,) = d.stalled
+    (stalled,) = d.flagged
     assert (stalled.pair_id, stalled.state, stalled.cause, stalled.silent_days) == (
         4,
         State.STALLED,
@@ -80,13 +99,11 @@ def test_flagged_pairs_say_how_long_what_was_tried_and_how_to_act() -> None:
         ("quiet", 41),
         ("quiet", 42),
         ("second", 41),
+        ("second", 42),
         ("stalled", None),
     ]
     assert stalled.flagged_at == day(28)
-    (one,) = d.one_sided
-    assert (one.pair_id, one.silent, one.silent_days, one.since) == (3, (32,), 15, day(20))
-    assert [r.kind for r in one.tried] == ["one_sided"]  # the day-14 nudge was another episode
-    for item in (stalled, one):
+    for item in (stalled,):
         commands = [parse_command(a, "") for a in item.actions]
         assert [(c.name, c.args["pair"]) for c in commands if c] == [
             (CommandName.LIAISE, str(item.pair_id)),
@@ -95,6 +112,35 @@ def test_flagged_pairs_say_how_long_what_was_tried_and_how_to_act() -> None:
         ]
         assert commands[0] is not None and commands[0].args["text"]
     assert d.needs_attention
+
+
+def test_with_automatic_resolution_no_pair_is_listed() -> None:
+    """The waiting pool rematches an exhausted pair's writer: the coordinators see a count."""
+    d = build_digest(PAIRS, NOW, AUTO)
+    assert d.flagged == () and d.counts["stalled"] == 1
+    assert not d.needs_attention
+
+
+def test_an_item_is_listed_once_and_again_only_with_news() -> None:
+    items = [Item("pair:4", "stalled|a"), Item("question:3"), Item("rematch:7", "12")]
+    first = select_news(items, {})
+    assert first.listed == {"pair:4", "question:3", "rematch:7"} and first.unchanged == 0
+    remembered = {i.key: i.news for i in items}
+    # nothing changed: nothing listed, three still open
+    again = select_news(items, remembered)
+    assert again.listed == frozenset() and again.unchanged == 3 and again.resolved == frozenset()
+    # news on the pair (another nudge tried), the question answered (no longer open)
+    later = [Item("pair:4", "stalled|b"), Item("rematch:7", "12")]
+    third = select_news(later, remembered)
+    assert third.listed == {"pair:4"} and third.unchanged == 1
+    assert third.resolved == {"question:3"}
+
+
+def test_a_pairs_news_is_its_episode_and_what_was_tried_not_its_days() -> None:
+    (today,) = build_digest(PAIRS, NOW, LADDER).flagged
+    (tomorrow,) = build_digest(PAIRS, NOW + timedelta(days=1), LADDER).flagged
+    assert tomorrow.silent_days == today.silent_days + 1
+    assert pair_item(today) == pair_item(tomorrow)
 
 
 def test_weekly_series_appends_this_week_and_replaces_a_rerun() -> None:
@@ -127,9 +173,11 @@ def test_pass_through() -> None:
         held=({"from": "stranger@example.com"},),
         uncertain=({"key": "intro:1"},),
         survey={"responses": 3},
+        questions=({"id": 3},),
+        automatic={"nudges": 4},
     )
     d = build_digest([], NOW, LADDER, extra)
-    assert d.extra is extra and d.extra.deletions == 2
+    assert d.extra is extra and d.extra.deletions == 2 and d.extra.automatic == {"nudges": 4}
     assert d.needs_attention
     assert not build_digest(PAIRS[:2], NOW, LADDER).needs_attention
 

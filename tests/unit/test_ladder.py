@@ -19,15 +19,25 @@ from mailbot.domain.ladder import (
     PairView,
     RoundView,
     State,
+    Thresholds,
     decide_ladder,
     decide_nudges,
+    exhausted_pairs,
+    needs_judgement,
     pair_state,
     silent_cycles,
+    thresholds,
 )
 from mailbot.settings import LadderSection
 from tests.support.views import START, member, pair
 
-LADDER = LadderSection()
+# The mechanics are tested with explicit thresholds (the numbers before issue 12: explicit
+# settings still win) and coordinator flags on; the rhythm-derived defaults and automatic
+# resolution have their own tests below (`RHYTHM`).
+LADDER = LadderSection(
+    quiet_days=14, one_sided_days=10, second_nudge_days=21, stalled_days=28, auto_resolve=False
+)
+RHYTHM = LadderSection()
 ROUND = RoundView("2024A", START, START + timedelta(days=120), 14, 9)
 
 
@@ -55,6 +65,8 @@ def burst(p: PairView, until: float, every_hours: int = 6) -> list[tuple[float, 
 
 
 # ------------------------------------------------------------------------------- states
+
+SECONDS_21 = tuple(NudgeRecord(NudgeKind.SECOND.value, to, day(21)) for to in (1, 2))
 
 STATE_TABLE = [
     # (name, pair, at day, expected state, silent days, silent members)
@@ -105,10 +117,26 @@ STATE_TABLE = [
         18,
         (3,),
     ),
-    ("28 days quiet: stalled", pair(), 28, State.STALLED, 28, (1, 2)),
+    ("28 days quiet, nothing tried yet: still quiet", pair(), 28, State.QUIET, 28, (1, 2)),
     (
-        "one-sided for 28 days: stalled",
-        pair(member(1, last_wrote_at=day(27)), member(2)),
+        "28 days quiet, both silent through the second nudge: stalled (exhausted)",
+        pair(nudges=SECONDS_21),
+        28,
+        State.STALLED,
+        28,
+        (1, 2),
+    ),
+    (
+        "the second nudge not a cooldown old yet: not exhausted",
+        pair(nudges=SECONDS_21),
+        27.9,
+        State.QUIET,
+        27,
+        (1, 2),
+    ),
+    (
+        "one-sided for 28 days, silent through the second nudge: stalled",
+        pair(member(1, last_wrote_at=day(27)), member(2), nudges=SECONDS_21[1:]),
         28,
         State.STALLED,
         28,
@@ -217,11 +245,19 @@ def test_day_21_without_a_first_nudge_sends_the_first() -> None:
 
 
 def test_stalled_flag_once_and_flagged_at_suppresses() -> None:
-    assert [n.kind for n in decide_nudges([pair()], day(30), LADDER)] == [NudgeKind.STALLED]
-    assert decide_nudges([pair(flagged_at=day(29))], day(30), LADDER) == []
+    done = pair(nudges=SECONDS_21)
+    assert [n.kind for n in decide_nudges([done], day(30), LADDER)] == [NudgeKind.STALLED]
+    assert decide_nudges([pair(flagged_at=day(29), nudges=SECONDS_21)], day(30), LADDER) == []
     # a flag from an earlier episode does not count
-    earlier = pair(member(1, last_wrote_at=day(5)), member(2), flagged_at=day(3))
+    seconds = tuple(NudgeRecord(NudgeKind.SECOND.value, to, day(26)) for to in (1, 2))
+    earlier = pair(member(1, last_wrote_at=day(5)), member(2), flagged_at=day(3), nudges=seconds)
     assert [n.kind for n in decide_nudges([earlier], day(34), LADDER)] == [NudgeKind.STALLED]
+
+
+def test_a_stalled_clock_without_nudges_still_nudges() -> None:
+    """After an outage (day 30, nothing sent): the first nudge, not a flag -- nothing
+    automatic has failed yet."""
+    assert {n.kind for n in decide_nudges([pair()], day(30), LADDER)} == {NudgeKind.QUIET}
 
 
 def test_paused_member_suppresses() -> None:
@@ -252,16 +288,20 @@ def test_out_of_office_defers_the_nudge() -> None:
         (14, "quiet", 1),
         (21, "second", 1),
         (25, "quiet", 2),  # back: his first nudge, not a "second" he never had a first of
-        (28, "stalled", "coord"),
+        (32, "second", 2),  # a cooldown after his first
+        (39, "stalled", "coord"),  # exhausted once his second had its time
     ]
 
 
-def test_stall_flag_waits_while_everyone_silent_is_away() -> None:
+def test_no_stall_while_the_silent_member_is_away_and_unnudged() -> None:
+    """Bob is away (auto-reply) past the stall day: his nudges wait for him, and the pair is
+    not exhausted before he had both of them."""
     p = pair(member(1, last_wrote_at=day(27)), member(2, away_until=day(35)))
     d = decide_ladder([p], day(29), LADDER)
     assert d.nudges == ()
-    assert [(s.kind, s.reason) for s in d.skips] == [(NudgeKind.STALLED, "all_away")]
-    assert [n.kind for n in decide_nudges([p], day(35), LADDER)] == [NudgeKind.STALLED]
+    assert [(s.kind, s.reason.split()[0]) for s in d.skips] == [(NudgeKind.ONE_SIDED, "away_until")]
+    assert pair_state(p, day(29), LADDER).state is State.ONE_SIDED
+    assert [n.kind for n in decide_nudges([p], day(35), LADDER)] == [NudgeKind.ONE_SIDED]
 
 
 def test_bouncing_partner_notice_at_once_and_no_nudges_about_the_silence() -> None:
@@ -325,7 +365,7 @@ def test_one_sided_bouncing_silent_member() -> None:
 def test_first_week_silence_nothing() -> None:
     eager = LadderSection(quiet_days=3, one_sided_days=2, second_nudge_days=5, stalled_days=6)
     p = pair()
-    assert pair_state(p, day(6.5), eager).state is State.STALLED
+    assert pair_state(p, day(6.5), eager).state is State.QUIET  # clock past stall, no nudge
     d = decide_ladder([p], day(6.5), eager)
     assert d.nudges == ()
     assert [s.reason for s in d.skips] == ["first_week"]
@@ -537,3 +577,108 @@ def test_exclusion_codes_read_every_reason_why_not_matchable_gives() -> None:
     }
     codes = {k: exclusion_code(v) for k, v in reasons.items()}
     assert codes == {"withdrawn": "", "paused": "paused", "bouncing": "", "silent": "silent"}
+
+
+# ------------------------------------------------------------------- the rhythm (issue 12)
+
+
+def rhythm_burst(p: PairView, until: float) -> list[tuple[float, str, object]]:
+    """`burst` with the default, rhythm-derived settings."""
+    sent: list[tuple[float, str, object]] = []
+    t = 0.0
+    while t <= until:
+        nudges = decide_nudges([p], day(t), RHYTHM)
+        for n in nudges:
+            sent.append((t, n.kind.value, n.person_id if n.person_id is not None else "coord"))
+        if nudges:
+            p = dataclasses.replace(p, nudges=p.nudges + record(nudges, day(t)))
+        t += 0.25
+    return sent
+
+
+def test_thresholds_follow_the_rounds_rhythm_unless_set() -> None:
+    assert thresholds(RHYTHM, 14) == Thresholds(quiet=28, one_sided=28, second=42, stalled=56)
+    assert thresholds(RHYTHM, 7) == Thresholds(quiet=14, one_sided=14, second=21, stalled=28)
+    assert thresholds(LADDER, 7) == Thresholds(quiet=14, one_sided=10, second=21, stalled=28)
+
+
+def test_ordinary_gaps_are_not_a_problem() -> None:
+    """Partners who write every 10-20 days (ILN: every two weeks) are never nudged: on day 45
+    one last wrote 19 days ago, the other 26 days ago (mail without the tracking address)."""
+    p = pair(member(1, last_wrote_at=day(26)), member(2, last_wrote_at=day(19)))
+    assert pair_state(p, day(45), RHYTHM).state is State.ACTIVE
+    assert decide_nudges([p], day(45), RHYTHM) == []
+
+
+def test_quiet_pair_with_the_rhythm_ends_exhausted_without_a_coordinator_flag() -> None:
+    """Nobody writes (topics every 14 days): both nudged at 28, again at 42; exhausted at 56
+    (four rhythms, the second nudge two weeks old) -- no flag: the waiting pool resolves it."""
+    assert rhythm_burst(pair(), 80) == [
+        (28, "quiet", 1),
+        (28, "quiet", 2),
+        (42, "second", 1),
+        (42, "second", 2),
+    ]
+    done = pair(
+        nudges=tuple(
+            NudgeRecord(k, to, day(d)) for k, d in (("quiet", 28), ("second", 42)) for to in (1, 2)
+        )
+    )
+    st = pair_state(done, day(56), RHYTHM)
+    assert (st.state, st.exhausted, st.cause, st.silent, st.writers) == (
+        State.STALLED,
+        True,
+        "quiet",
+        (1, 2),
+        (),
+    )
+    assert not needs_judgement(st, RHYTHM)
+    assert needs_judgement(st, dataclasses.replace(RHYTHM, auto_resolve=False))
+    assert pair_state(done, day(55.9), RHYTHM).state is State.QUIET
+
+
+def test_one_sided_with_the_rhythm_names_the_writer_to_rematch() -> None:
+    """Alice writes every 10 days, Bob never answers: one_sided at 28, second at 42,
+    exhausted at 56 with Bob silent and Alice the writer."""
+
+    def at(t: float) -> PairView:
+        wrote = day(10 * (t // 10)) if t >= 10 else None
+        return pair(member(1, last_wrote_at=wrote), member(2))
+
+    p = at(28)
+    first = decide_nudges([p], day(28), RHYTHM)
+    assert [(n.kind, n.person_id, n.cause) for n in first] == [
+        (NudgeKind.ONE_SIDED, 2, "one_sided")
+    ]
+    p = dataclasses.replace(at(42), nudges=record(first, day(28)))
+    assert decide_nudges([p], day(41.9), RHYTHM) == []
+    second = decide_nudges([p], day(42), RHYTHM)
+    assert [(n.kind, n.person_id) for n in second] == [(NudgeKind.SECOND, 2)]
+    p = dataclasses.replace(at(56), nudges=p.nudges + record(second, day(42)))
+    got = exhausted_pairs([p], day(56), RHYTHM)
+    assert [(s.pair_id, s.cause, s.silent, s.writers) for s in got] == [
+        (7, "one_sided", (2,), (1,))
+    ]
+    assert decide_nudges([p], day(56), RHYTHM) == []  # auto_resolve: no coordinator flag
+    assert exhausted_pairs([p], day(55), RHYTHM) == []
+
+
+def test_a_second_nudge_waits_for_the_first_to_have_had_its_time() -> None:
+    """Bob was away until day 40: his first nudge comes then, the second a cooldown later
+    (47), not at day 42 -- one ladder mail per cooldown."""
+    p = pair(member(1, last_wrote_at=day(39)), member(2, away_until=day(40)))
+    sent = rhythm_burst(p, 60)
+    assert sent == [(40, "one_sided", 2), (47, "second", 2)]
+
+
+def test_auto_resolve_raises_no_coordinator_flag_for_a_bounce() -> None:
+    p = pair(member(1), member(2, bouncing=True))
+    assert [(n.kind, n.person_id) for n in decide_nudges([p], day(1), RHYTHM)] == [
+        (NudgeKind.PARTNER_BOUNCING, 1)
+    ]
+
+
+def test_a_rounds_rhythm_reaches_the_view() -> None:
+    weekly = pair(rhythm_days=7)
+    assert pair_state(weekly, day(14), RHYTHM).state is State.QUIET
+    assert pair_state(pair(), day(14), RHYTHM).state is State.ACTIVE

@@ -346,6 +346,7 @@ HELP_ORDER = [
     CommandName.REMATCH,
     CommandName.WITHDRAW,
     CommandName.CONTINUE,
+    CommandName.EXPORT_MY_DATA,
     CommandName.DELETE_MY_DATA,
 ]
 

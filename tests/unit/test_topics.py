@@ -117,7 +117,7 @@ def test_paused_withdrawn_bouncing_get_none_and_resume_gets_current() -> None:
 
 def test_nothing_after_the_round_ends() -> None:
     late = pair(member(1), member(2), started_at=at(110))
-    assert due_topics([late], ROUND, at(119))[0].topic == 0
+    assert due_topics([late], ROUND, at(119))[0].topic == 7  # the round's topic on day 110
     assert due_topics([late], ROUND, at(120)) == []
     assert due_topics([late], ROUND, at(200)) == []
     # a slot falling after the end is never offered
@@ -173,10 +173,22 @@ def test_waking_after_holds_mail_due_at_night_until_the_morning(
 
 @pytest.mark.parametrize(
     ("days", "expected"),
-    [(-1, None), (0, 0), (13.9, 0), (14, 1), (28, 2), (9 * 14 - 0.1, 8), (9 * 14, None)],
+    [(-1, None), (0, 2), (13.9, 2), (14, 3), (28, 4), (7 * 14 - 0.1, 8), (7 * 14, None)],
 )
-def test_topic_now_counts_from_the_pairs_own_start(days: float, expected: int | None) -> None:
-    """A pair rematched 30 days in is on its own topic 1 then, as due_topics numbered it."""
+def test_topic_now_continues_from_the_rounds_topic(days: float, expected: int | None) -> None:
+    """A pair rematched 30 days in starts on the round's topic then (3rd, index 2), not on
+    topic 1 again, and moves on at its own rhythm, as due_topics numbers it."""
     rv = RoundView("2024A", START, START + timedelta(days=200), 14, 9)
     started = START + timedelta(days=30)
     assert topic_now(started, rv, started + timedelta(days=days)) == expected
+
+
+def test_a_pair_made_mid_round_continues_from_the_rounds_topic() -> None:
+    """Issue 12: rematched people got topics from 1 again. A pair made on day 40 (the round is
+    on topic index 2 since day 28) gets index 2 at once, index 3 a rhythm later."""
+    late = pair(member(1), member(2), started_at=at(40))
+    assert {t.topic for t in due_topics([late], ROUND, at(40, 10))} == {2}  # 09:00 UTC passed
+    assert {t.topic for t in due_topics([late], ROUND, at(54, 10))} == {3}
+    assert topic_now(at(40), ROUND, at(60)) == 3
+    early = pair(member(1), member(2), started_at=at(3))  # approved a little late: from topic 1
+    assert {t.topic for t in due_topics([early], ROUND, at(3, 10))} == {0}
