@@ -9,8 +9,12 @@ Decides how each human message is judged, from the mail the program sent (the `.
   one-reply action (LIAISE/REMATCH/CLOSE/ANSWER …) — the coordinators can act on it;
 - **listed only**: a mail to a coordinator names the sender, but on no line with an action
   (e.g. "Mail from senders we do not know, held for you in the mailbox: …");
+- **to their partner**: the mail was addressed to their partner (a reply to a topic or an
+  introduction goes to the partners and the pair's tracking address, as the Reply-To says):
+  a person read it, though not the program, which never reads pair mail's bodies;
 - **reached nobody**: none of these by the end of the run.
-The best outcome wins (answered > forwarded > listed only > reached nobody).
+The best outcome wins (answered > forwarded > to their partner > listed only > reached
+nobody).
 
 A **touch** is one decision a coordinator sends (one command line: APPROVE, LIAISE, REMATCH,
 CLOSE, ANSWER, …), counted by kind; the reply emails that carry them are counted apart.
@@ -30,7 +34,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 ACTION_VERBS = ("APPROVE", "REDO", "LIAISE", "REMATCH", "CLOSE", "ANSWER")
-_RANK = {"reached nobody": 0, "listed only": 1, "forwarded": 2, "answered": 3}
+_RANK = {
+    "reached nobody": 0,
+    "listed only": 1,
+    "to their partner": 2,
+    "forwarded": 3,
+    "answered": 4,
+}
 
 
 @dataclass

@@ -126,6 +126,11 @@ class Received:
         return (self.addresses("Reply-To") or self.addresses("From"))[0]
 
     @property
+    def reply_all(self) -> list[str]:
+        """Where a mail client's Reply goes: every Reply-To address (or From)."""
+        return self.addresses("Reply-To") or self.addresses("From")
+
+    @property
     def message_id(self) -> str:
         return self.get("Message-ID").strip()
 
@@ -232,13 +237,23 @@ class World:
         if m.auto:
             head.append(("Auto-Submitted", "auto-replied"))
             self.ledger.robot_ids.add(msg_id)
-        self.deliver(_plain_text_mail(head, m.body))
+        recipients = {a.lower() for _, a in getaddresses([m.to, *cc])}
+        local, _, program_domain = PROGRAM.partition("@")
+        addressed = any(
+            a == PROGRAM or (a.startswith(local + "+") and a.endswith("@" + program_domain))
+            for a in recipients
+        )
+        # A person's mail reaches the program mailbox only when it addresses the program (or a
+        # tag of it). Robots' mail keeps its old route (auto-replies go to the envelope sender).
+        if addressed or m.human is None:
+            self.deliver(_plain_text_mail(head, m.body))
         if m.human is not None and p is not None:
             shape, via_reply = m.human
             excerpt = re.sub(r"\s+", " ", m.body.strip())[:40]
-            self.ledger.human_message(
-                HumanMessage(msg_id, m.sender, shape, p.language, via_reply, when, excerpt)
-            )
+            message = HumanMessage(msg_id, m.sender, shape, p.language, via_reply, when, excerpt)
+            if recipients & set(self.by_email) - {m.sender}:  # a participant: a person read it
+                message.upgrade("to their partner")
+            self.ledger.human_message(message)
         return msg_id
 
     async def put_dsns(self, when: datetime) -> None:
@@ -633,7 +648,11 @@ class World:
             p.last_program_mail is not None and self.rng.random() < self.rates.question_as_reply
         )
         if as_reply and p.last_program_mail is not None:
-            to, subject = p.last_program_mail.reply_to, "Re: " + p.last_program_mail.subject
+            # A mail client's Reply goes to every Reply-To address: for a topic or an
+            # introduction that is the partner(s) and the pair's tracking address, so the
+            # question reaches the partner, and the program only as pair mail (metadata).
+            to = ", ".join(p.last_program_mail.reply_all)
+            subject = "Re: " + p.last_program_mail.subject
         else:
             to, subject = (
                 PROGRAM,

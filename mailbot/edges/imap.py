@@ -456,7 +456,13 @@ class ImapMailbox:
         for folder in dict.fromkeys((s.processed_folder, s.quarantine_folder)):
             resp = await self._cmd(conn, client.list('""', _quote(folder)))
             if not any(resp.lines[:-1]):  # "* LIST" data lines, stripped of "LIST"
-                await self._cmd(conn, client.create(_quote(folder)))
+                made = await self._cmd(conn, client.create(_quote(folder)), check=False)
+                # Another connection (the daemon's, a retention pass) may have made it between
+                # our LIST and CREATE: RFC 5530's ALREADYEXISTS is what we wanted.
+                if made.result != "OK" and b"ALREADYEXISTS" not in b" ".join(
+                    x for x in made.lines if isinstance(x, bytes)
+                ):
+                    raise ImapError(f"CREATE {folder!r} on {self._where()}: {made.lines!r}")
         resp = await self._cmd(conn, client.select(_quote(s.folder)))
         for line in resp.lines:
             m = _UIDVALIDITY.search(line) if isinstance(line, bytes) else None

@@ -66,7 +66,22 @@ async def serve(
     deliver_lock = asyncio.Lock()
     outbox.recover_interrupted(deps, clock())
 
+    def _database_down(what: str, exc: Exception) -> bool:
+        """A locked or lost database is said in one line, not a traceback; retried later."""
+        down = intake.database_failure(exc)
+        if down is None:
+            return False
+        log.warning("%s: database unavailable: %s; retrying later", what, down)
+        return True
+
     async def deliver_job() -> None:
+        try:
+            await _deliver()
+        except Exception as exc:
+            if not _database_down("deliver", exc):
+                raise
+
+    async def _deliver() -> None:
         async with deliver_lock:
             report = await outbox.deliver(deps, clock(), recover=False)
             if report.sent or report.failed or report.uncertain:
@@ -80,7 +95,12 @@ async def serve(
                 log.warning("deliver: stopped, mail kept for later: %s", report.stopped)
 
     async def scheduled_jobs() -> None:
-        results = await tick.run_jobs(deps, clock())
+        try:
+            results = await tick.run_jobs(deps, clock())
+        except Exception as exc:
+            if not _database_down("scheduled jobs", exc):
+                raise
+            return
         log.info("scheduled jobs: %s", results)
         await deliver_job()
 

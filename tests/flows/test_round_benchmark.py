@@ -1,5 +1,6 @@
 """The round benchmark (`benchmarks.round`, issue 12) runs end to end on a small, short round and
-its counts add up: every simulated human message is answered, forwarded, listed or reached nobody;
+its counts add up: every simulated human message is answered, forwarded, sent to a partner,
+listed or reached nobody;
 touches are counted by kind and include the one APPROVE.
 """
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from benchmarks.round import main
 
-OUTCOMES = {"answered", "forwarded", "listed only", "reached nobody"}
+OUTCOMES = {"answered", "forwarded", "to their partner", "listed only", "reached nobody"}
 
 
 def test_a_small_short_round_completes_and_its_counts_are_consistent() -> None:
