@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain.answers import bounce_cleared, bounce_score
@@ -93,10 +93,6 @@ async def bounces_job(deps: Deps, now: datetime) -> str:
             for p in session.scalars(select(Person).where(Person.bouncing.is_(True)))
             if bounce_cleared(p.bounce_scored_on, now, days)
         ]
-        if stale:
-            session.execute(
-                update(Person)
-                .where(Person.id.in_([p.id for p in stale]))
-                .values(bouncing=False, bounce_score=0.0, bounce_scored_on=None, updated_at=now)
-            )
+        for person in stale:
+            _clear(person, now)
     return f"{len(stale)} bouncing addresses cleared" if stale else ""
