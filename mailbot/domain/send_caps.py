@@ -9,7 +9,9 @@ and any pause a refusal started:
   the next one may go if none may now;
 - `throttled`: whether an SMTP refusal is the provider limiting *us* (never a fault of the
   recipient, never scored as a bounce) and how long to pause;
-- `order_key`: answers to people before bulk mail, so a topic morning never delays an answer.
+- `order_key`: answers to people before bulk mail, so a topic morning never delays an answer;
+- `admits`: whether a row of so many recipients may take what the allowance leaves;
+- `drained_at`: when mail waiting now will have gone, sending as fast as the caps allow.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ _QUOTA_TEXT = re.compile(
     r"sending limit|message rate|submissionquotaexceeded|throttl|daily user sending",
     re.IGNORECASE,
 )
+_GREYLIST = re.compile(r"grey ?list|gray ?list", re.IGNORECASE)
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 
@@ -104,6 +107,8 @@ def throttled(code: int | None, text: str) -> timedelta | None:
     if code is None:
         return None
     head = text[:300]
+    if _GREYLIST.search(head):  # a recipient's server asking for patience, not our provider
+        return None
     enhanced = _ENHANCED.search(head)
     status = enhanced.groups() if enhanced else None
     if code == 550 and status == ("5", "4", "5"):  # Gmail: daily user sending quota exceeded
@@ -120,3 +125,48 @@ def throttled(code: int | None, text: str) -> timedelta | None:
 def order_key(bulk: bool, row_id: int) -> tuple[int, int]:
     """Answers to people first, then bulk mail (topics, nudges), each in outbox order."""
     return (1 if bulk else 0, row_id)
+
+
+def admits(caps: Caps, room: int | None, need: int) -> bool:
+    """Whether a message to `need` recipients may go with `room` left in the windows.
+
+    A message to more recipients than the tightest cap could never fit: it goes when that
+    window is empty rather than wait for ever.
+    """
+    if room is None:
+        return True
+    if need <= room:
+        return True
+    tightest = min((cap for _, cap in caps.windows()), default=None)
+    return tightest is not None and need > tightest and room >= tightest
+
+
+def drained_at(
+    caps: Caps,
+    sent: Sequence[Sent],
+    waiting: int,
+    now: datetime,
+    paused_until: datetime | None = None,
+) -> datetime:
+    """When `waiting` recipients due now will all have gone, if sent as fast as the caps allow
+    (`now` itself when nothing waits or nothing caps them)."""
+    if any(cap < 1 for _, cap in caps.windows()):
+        raise ValueError(f"caps {caps}: a cap lets at least one recipient through")
+    history = [s for s in sent if now - DAY < s.at <= now]
+    at, left = now, waiting
+    while left > 0:
+        got = allowance(caps, history, at, paused_until)
+        if got.recipients is None:
+            return at
+        if got.recipients > 0:
+            take = min(got.recipients, left)
+            history.append(Sent(at, take))
+            left -= take
+            if left == 0:
+                return at
+            continue
+        if got.next_at is None or got.next_at <= at:  # cannot happen with positive caps
+            raise ValueError(f"caps {caps} never open after {at.isoformat()}")
+        at = got.next_at
+        history = [s for s in history if at - DAY < s.at]
+    return at

@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mailbot.domain.send_caps import Caps, Sent, allowance, order_key, throttled
+from mailbot.domain.send_caps import (
+    Caps,
+    Sent,
+    admits,
+    allowance,
+    drained_at,
+    order_key,
+    throttled,
+)
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -76,3 +84,34 @@ def test_answers_go_before_bulk() -> None:
         (True, 1),
         (True, 2),
     ]
+
+
+def test_greylisting_is_the_recipients_server_not_our_provider() -> None:
+    assert throttled(450, "4.7.1 <a@b.org>: Recipient address rejected: Greylisted") is None
+
+
+@pytest.mark.parametrize(
+    ("room", "need", "ok"),
+    [(None, 50, True), (3, 3, True), (2, 3, False), (0, 1, False), (30, 40, True), (29, 40, False)],
+)
+def test_admits(room: int | None, need: int, ok: bool) -> None:
+    """A message wider than the tightest cap goes when that window is empty."""
+    assert admits(Caps(per_minute=30, per_day=1_000), room, need) is ok
+
+
+def test_drained_at_sends_as_fast_as_the_caps_allow() -> None:
+    caps = Caps(per_minute=30)
+    assert drained_at(caps, [], 0, NOW) == NOW
+    assert drained_at(Caps(), [], 10_000, NOW) == NOW
+    assert drained_at(caps, [], 30, NOW) == NOW
+    assert drained_at(caps, [], 1_250, NOW) == NOW + timedelta(minutes=41)
+    full = [Sent(NOW - timedelta(seconds=20), 30)]
+    assert drained_at(caps, full, 1, NOW) == NOW + timedelta(seconds=40)
+    paused = NOW + timedelta(hours=1)
+    assert drained_at(caps, [], 31, NOW, paused) == paused + timedelta(minutes=1)
+
+
+def test_drained_at_counts_the_daily_cap() -> None:
+    caps = Caps(per_minute=30, per_day=500)
+    got = drained_at(caps, [], 600, NOW)
+    assert got == NOW + timedelta(days=1) + timedelta(minutes=3)
