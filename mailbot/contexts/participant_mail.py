@@ -90,7 +90,7 @@ class CommandAckMail(Base):
     # the command's code: pause|resume|withdraw|rematch|continue|in_touch|silent|yes|no (the
     # template names it in the reader's language)
     command: str
-    # codes, each one sentence, in order (participants.OUTCOME_CODES): paused_until_date resumed
+    # codes, each one sentence, in order (command_handlers.OUTCOME_CODES): paused_until_date resumed
     # not_paused withdrawn already_withdrawn partner_told rematched rematch_waiting
     # rematch_requested continue_noted application_kept in_touch_noted silent_flagged
     # not_in_a_pair not_allowed (anything else: "recorded")

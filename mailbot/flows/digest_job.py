@@ -225,9 +225,9 @@ def digest_inputs(s: Session, zone: str, since: datetime) -> DigestInputs:
                 )
             )
         ),
-        # REMATCH the program could not carry out itself (participant_commands._rematch) ...
+        # REMATCH the program could not carry out itself (command_handlers._rematch) ...
         rematch_requests=_asked(s, since, ("rematch",), "recorded"),
-        # ... and SILENT / NO: "my partner does not answer" (participant_commands._silent)
+        # ... and SILENT / NO: "my partner does not answer" (command_handlers._silent)
         silent_reports=_asked(s, since, ("silent", "no"), "done"),
         deletions=int(
             s.scalar(select(func.count(DeletionEvent.id)).where(DeletionEvent.at >= since)) or 0
