@@ -16,6 +16,7 @@ This module imports nothing from mailbot on purpose: it must work whatever state
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import shutil
@@ -97,6 +98,50 @@ def _keep_or_remove(request: pytest.FixtureRequest, path: str, what: str) -> Non
         shutil.rmtree(path, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _running_stack(
+    request: pytest.FixtureRequest,
+    script: pathlib.Path,
+    prefix: str,
+    base: int,
+    what: str,
+    skip_unless_root: str,
+) -> Iterator[str]:
+    """Start `script` (mailstack.sh or oauth2-stack.sh) in a new dir on the first free port
+    offset from `base` (another stack may hold the ports, or take them between our check and
+    the start); yield the dir; stop it at the end. Not root and `skip_unless_root` is in the
+    error (or empty: any error) → skip, else fail."""
+    # NOT tmp_path_factory: as root the daemons' users must traverse every parent (0700 there)
+    stack_dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(stack_dir, 0o755)
+    env = dict(os.environ)
+    if not _is_root():
+        # the aiosmtpd relay backend: reuse this interpreter if it has aiosmtpd (test extras)
+        env.setdefault("MAILSTACK_PYTHON", sys.executable)
+    result: subprocess.CompletedProcess[str] | None = None
+    for attempt in range(10):
+        offset = base + 1000 * attempt
+        if any(_port_busy(p + offset) for p in _MAIL_PORTS):
+            continue
+        env["MAILSTACK_PORT_OFFSET"] = str(offset)
+        result = subprocess.run(
+            [str(script), "start", stack_dir], env=env, capture_output=True, text=True, check=False
+        )
+        if result.returncode == 0 or "already in use" not in result.stderr:
+            break
+    if result is None or result.returncode != 0:
+        shutil.rmtree(stack_dir, ignore_errors=True)
+        err = result.stderr.strip() if result else "no free mail ports found"
+        if not _is_root() and skip_unless_root in err:
+            pytest.skip(f"{what} unavailable (not root): {err}")
+        pytest.fail(f"{script.name} start failed:\n{err}", pytrace=False)
+    try:
+        yield stack_dir
+    finally:
+        subprocess.run([str(script), "stop", stack_dir], capture_output=True, check=False)
+        _keep_or_remove(request, stack_dir, what)
+
+
 @pytest.fixture(scope="session")
 def mailstack(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """A running mail stack: MAILBOT_TEST_MAILSTACK_DIR's, or one started for this session.
@@ -111,42 +156,11 @@ def mailstack(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     if given:
         yield load_mailstack(given)
         return
-
-    # NOT tmp_path_factory: as root the daemons' users must traverse every parent (0700 there)
-    stack_dir = tempfile.mkdtemp(prefix="mailbot-mailstack-", dir="/tmp")
-    os.chmod(stack_dir, 0o755)
-    env = dict(os.environ)
-    if not _is_root():
-        # the aiosmtpd relay backend: reuse this interpreter if it has aiosmtpd (test extras)
-        env.setdefault("MAILSTACK_PYTHON", sys.executable)
     base = 100 * (_worker_index() + 1)
-    result: subprocess.CompletedProcess[str] | None = None
-    for attempt in range(10):
-        offset = base + 1000 * attempt
-        if any(_port_busy(p + offset) for p in _MAIL_PORTS):
-            continue
-        env["MAILSTACK_PORT_OFFSET"] = str(offset)
-        result = subprocess.run(
-            [str(MAILSTACK_SH), "start", stack_dir],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        # another stack may have taken the ports between our check and the start: next offset
-        if result.returncode == 0 or "already in use" not in result.stderr:
-            break
-    if result is None or result.returncode != 0:
-        shutil.rmtree(stack_dir, ignore_errors=True)
-        err = result.stderr.strip() if result else "no free mail ports found"
-        if not _is_root() and "missing Debian packages" in err:
-            pytest.skip(f"mail stack unavailable (not root, packages missing): {err}")
-        pytest.fail(f"scripts/mailstack.sh start failed:\n{err}", pytrace=False)
-    try:
+    with _running_stack(
+        request, MAILSTACK_SH, "mailbot-mailstack-", base, "mail stack", "missing Debian packages"
+    ) as stack_dir:
         yield load_mailstack(stack_dir)
-    finally:
-        subprocess.run([str(MAILSTACK_SH), "stop", stack_dir], capture_output=True, check=False)
-        _keep_or_remove(request, stack_dir, "mail stack")
 
 
 @pytest.fixture(scope="session")
@@ -156,42 +170,16 @@ def oauth_mailstack(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
 
     As `mailstack`, plus the keys of DIR/oauth2.env: OAUTH2_KEY_FILE (base64 of the HMAC key),
     OAUTH2_ISSUER (the "iss" tokens need), ...  Always started for the session (ports at
-    offset 70 + 100 per xdist worker), never shared with scripts/test.sh's stack.
+    offset 70 + 100 per xdist worker), never shared with scripts/test.sh's stack; needs root
+    (Postfix, Dovecot's auth user).
     """
-    stack_dir = tempfile.mkdtemp(prefix="mailbot-oauthstack-", dir="/tmp")
-    os.chmod(stack_dir, 0o755)
-    env = dict(os.environ)
-    if not _is_root():
-        env.setdefault("MAILSTACK_PYTHON", sys.executable)
     base = 70 + 100 * (_worker_index() + 1)
-    result: subprocess.CompletedProcess[str] | None = None
-    for attempt in range(10):
-        offset = base + 1000 * attempt
-        if any(_port_busy(p + offset) for p in _MAIL_PORTS):
-            continue
-        env["MAILSTACK_PORT_OFFSET"] = str(offset)
-        result = subprocess.run(
-            [str(OAUTH2_STACK_SH), "start", stack_dir],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode == 0 or "already in use" not in result.stderr:
-            break
-    if result is None or result.returncode != 0:
-        shutil.rmtree(stack_dir, ignore_errors=True)
-        err = result.stderr.strip() if result else "no free mail ports found"
-        if not _is_root():
-            pytest.skip(f"oauth2 mail stack needs root (Postfix, Dovecot's auth user): {err}")
-        pytest.fail(f"scripts/oauth2-stack.sh start failed:\n{err}", pytrace=False)
-    try:
+    with _running_stack(
+        request, OAUTH2_STACK_SH, "mailbot-oauthstack-", base, "oauth2 mail stack", ""
+    ) as stack_dir:
         cfg = load_mailstack(stack_dir)
         cfg.update(read_env_file(pathlib.Path(stack_dir) / "oauth2.env"))
         yield cfg
-    finally:
-        subprocess.run([str(OAUTH2_STACK_SH), "stop", stack_dir], capture_output=True, check=False)
-        _keep_or_remove(request, stack_dir, "oauth2 mail stack")
 
 
 @pytest.fixture(scope="session")
