@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from email_validator import EmailNotValidError, validate_email
 
 from mailbot.domain.model import LANGUAGES
-from mailbot.edges.providers import PROVIDERS, preset
+from mailbot.edges.providers import PROVIDERS, SendingLimits, preset, sending_limits
 
 SECRET_KEYS = {
     ("imap", "password"),
@@ -94,6 +94,11 @@ class SmtpSection:
     resend_uncertain_after_minutes: float = 15.0
     batch_size: int = 200
     connections: int = 4
+    # Recipients the provider lets this mailbox send a minute / an hour / a day (0 = no cap);
+    # by default the provider preset's (edges/providers.py). flows.send_window keeps to them.
+    max_per_minute: int = 0
+    max_per_hour: int = 0
+    max_per_day: int = 0
 
 
 @dataclass(frozen=True)
@@ -380,6 +385,9 @@ def _validate(s: Settings) -> Settings:
         )
     if not 1 <= s.smtp.connections <= 32:
         raise ConfigError("smtp.connections: expected 1 to 32 connections at once")
+    for cap in ("max_per_minute", "max_per_hour", "max_per_day"):
+        if getattr(s.smtp, cap) < 0:
+            raise ConfigError(f"smtp.{cap}: expected 0 (no cap) or more recipients")
     _validate_oauth(s)
     _validate_ladder(s.ladder)
     if not 1 <= s.imap.batch_size <= 500:
@@ -408,6 +416,18 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("database.url: empty")
     prog = ProgramSettings(**{**p.__dict__, "address": address, "coordinators": coordinators})
     return Settings(**{**s.__dict__, "program": prog})
+
+
+def _with_limits(
+    presets: Mapping[str, Mapping[str, Any]], limits: SendingLimits
+) -> dict[str, Mapping[str, Any]]:
+    """The provider's sending limits as defaults of smtp.max_per_minute/hour/day."""
+    caps = {
+        "max_per_minute": limits.per_minute or 0,
+        "max_per_hour": limits.per_hour or 0,
+        "max_per_day": limits.per_day or 0,
+    }
+    return {**presets, "smtp": {**caps, **presets.get("smtp", {})}}
 
 
 def oauth_used(s: Settings) -> bool:
@@ -474,7 +494,7 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
     provider = env.get("MAILBOT_PROVIDER", data.get("provider", "generic"))
     if provider not in PROVIDERS:
         raise ConfigError(f"provider: expected one of {', '.join(PROVIDERS)}, got {provider!r}")
-    presets = preset(provider)
+    presets = _with_limits(preset(provider), sending_limits(provider))
     sections = {
         name: _section(name, data.get(name, {}), env, presets.get(name)) for name in _SECTIONS
     }

@@ -190,6 +190,7 @@ class Outbox(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_rcpt_day", "primary_to", "created_at"),
+        Index("ix_outbox_sent_at", "sent_at"),  # the sending caps count the last day's sends
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -204,6 +205,7 @@ class Outbox(Base):
     reply_to: Mapped[str] = mapped_column(String(320), default="")
     in_reply_to: Mapped[str] = mapped_column(String(300), default="")
     bulk: Mapped[bool] = mapped_column(Boolean, default=False)
+    recipients: Mapped[int] = mapped_column(Integer, default=1)  # To + Cc: what the caps count
     automatic_answer: Mapped[bool] = mapped_column(Boolean, default=False)
     # pending → sending → sent | failed | uncertain (crash while sending: sent once more, with
     # the same Message-ID, after smtp.resend_uncertain_after_minutes — next_attempt_at says when)
@@ -218,6 +220,17 @@ class Outbox(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class SendPause(Base):
+    """Sending stopped until `until` because the provider throttled us or its quota ran out
+    (`flows.send_window`): kept here so a restart honours it."""
+
+    __tablename__ = "send_pause"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)  # "smtp": the one sender
+    until: Mapped[datetime]
+    since: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class Proposal(Base):

@@ -8,13 +8,11 @@ login, sender or client host refused: `SendResult.blocked`), the pass stops at t
 instead of failing or deferring every row in the queue one by one. Recipients refused at
 RCPT are settled by `flows.refusals`: 5xx is scored as a bounce, 4xx gets a row of its own.
 
-A row found in `sending` when delivery starts belongs to a run that died mid-send: it may or
-may not have reached the server, so it becomes `uncertain`. Losing the answer would be worse
-than a copy the receiver can recognise, so after `smtp.resend_uncertain_after_minutes` it is
-queued again, once, with the same Message-ID (receivers such as Gmail collapse identical
-Message-IDs, so a copy that did arrive shows once): at least once, at most one extra copy per
-crash. A row uncertain again after that stays for a person (`resend`, `mailbot outbox resend
-KEY`); the coordinators' digest counts both.
+A row found in `sending` when delivery starts belongs to a run that died mid-send: it becomes
+`uncertain` and is resent once, with the same Message-ID (`flows.outbox_recovery`).
+
+Each run keeps to the provider's sending caps, answers before bulk mail, and stops for a
+throttling or quota refusal without blaming the recipient (`flows.send_window`).
 
 The one extra copy per crash holds with `smtp.connections` sending at once because a send has
 two phases (edges/ports.py): every connection prepares its transaction (MAIL FROM, RCPT TO)
@@ -43,12 +41,30 @@ from mailbot.domain.model import Outgoing, Route
 from mailbot.edges.ports import SendResult
 from mailbot.edges.render import TemplateMissing
 from mailbot.edges.tables import Outbox
-from mailbot.flows import refusals
+from mailbot.flows import refusals, send_window
+from mailbot.flows.outbox_recovery import (
+    recover_interrupted,
+    requeue_uncertain,
+    resend,
+    resend_at,
+    uncertain,
+)
 from mailbot.mail.build import Envelope, build_message
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
     from mailbot.edges.ports import Sender
+
+__all__ = [
+    "DeliverReport",
+    "deliver",
+    "enqueue",
+    "recover_interrupted",
+    "render_row",
+    "requeue_uncertain",
+    "resend",
+    "uncertain",
+]
 
 log = logging.getLogger("mailbot.outbox")
 # Status updates go through the table (Core): the ORM's UPDATE path, which would also sync
@@ -93,6 +109,7 @@ def enqueue(
         reply_to=out.reply_to,
         in_reply_to=out.in_reply_to,
         bulk=out.bulk,
+        recipients=len(out.to) + len(out.cc),
         automatic_answer=automatic_answer,
         status="pending",
         next_attempt_at=out.not_before or now,
@@ -111,6 +128,8 @@ class DeliverReport:
     resent: int = 0  # uncertain rows queued again automatically (sent in this same pass)
     errors: list[str] = field(default_factory=list)
     stopped: str = ""  # why the pass ended before the queue did ("" = it did not)
+    throttled: int = 0  # rows put back untouched: the provider limited us (flows.send_window)
+    held_until: datetime | None = None  # due mail left for the caps or a pause, until then
 
 
 def _ids(row: Outbox) -> dict[str, Any]:
@@ -163,84 +182,6 @@ def render_row(deps: Deps, row: Outbox, now: datetime) -> tuple[Any, str]:
     return message, bounce_to
 
 
-def resend_at(deps: Deps, now: datetime) -> datetime:
-    """When a row that became uncertain at `now` may be queued again by itself."""
-    return now + timedelta(minutes=deps.settings.smtp.resend_uncertain_after_minutes)
-
-
-def recover_interrupted(deps: Deps, now: datetime) -> int:
-    """Rows left in `sending` by a run that died: uncertain, to be resent after the grace."""
-    with deps.db.transaction() as s:
-        result = s.execute(
-            update(_OUTBOX)
-            .where(_OUTBOX.c.status == "sending")
-            .values(
-                status="uncertain",
-                next_attempt_at=resend_at(deps, now),
-                last_error="interrupted while sending",
-            )
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def requeue_uncertain(deps: Deps, now: datetime) -> int:
-    """Queue again, once, the uncertain rows whose grace has passed; returns how many.
-
-    The same row goes out, so the same Message-ID: a copy that did arrive before the crash is
-    recognised as the same message by the receiver.
-    """
-    if not deps.settings.smtp.resend_uncertain_after_minutes:
-        return 0
-    with deps.db.transaction() as s:
-        result = s.execute(
-            update(_OUTBOX)
-            .where(
-                _OUTBOX.c.status == "uncertain",
-                _OUTBOX.c.auto_resent.is_(False),
-                _OUTBOX.c.next_attempt_at <= now,
-            )
-            .values(
-                status="pending",
-                auto_resent=True,
-                next_attempt_at=now,
-                last_error="uncertain: resent once automatically, same Message-ID",
-            )
-        )
-        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if count:
-        log.warning("resent uncertain mail automatically count=%s", count)
-    return count
-
-
-def uncertain(deps: Deps) -> list[Outbox]:
-    """Rows a crash left mid-send: they may or may not have reached their recipients."""
-    with deps.db.transaction() as s:
-        query = select(Outbox).where(Outbox.status == "uncertain").order_by(Outbox.id)
-        return list(s.scalars(query))
-
-
-def resend(deps: Deps, keys: list[str], now: datetime) -> dict[str, str]:
-    """Queue uncertain (or failed) rows again, once a person has checked they did not arrive.
-
-    Beyond the one automatic resend of an uncertain row (`requeue_uncertain`), only by hand:
-    returns key -> what was done.
-    """
-    done: dict[str, str] = {}
-    with deps.db.transaction() as s:
-        for key in keys:
-            row = s.scalar(select(Outbox).where(Outbox.key == key))
-            if row is None:
-                done[key] = "no such key"
-            elif row.status not in ("uncertain", "failed"):
-                done[key] = f"not resent: it is {row.status}"
-            else:
-                done[key] = f"queued again (was {row.status})"
-                row.status, row.next_attempt_at, row.attempts = "pending", now, 0
-                row.first_attempt_at = None  # a new retry window
-                row.last_error = f"resent by hand at {now.isoformat()}; before: {row.last_error}"
-    return done
-
-
 async def deliver(
     deps: Deps, now: datetime, *, limit: int | None = None, recover: bool = True
 ) -> DeliverReport:
@@ -254,25 +195,25 @@ async def deliver(
     """
     report = DeliverReport(uncertain=recover_interrupted(deps, now) if recover else 0)
     report.resent = requeue_uncertain(deps, now)
+    window = send_window.open_window(deps, now)  # the caps and any pause: read once
+    if window.room == 0:
+        report.held_until = window.opens_at()
+        return report
     batch = limit or deps.settings.smtp.batch_size
     senders = [deps.sender() for _ in range(deps.settings.smtp.connections)]
     gate = asyncio.Lock()
 
     async def work(sender: Sender, rows: deque[Outbox]) -> None:
-        while rows and not report.stopped:
+        while rows and not report.stopped and report.held_until is None:
+            if not window.take(rows[0].recipients):  # the caps: the rest waits, in order
+                report.held_until = window.opens_at()
+                return
             await _deliver_one(deps, sender, rows.popleft(), now, report, gate)
 
     try:
         while True:
-            with deps.db.transaction() as s:
-                due = deque(
-                    s.scalars(
-                        select(Outbox)
-                        .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
-                        .order_by(Outbox.id)
-                        .limit(batch)
-                    )
-                )
+            with deps.db.transaction() as s:  # answers first: domain.send_caps.order_key
+                due = deque(s.scalars(send_window.due_rows(now, batch)))
             if not due:
                 break
             # The connections take the rows in outbox order; the SMTP round trips overlap.
@@ -282,7 +223,7 @@ async def deliver(
                         group.create_task(work(sender, due))
             except ExceptionGroup as failed:
                 raise failed.exceptions[0] from None
-            if limit is not None or report.stopped:
+            if limit is not None or report.stopped or report.held_until is not None:
                 break
     finally:
         for sender in senders:
@@ -352,18 +293,34 @@ def _settle(
     deps: Deps, row: Outbox, result: SendResult, now: datetime, report: DeliverReport
 ) -> None:
     """Record what the relay said about `row` (claimed `sending`): sent, retried, failed."""
+    throttle = send_window.throttle_of(result)
+    if throttle is not None and not result.ok:  # put back untouched, due when the pause ends
+        with deps.db.transaction() as s:
+            send_window.hold_back(s, row, throttle, now)
+        report.throttled += 1
+        report.stopped = f"throttled: {throttle[1]}"
+        log.warning("send throttled key=%s reply=%s", row.key, throttle[1], extra=_ids(row))
+        return
     attempts = row.attempts + 1
     recipients = {*row.to, *row.cc}
-    permanent, transient = refusals.split(result.refused)
+    # Recipients refused because the provider limits us are nobody's fault: sent again later.
+    held = send_window.held_recipients(result.refused)
+    permanent, transient = refusals.split(
+        {a: e for a, e in result.refused.items() if a not in held}
+    )
+    transient = {**transient, **held}
     # 4xx-refused recipients get a row of their own when the rest is settled: the others
     # took the mail, or were refused it for good.
     again = transient if result.ok or (permanent and recipients <= set(result.refused)) else {}
+    retry_at = now + max(backoff(1), throttle[0] if throttle else timedelta(0))
     values: dict[str, Any]
     with deps.db.transaction() as s:
         refusals.record_bounces(s, deps, row, permanent, now)
+        if throttle is not None:
+            send_window.pause(s, now + throttle[0], throttle[1], now)
         note = ""
         if again:
-            out = refusals.retry(row, again, now + backoff(1))
+            out = refusals.retry(row, again, retry_at)
             while not enqueue(s, deps, out, now):  # taken before (a resend by hand, refused)
                 out = dataclasses.replace(out, key=refusals.retry_key(out.key))
             note = f"; {', '.join(again)} again as {out.key}"
@@ -406,6 +363,8 @@ def _settle(
         s.execute(_SET, {"row_id": row.id, **values})
     if result.blocked:  # the relay refuses us, not this mail: the next would fare alike
         report.stopped = result.detail or "the relay refused us"
+    elif throttle is not None:
+        report.stopped = f"throttled: {throttle[1]}"
 
 
 def _send_raised(
