@@ -32,7 +32,7 @@ import logging
 import re
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
@@ -138,6 +138,10 @@ class ImapMailbox:
     ) -> None:
         await self.close()
 
+    def capabilities(self) -> frozenset[str]:
+        """What the server said it can do after login (empty before `connect`)."""
+        return self._conn.caps if self._conn else frozenset()
+
     def supports_idle(self) -> bool:
         return self._conn is not None and "IDLE" in self._conn.caps
 
@@ -160,17 +164,39 @@ class ImapMailbox:
         _log("new_uids", t0, after=after_uid, found=len(uids))
         return uids
 
-    async def fetch(self, uids: Sequence[int]) -> list[Fetched]:
-        """The messages with these UIDs (missing UIDs are skipped), in the order asked for.
-
-        Messages above `max_message_bytes` come back truncated to their header block.
-        """
+    async def fetch_headers(self, uids: Sequence[int]) -> list[Fetched]:
+        """The header blocks and sizes of these UIDs (missing UIDs are skipped), in the order
+        asked for, in one `UID FETCH (UID RFC822.SIZE BODY.PEEK[HEADER])` per batch: no body
+        is read."""
         t0 = time.monotonic()
         wanted = list(dict.fromkeys(int(u) for u in uids))
         got: dict[int, Fetched] = {}
         async with self._lock:
             for batch in _chunks(wanted, self._s.batch_size):
-                got.update(await self._fetch_batch(batch))
+                got.update(await self._fetch_batch(batch, self._heads_on))
+        out = [got[u] for u in wanted if u in got]
+        _log("fetch_headers", t0, asked=len(wanted), got=len(out))
+        return out
+
+    async def fetch(
+        self, uids: Sequence[int], sizes: Mapping[int, int] | None = None
+    ) -> list[Fetched]:
+        """The messages with these UIDs (missing UIDs are skipped), in the order asked for.
+
+        Messages above `max_message_bytes` come back truncated to their header block. With
+        `sizes` for every UID (from `fetch_headers`), their sizes are not asked again.
+        """
+        t0 = time.monotonic()
+        wanted = list(dict.fromkeys(int(u) for u in uids))
+        got: dict[int, Fetched] = {}
+        known = dict(sizes) if sizes is not None else {}
+        async with self._lock:
+            for batch in _chunks(wanted, self._s.batch_size):
+                given = {u: known[u] for u in batch if u in known}
+                op = functools.partial(
+                    self._fetch_on, sizes=given if len(given) == len(batch) else None
+                )
+                got.update(await self._fetch_batch(batch, op))
         out = [got[u] for u in wanted if u in got]
         _log(
             "fetch",
@@ -197,6 +223,43 @@ class ImapMailbox:
             for chunk in _chunks(wanted, _MOVE_CHUNK):
                 await self._run("move", functools.partial(self._move_chunk, chunk, folder))
         _log("move", t0, uids=len(wanted), folder=folder)
+
+    async def expunge(self, uids: Sequence[int]) -> None:
+        """Remove these UIDs from `settings.folder` for good: flagged \\Deleted, then UID
+        EXPUNGE (UIDPLUS); without UIDPLUS a plain EXPUNGE, which also removes whatever else
+        is flagged \\Deleted in the folder (the program's own mailbox)."""
+        t0 = time.monotonic()
+        wanted = sorted({int(u) for u in uids})
+        if not wanted:
+            return
+        async with self._lock:
+
+            async def op() -> None:
+                conn = await self._ensure_connected()
+                await self._expunge_uids(conn, wanted)
+
+            await self._run("expunge", op)
+        _log("expunge", t0, uids=len(wanted))
+
+    async def find_address(self, address: str) -> list[int]:
+        """UIDs of `settings.folder` whose From, To or Cc contains `address` (IMAP SEARCH is a
+        substring match: the caller checks the fields before removing anything)."""
+        t0 = time.monotonic()
+        async with self._lock:
+
+            async def op() -> list[int]:
+                conn = await self._ensure_connected()
+                await self._cmd(conn, conn.client.noop())
+                q = _quote(address)
+                resp = await self._cmd(
+                    conn,
+                    conn.client.uid_search("OR", "FROM", q, "OR", "TO", q, "CC", q, charset=None),
+                )
+                return sorted(_search_uids(resp.lines))
+
+            found = await self._run("find_address", op)
+        _log("find_address", t0, found=len(found))
+        return found
 
     async def delete_older_than(self, before: date) -> int:
         """Expunge the messages of `settings.folder` whose internal date is before the day
@@ -289,10 +352,10 @@ class ImapMailbox:
             found.update(int(tok) for tok in bytes(line).split() if tok.isdigit())
         return sorted(u for u in found if u > after_uid)
 
-    async def _fetch_batch(self, batch: list[int]) -> dict[int, Fetched]:
+    async def _fetch_batch(self, batch: list[int], fetch_on: _FetchOn) -> dict[int, Fetched]:
         try:
             conn = await self._ensure_connected()
-            return await self._fetch_on(conn, batch)
+            return await fetch_on(conn, batch)
         except _Dead as exc:
             # Reopen and retry the batch once, in smaller pieces: a batch that produced too
             # many response lines kills aioimaplib (RecursionError) every time it is asked.
@@ -304,7 +367,7 @@ class ImapMailbox:
         try:
             conn = await self._ensure_connected()
             for piece in _chunks(batch, min(_RETRY_PIECE, max(1, len(batch) // 2))):
-                out.update(await self._fetch_on(conn, piece))
+                out.update(await fetch_on(conn, piece))
         except _Dead as exc:
             await self._drop()
             raise ImapError(
@@ -313,9 +376,25 @@ class ImapMailbox:
             ) from exc
         return out
 
-    async def _fetch_on(self, conn: _Conn, batch: list[int]) -> dict[int, Fetched]:
-        resp = await self._cmd(conn, conn.client.uid("fetch", _uid_set(batch), "(UID RFC822.SIZE)"))
-        sizes = {uid: item.size for uid, item in _parse_fetch(resp.lines).items() if item.size >= 0}
+    async def _heads_on(self, conn: _Conn, batch: list[int]) -> dict[int, Fetched]:
+        uid_set = _uid_set(batch)
+        items = "(UID RFC822.SIZE BODY.PEEK[HEADER])"
+        log.debug("imap cmd=UID FETCH %s %s", uid_set, items)
+        resp = await self._cmd(conn, conn.client.uid("fetch", uid_set, items))
+        return {
+            uid: Fetched(uid, item.size, item.body, truncated=False, headers_only=True)
+            for uid, item in _parse_fetch(resp.lines).items()
+            if item.size >= 0 and item.body is not None
+        }
+
+    async def _fetch_on(
+        self, conn: _Conn, batch: list[int], sizes: dict[int, int] | None = None
+    ) -> dict[int, Fetched]:
+        if sizes is None:
+            resp = await self._cmd(
+                conn, conn.client.uid("fetch", _uid_set(batch), "(UID RFC822.SIZE)")
+            )
+            sizes = {u: item.size for u, item in _parse_fetch(resp.lines).items() if item.size >= 0}
         limit = self._s.max_message_bytes
         whole = [u for u in batch if u in sizes and sizes[u] <= limit]
         heads = [u for u in batch if u in sizes and sizes[u] > limit]
@@ -323,6 +402,7 @@ class ImapMailbox:
         for part, truncated in ((whole, False), (heads, True)):
             what = "BODY.PEEK[HEADER]" if truncated else "BODY.PEEK[]"
             for piece in _by_bytes(part, sizes, _MAX_FETCH_BYTES, truncated):
+                log.debug("imap cmd=UID FETCH %s (UID %s)", _uid_set(piece), what)
                 resp = await self._cmd(
                     conn,
                     conn.client.uid("fetch", _uid_set(piece), f"(UID {what})"),
@@ -359,19 +439,20 @@ class ImapMailbox:
         resp = await self._cmd(
             conn, conn.client.uid_search("BEFORE", _imap_date(before), charset=None)
         )
-        found: set[int] = set()
-        for line in resp.lines[:-1]:
-            found.update(int(tok) for tok in bytes(line).split() if tok.isdigit())
-        for chunk in _chunks(sorted(found), _MOVE_CHUNK):
+        found = sorted(_search_uids(resp.lines))
+        await self._expunge_uids(conn, found)
+        return len(found)
+
+    async def _expunge_uids(self, conn: _Conn, uids: list[int]) -> None:
+        """Flag exactly these UIDs \\Deleted and UID EXPUNGE them (UIDPLUS); without UIDPLUS a
+        plain EXPUNGE, which also removes whatever else is flagged \\Deleted in the folder."""
+        for chunk in _chunks(uids, _MOVE_CHUNK):
             uid_set = _uid_set(chunk)
-            await self._cmd(
-                conn, conn.client.uid("store", uid_set, "+FLAGS.SILENT", r"(\Deleted)")
-            )
+            await self._cmd(conn, conn.client.uid("store", uid_set, "+FLAGS.SILENT", r"(\Deleted)"))
             if "UIDPLUS" in conn.caps:
                 await self._cmd(conn, conn.client.uid("expunge", uid_set))
             else:
                 await self._cmd(conn, conn.client.expunge())
-        return len(found)
 
     async def _idle(self, conn: _Conn, timeout: float) -> bool:
         client, queue = conn.client, conn.client.protocol.idle_queue
@@ -598,6 +679,9 @@ class ImapMailbox:
         return f"{s.host}:{s.port} ({s.tls}, {s.username}, {s.folder})"
 
 
+_FetchOn = Callable[[_Conn, list[int]], Awaitable[dict[int, Fetched]]]
+
+
 class _Timeout(Exception):
     """A wait for server pushes ended without news (the connection is fine)."""
 
@@ -626,6 +710,15 @@ async def _sasl(protocol: Any, cmd: _SaslCommand, secret: str) -> aioimaplib.Res
             protocol.state = aioimaplib.AUTH
             protocol.state_condition.notify_all()
     return resp
+
+
+def _search_uids(lines: Sequence[bytes | bytearray]) -> set[int]:
+    """The UIDs of a UID SEARCH answer (aioimaplib strips "* SEARCH"; the last line is the
+    tagged text)."""
+    found: set[int] = set()
+    for line in lines[:-1]:
+        found.update(int(tok) for tok in bytes(line).split() if tok.isdigit())
+    return found
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

@@ -15,6 +15,7 @@ daemon's mail is on IMAP, whose server keeps it durable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import mailbox
@@ -22,11 +23,12 @@ import os
 import re
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
+from typing import BinaryIO
 
 from mailbot.domain.model import WireMessage
 from mailbot.edges.ports import Fetched, SendResult
@@ -138,7 +140,24 @@ class MaildirMailbox:
             cached = self._by_uid = self._assign()
         return cached
 
-    async def fetch(self, uids: Sequence[int]) -> list[Fetched]:
+    async def fetch_headers(self, uids: Sequence[int]) -> list[Fetched]:
+        """Each message's header block (up to and with its blank line) and its whole size; the
+        file is read only as far as the header block's end, as IMAP's BODY.PEEK[HEADER]."""
+        by_uid = self._known(uids)
+        out: list[Fetched] = []
+        for uid in uids:
+            key = by_uid.get(uid)
+            if key is None:
+                continue
+            with open(self._path(key), "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                head = _read_header_block(f)
+            out.append(Fetched(uid=uid, size=size, raw=head, truncated=False, headers_only=True))
+        return out
+
+    async def fetch(
+        self, uids: Sequence[int], sizes: Mapping[int, int] | None = None
+    ) -> list[Fetched]:
         by_uid = self._known(uids)
         out: list[Fetched] = []
         for uid in uids:
@@ -176,6 +195,29 @@ class MaildirMailbox:
             os.rename(self._path(key), target / "new" / _unique_name())
             self._paths.pop(key, None)
 
+    async def expunge(self, uids: Sequence[int]) -> None:
+        """Remove these messages' files (UIDs already gone: ignored)."""
+        by_uid = self._known(uids)
+        for uid in uids:
+            key = by_uid.pop(uid, None)
+            if key is None:
+                continue
+            with contextlib.suppress(KeyError, FileNotFoundError):
+                os.unlink(self._path(key))
+            self._paths.pop(key, None)
+
+    async def find_address(self, address: str) -> list[int]:
+        """UIDs whose header block contains `address` (any case), as IMAP SEARCH FROM/TO/CC
+        matches substrings: the caller checks the fields."""
+        needle = address.lower().encode("utf-8", "replace")
+        by_uid = self._by_uid = self._assign()
+        found: list[int] = []
+        for uid, key in sorted(by_uid.items()):
+            with open(self._path(key), "rb") as f:
+                if needle in _read_header_block(f).lower():
+                    found.append(uid)
+        return found
+
     async def delete_older_than(self, before: date) -> int:
         """Remove the messages delivered (file time, as Dovecot's internal date) before the
         UTC day `before`; returns how many."""
@@ -202,6 +244,20 @@ class MaildirMailbox:
 
     def count(self, folder: str = "INBOX") -> int:
         return len(self._folder(folder))
+
+
+def _read_header_block(f: BinaryIO) -> bytes:
+    """The header block of the open message file `f`, with the blank line that ends it (the
+    whole file when it has none), read a block at a time so the body is never read whole."""
+    data = b""
+    while True:
+        more = f.read(16384)
+        data += more
+        ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := data.find(sep)) >= 0]
+        if ends:
+            return data[: min(ends)]
+        if not more:
+            return data
 
 
 _COUNT = itertools.count(1)

@@ -12,7 +12,7 @@ discard a transaction whose data did not end with the final dot.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
@@ -29,6 +29,8 @@ class Fetched:
     size: int
     raw: bytes
     truncated: bool  # size > max_message_bytes: raw holds only the header block
+    # Only the header block was asked for (`Mailbox.fetch_headers`): the body was never read.
+    headers_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,28 @@ class Mailbox(Protocol):
     async def close(self) -> None: ...
     async def uidvalidity(self) -> int: ...
     async def new_uids(self, after_uid: int) -> list[int]: ...
-    async def fetch(self, uids: Sequence[int]) -> list[Fetched]: ...
+    async def fetch_headers(self, uids: Sequence[int]) -> list[Fetched]:
+        """The header blocks (and whole sizes) of these UIDs, bodies never read; missing UIDs
+        are skipped. IMAP: `UID FETCH (UID RFC822.SIZE BODY.PEEK[HEADER])`."""
+        ...
+
+    async def fetch(
+        self, uids: Sequence[int], sizes: Mapping[int, int] | None = None
+    ) -> list[Fetched]:
+        """The whole messages (truncated to their headers above the size limit); `sizes`, when
+        `fetch_headers` already gave them, saves asking again."""
+        ...
+
     async def move(self, uids: Sequence[int], folder: str) -> None: ...
+    async def expunge(self, uids: Sequence[int]) -> None:
+        """Remove these UIDs from this mailbox's folder for good (UIDs already gone: ignored)."""
+        ...
+
+    async def find_address(self, address: str) -> list[int]:
+        """UIDs in this mailbox's folder whose From, To or Cc may name `address` (IMAP SEARCH
+        matches substrings: the caller checks the header fields before removing anything)."""
+        ...
+
     async def wait_for_new(self, timeout: float) -> bool: ...
     async def delete_older_than(self, before: date) -> int:
         """Expunge the messages of this mailbox's folder received (IMAP internal date) before

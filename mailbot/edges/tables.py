@@ -326,6 +326,19 @@ class RetentionRun(Base):
     quarantined_mail: Mapped[int] = mapped_column(Integer, default=0)  # expunged from Quarantine
 
 
+class MailboxErasure(Base):
+    """Messages of an erased person still to be removed from the program's folders
+    (`flows.mailbox_erasure`): written in the erasure's transaction, done by a later step of
+    the same tick, retried until done. The address is cleared once done."""
+
+    __tablename__ = "mailbox_erasure"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    removed: Mapped[int] = mapped_column(Integer, default=0)  # messages expunged
+
+
 class OAuthRefreshToken(Base):
     """The newest refresh token of one OAuth2 login: providers rotate them (Microsoft does),
     so the one given last must survive a restart. Encrypted with a key derived from the

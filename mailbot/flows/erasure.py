@@ -8,6 +8,8 @@ which names nobody), mail to them alone and their bounce record go, the person r
 with it applications, memberships, nudges and blocks), and every other text or JSON column
 that still names them is scrubbed, or dropped when it is mail not yet sent about them. The one
 mail still sent to them is `data_deleted`; what is kept is the fact that a deletion happened.
+Their messages in the program's folders go too, after the commit (`flows.mailbox_erasure`:
+the erasure writes the request in its transaction, a later step of the tick does the I/O).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from mailbot.edges.tables import (
     Outbox,
     Person,
 )
+from mailbot.flows import mailbox_erasure
 from mailbot.flows.confirmations import WAITING, request_address
 from mailbot.flows.letters import language, notify, program_context
 from mailbot.flows.outbox import enqueue
@@ -136,6 +139,7 @@ def erase(
                 setattr(obj, k, v)
     event = DeletionEvent(at=now)
     session.add(event)
+    mailbox_erasure.request(session, address, now)  # after the scan, which would scrub it
     session.flush()
     return stay, event
 

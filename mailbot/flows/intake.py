@@ -21,8 +21,6 @@ What is done with each message is `intake_dispatch.handle`'s job.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import logging
 import traceback
 from collections import Counter
@@ -34,12 +32,13 @@ from mailbot.domain.model import Inbound, Kind
 from mailbot.edges.db import describe, unavailable
 from mailbot.edges.tables import MailboxState
 from mailbot.flows import rounds
-from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, row, source_key
+from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, row
 from mailbot.flows.intake_dispatch import handle
+from mailbot.flows.intake_fetch import Batch, read_batch
 from mailbot.flows.intake_known import Known
+from mailbot.flows.mailbox_erasure import erase_pending
 from mailbot.flows.metadata_buffer import MetadataBuffer
-from mailbot.flows.time_budget import OverBudget, budget
-from mailbot.mail.parse import parse_message
+from mailbot.flows.time_budget import OverBudget
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -67,8 +66,12 @@ class IntakeReport:
     seen: int = 0
     processed: int = 0
     quarantined: int = 0
+    expunged: int = 0  # partner mail read from its headers, recorded, then expunged
     kinds: Counter[str] = field(default_factory=Counter)
 
+
+# Partner mail recorded from its headers: expunged from the inbox, never filed.
+PARTNER = "partner"
 
 # Committed messages moved out of the inbox per MOVE command (edges.imap moves at most 500 UIDs
 # per command, which keeps a response's EXPUNGE lines under aioimaplib's limit).
@@ -98,22 +101,23 @@ async def run_once(
                 s.merge(state)
         # Everything still in the folder is unfinished work: processed mail was moved out.
         uids = await box.new_uids(0)
-        done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: []}
+        done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: [], PARTNER: []}
         for start in range(0, len(uids), settings.imap.batch_size):
             # One fetch batch is one transaction. Committed messages are filed FILE_EVERY at a
             # time: a MOVE costs the server about as much for 500 messages as for 100, and a
             # restart only repeats that many look-ups of committed rows before filing them.
-            chunk = await box.fetch(uids[start : start + settings.imap.batch_size])
-            for state_name, filed in _handle_chunk(
-                deps, chunk, folder, uidvalidity, now, report
-            ).items():
+            batch = await read_batch(
+                deps, box, uids[start : start + settings.imap.batch_size], folder, uidvalidity
+            )
+            for state_name, filed in _handle_chunk(deps, batch, now, report).items():
                 done[state_name] += filed
             stopping = stop is not None and stop()
-            if stopping or len(done[PROCESSED]) + len(done[QUARANTINED]) >= FILE_EVERY:
+            if stopping or sum(len(v) for v in done.values()) >= FILE_EVERY:
                 await _file(deps, box, folder, done)
             if stopping:
                 return report
         await _file(deps, box, folder, done)
+        await erase_pending(deps, now)
     finally:
         if own:
             await box.close()
@@ -121,23 +125,16 @@ async def run_once(
 
 
 def _handle_chunk(
-    deps: Deps,
-    chunk: list[Fetched],
-    folder: str,
-    uidvalidity: int,
-    now: datetime,
-    report: IntakeReport,
+    deps: Deps, batch: Batch, now: datetime, report: IntakeReport
 ) -> dict[str, list[int]]:
     """Handle a chunk of messages in one transaction; commit once.
 
     First all together (metadata-only messages buffered into one INSERT); if anything fails,
     that transaction is rolled back and the chunk is handled again one message at a time, each
-    in its own savepoint, so that only the failing message is quarantined.
+    in its own savepoint, so that only the failing message is quarantined. Partner mail read
+    from its headers only, once recorded, is to be expunged (PARTNER), not filed.
     """
-    keys = [source_key(folder, uidvalidity, f.uid) for f in chunk]
-    seconds = deps.settings.imap.message_budget_seconds
-    over: dict[str, OverBudget] = {}  # source key -> the step that ran past the budget
-    msgs = [_parse(f.raw, key, seconds, over) for f, key in zip(chunk, keys, strict=True)]
+    chunk, keys, msgs, over = batch.fetched, batch.keys, batch.msgs, batch.over
     outcomes = None if over else _handle_together(deps, chunk, keys, msgs, now, over)
     if outcomes is None:
         try:
@@ -145,13 +142,15 @@ def _handle_chunk(
         except Exception as again:
             _blame_the_database(again)
             raise
-    done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: []}
+    done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: [], PARTNER: []}
     for fetched, (state_name, kind) in zip(chunk, outcomes, strict=True):
-        done[state_name].append(fetched.uid)
+        partner = state_name == PROCESSED and fetched.headers_only
+        done[PARTNER if partner else state_name].append(fetched.uid)
         report.seen += 1
         report.kinds[kind] += 1
         if state_name == PROCESSED:
             report.processed += 1
+            report.expunged += partner
         else:
             report.quarantined += 1
     return done
@@ -226,18 +225,6 @@ def _handle_one_by_one(
     return outcomes
 
 
-def _parse(raw: bytes, key: str, seconds: float, over: dict[str, OverBudget]) -> Inbound:
-    """`raw` parsed within the budget; past it, noted in `over` and read as nothing but its
-    size and digest (the digest keeps it apart from every other message)."""
-    try:
-        with budget(seconds, "parsing"):
-            return parse_message(raw)
-    except OverBudget as exc:
-        over[key] = exc
-        digest = hashlib.sha256(raw).hexdigest()
-        return dataclasses.replace(parse_message(b""), raw_sha256=digest, size=len(raw))
-
-
 def _over_budget(
     s: Session, msg: Inbound, key: str, now: datetime, exc: OverBudget
 ) -> tuple[str, str]:
@@ -257,9 +244,12 @@ def _failure(error: BaseException) -> str:
 
 
 async def _file(deps: Deps, box: Mailbox, folder: str, done: dict[str, list[int]]) -> None:
-    """Move committed messages out of the inbox and remember the highest UID filed."""
+    """Move committed messages out of the inbox (partner mail: expunged, never kept) and
+    remember the highest UID filed."""
     imap = deps.settings.imap
-    filed = done[PROCESSED] + done[QUARANTINED]
+    filed = done[PROCESSED] + done[QUARANTINED] + done[PARTNER]
+    if done[PARTNER]:
+        await box.expunge(done[PARTNER])
     if done[PROCESSED]:
         await box.move(done[PROCESSED], imap.processed_folder)
     if done[QUARANTINED]:
@@ -269,7 +259,7 @@ async def _file(deps: Deps, box: Mailbox, folder: str, done: dict[str, list[int]
             st = s.get(MailboxState, folder)
             if st is not None:
                 st.last_uid = max(st.last_uid, max(filed))
-    done[PROCESSED], done[QUARANTINED] = [], []
+    done[PROCESSED], done[QUARANTINED], done[PARTNER] = [], [], []
 
 
 __all__ = [

@@ -9,7 +9,8 @@ Once a day (`domain.retention.retention_due`, the program's time zone), in this 
 2. the Processed and Quarantine folders lose the messages received before
    `domain.retention.mail_cutoff` (IMAP `UID SEARCH BEFORE` + expunge, `Mailbox.
    delete_older_than`); the counts are added to the pass's row.
-`removed_since` gives the digest what the passes removed since a date, as counts.
+3. the erased people's messages leave the program folders (`flows.mailbox_erasure`).
+`removal_counts` gives the digest what was removed since a date, as counts.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from mailbot.edges.tables import (
     Application,
     CommandRow,
     InboundRow,
+    MailboxErasure,
     Outbox,
     Pair,
     PairMember,
@@ -43,6 +45,7 @@ from mailbot.edges.tables import (
     SurveyAnswerRow,
 )
 from mailbot.flows.erasure import erase
+from mailbot.flows.mailbox_erasure import erase_pending
 from mailbot.flows.pairs import RUNNING
 
 if TYPE_CHECKING:
@@ -165,6 +168,8 @@ async def retention_job(deps: Deps, now: datetime) -> str:
             counts[name] = 0
     with deps.db.transaction() as s:
         s.execute(update(RetentionRun).where(RetentionRun.id == run_id).values(**counts))
+    if people:  # their messages leave the program folders now, not at the next tick
+        await erase_pending(deps, now)
     done = RemovalCounts(people, counts["processed_mail"], counts["quarantined_mail"])
     if not done.any:
         return ""
@@ -180,3 +185,19 @@ def removed_since(session: Session, since: datetime) -> RemovalCounts:
         RemovalCounts(r.people, r.processed_mail, r.quarantined_mail)
         for r in session.scalars(select(RetentionRun).where(RetentionRun.at >= since))
     )
+
+
+def removal_counts(session: Session, since: datetime) -> dict[str, int]:
+    """The digest's counts of what was removed since `since`: people erased by retention,
+    program messages removed by age, messages removed from the folders for DELETE MY DATA."""
+    done = removed_since(session, since)
+    erased_mail = session.scalar(
+        select(func.coalesce(func.sum(MailboxErasure.removed), 0)).where(
+            MailboxErasure.done_at >= since
+        )
+    )
+    return {
+        "erased_inactive": done.people,
+        "expired_mail": done.processed_mail + done.quarantined_mail,
+        "erased_mail": int(erased_mail or 0),
+    }

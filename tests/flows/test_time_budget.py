@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.edges.tables import InboundRow, Outbox
-from mailbot.flows import intake, intake_dispatch
+from mailbot.flows import intake, intake_dispatch, intake_fetch
 from mailbot.flows.time_budget import OverBudget, budget
 from tests.support.program import Program, application
 
@@ -92,14 +92,14 @@ def test_a_slow_classifier_quarantines_its_message_and_the_batch_goes_on(
 def test_a_slow_parse_quarantines_its_message_and_the_batch_goes_on(
     prog: Program, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = intake.parse_message
+    real = intake_fetch.parse_message
 
     def parse_message(raw: bytes) -> Any:
         if b"slow application" in raw:
             _spin()
         return real(raw)
 
-    monkeypatch.setattr(intake, "parse_message", parse_message)
+    monkeypatch.setattr(intake_fetch, "parse_message", parse_message)
     _batch(prog)
     report = asyncio.run(intake.run_once(prog.deps, NOW))
     assert (report.processed, report.quarantined) == (3, 1)

@@ -1,0 +1,48 @@
+"""Decides, from a message's header block alone, whether it is partner conversation: mail the
+program only records (that and when a pair wrote) and never needs the body of.
+
+It is partner conversation when the classifier, given the headers only, stops at the
+`pair_conversation` row (a pair's signed tracking address in To, Cc or Delivered-To, and
+another recipient) and nothing a body could add would have stopped it earlier: no robot
+sender, no bounce subject, no `X-Failed-Recipients`, no machine report (`multipart/report`),
+nothing to our bounce tag. Every rule above `pair_conversation` that reads the body (bounces,
+machine reports) is gated by one of those header signs; a message showing any of them is
+fetched whole and classified as before. Everything else (applications, commands, questions,
+replies to the program) needs its body.
+
+Must not: do I/O or read the clock.
+"""
+
+from __future__ import annotations
+
+from mailbot.domain import bounces
+from mailbot.domain.classify import ClassifyContext, classify
+from mailbot.domain.model import Inbound, Kind, Route
+
+
+def _may_be_machine_mail(head: Inbound) -> bool:
+    """A header sign that the body could make this a bounce or a machine report."""
+    subject = head.subject.lower().strip()
+    return (
+        bounces.is_robot(head)
+        or bool(head.headers.get("x-failed-recipients"))
+        or "report" in head.header("content-type").lower()
+        or subject.startswith(bounces.FAILURE_SUBJECTS)
+        or any(w in subject for w in bounces.SUBJECT_WORDS)
+    )
+
+
+def is_partner_mail(head: Inbound, ctx: ClassifyContext) -> bool:
+    """True when `head` (a message parsed from its header block only) is partner conversation
+    whatever its body says: it is recorded from these headers and its body never read."""
+    if _may_be_machine_mail(head):
+        return False
+    verdict = classify(head, ctx)
+    return (
+        verdict.kind is Kind.REPLY
+        and verdict.hits[-1:] == ("pair_conversation",)
+        and all(h.route is not Route.BOUNCE for h in verdict.routes)
+    )
+
+
+__all__ = ["is_partner_mail"]

@@ -1,0 +1,105 @@
+"""Intake's reading of one fetch batch: header blocks first, bodies only for mail that needs
+them.
+
+Every message's header block and size are fetched (`Mailbox.fetch_headers`) and parsed; what
+`domain.partner_mail` recognises as partner conversation is handled from those headers and its
+body is never fetched. The rest (applications, commands, bounces, questions, anything not
+recognised) is fetched whole, in one more command, and parsed as before. Parsing runs under the
+per-message time budget: a header block past it is not fetched again but quarantined.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mailbot.domain.classify import ClassifyContext
+from mailbot.domain.model import Inbound
+from mailbot.domain.partner_mail import is_partner_mail
+from mailbot.flows.inbound_rows import source_key
+from mailbot.flows.time_budget import OverBudget, budget
+from mailbot.mail.parse import parse_message
+
+if TYPE_CHECKING:
+    from mailbot.deps import Deps
+    from mailbot.edges.ports import Fetched, Mailbox
+
+
+@dataclass
+class Batch:
+    """One fetch batch, in UID order: partner mail as header blocks, the rest whole."""
+
+    fetched: list[Fetched]
+    msgs: list[Inbound]
+    keys: list[str]
+    over: dict[str, OverBudget]  # source key -> the step that ran past the budget
+
+
+def triage_context(deps: Deps) -> ClassifyContext:
+    """What recognising partner mail from headers needs (nothing from the database)."""
+    program = deps.settings.program
+    return ClassifyContext(
+        program_address=program.address,
+        secret=program.secret,
+        own_addresses=frozenset({program.address}),
+        coordinators=frozenset(program.coordinators),
+    )
+
+
+async def read_batch(
+    deps: Deps, box: Mailbox, uids: list[int], folder: str, uidvalidity: int
+) -> Batch:
+    """Fetch and parse the messages `uids`: header blocks of all, bodies of those that need
+    them (see the module docstring)."""
+    seconds = deps.settings.imap.message_budget_seconds
+    ctx = triage_context(deps)
+    over: dict[str, OverBudget] = {}
+    heads = await box.fetch_headers(uids)
+    kept: dict[int, tuple[Fetched, Inbound]] = {}
+    sizes: dict[int, int] = {}
+    for head in heads:
+        key = source_key(folder, uidvalidity, head.uid)
+        msg = parse(head.raw, key, seconds, over)
+        if key in over or _partner(msg, ctx, key, seconds, over):
+            # The whole message's size, not the header block's, is what the row records.
+            kept[head.uid] = (head, dataclasses.replace(msg, size=head.size))
+        else:
+            sizes[head.uid] = head.size
+    for whole in await box.fetch(list(sizes), sizes):
+        key = source_key(folder, uidvalidity, whole.uid)
+        kept[whole.uid] = (whole, parse(whole.raw, key, seconds, over))
+    ordered = [kept[u] for u in uids if u in kept]
+    return Batch(
+        fetched=[f for f, _m in ordered],
+        msgs=[m for _f, m in ordered],
+        keys=[source_key(folder, uidvalidity, f.uid) for f, _m in ordered],
+        over=over,
+    )
+
+
+def _partner(
+    msg: Inbound, ctx: ClassifyContext, key: str, seconds: float, over: dict[str, OverBudget]
+) -> bool:
+    try:
+        with budget(seconds, "classifying"):
+            return is_partner_mail(msg, ctx)
+    except OverBudget as exc:  # quarantined from its headers: not fetched again
+        over[key] = exc
+        return True
+
+
+def parse(raw: bytes, key: str, seconds: float, over: dict[str, OverBudget]) -> Inbound:
+    """`raw` parsed within the budget; past it, noted in `over` and read as nothing but its
+    size and digest (the digest keeps it apart from every other message)."""
+    try:
+        with budget(seconds, "parsing"):
+            return parse_message(raw)
+    except OverBudget as exc:
+        over[key] = exc
+        digest = hashlib.sha256(raw).hexdigest()
+        return dataclasses.replace(parse_message(b""), raw_sha256=digest, size=len(raw))
+
+
+__all__ = ["Batch", "parse", "read_batch", "triage_context"]
