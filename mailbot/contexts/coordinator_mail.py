@@ -129,6 +129,12 @@ class AutomaticCounts(TypedDict):
     silent_reports: int  # "my partner does not answer", left to the ladder and the pool
 
 
+class SendingBacklog(TypedDict):
+    waiting: int  # messages due and not sent yet: the sending caps or a pause hold them
+    gone_by: str  # when they will all have gone at the caps' pace ("" when none waits)
+    paused: str  # until when the provider's throttle or quota stopped sending ("" = not)
+
+
 class DigestMail(Base):
     """The coordinators' weekly digest (the chart is attached by the flow)."""
 
@@ -147,6 +153,7 @@ class DigestMail(Base):
     applications: int  # new or updated applications
     held: list[str]  # senders we do not know, held in the mailbox
     uncertain: int  # sends still uncertain after their one automatic resend
+    sending: SendingBacklog  # mail waiting for the sending caps, and when it will have gone
     survey: SurveySummary | None  # the survey so far, once it was sent
     questions: list[QuestionItem]  # open questions listed for the first time (or with news)
     automatic: AutomaticCounts

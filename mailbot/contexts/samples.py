@@ -526,6 +526,7 @@ DIGEST_WEEK: DigestMail = {
     "applications": 3,
     "held": ["stranger@example.com"],
     "uncertain": 0,
+    "sending": {"waiting": 0, "gone_by": "", "paused": ""},
     "survey": None,
     "questions": [
         {
@@ -572,6 +573,7 @@ DIGEST: list[DigestMail] = [
         "flagged": [],
         "survey": SURVEY_SUMMARY,
         "uncertain": 2,
+        "sending": {"waiting": 412, "gone_by": "2027-03-01 09:41 UTC", "paused": ""},
         "unchanged": 0,
         "needs_you": 0,
         "silent_reports": [],

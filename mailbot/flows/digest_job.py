@@ -45,7 +45,7 @@ from mailbot.edges.tables import (
     Outbox,
     Person,
 )
-from mailbot.flows import rounds
+from mailbot.flows import rounds, send_window
 from mailbot.flows.letters import chart_attachment, notify_coordinators
 from mailbot.flows.pairs import running_pair
 from mailbot.flows.questions import open_questions
@@ -92,7 +92,9 @@ async def digest_job(deps: Deps, now: datetime) -> str:
             return ""  # between rounds and nothing happened: no mail for the coordinators
         remember(s, _items(digest), selection, now)
         names = {p.id: f"{p.name} <{p.email}>" for p in snap.people.values()}
-        send_digest(s, deps, digest, digest_context(digest, digest.extra, names), now)
+        context = digest_context(digest, digest.extra, names)
+        context["sending"] = send_window.digest_backlog(s, deps.settings, now)
+        send_digest(s, deps, digest, context, now)
     return (
         f"digest for week of {digest.week_start}: {len(digest.flagged)} pair(s), "
         f"{len(digest.extra.questions)} question(s) listed, {selection.unchanged} without news"

@@ -180,3 +180,20 @@ def hold_back(
             last_error=f"throttled, not sent: {reply}"[:2000],
         )
     )
+
+
+def digest_backlog(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+    """The digest's line on mail waiting for the caps (`contexts.SendingBacklog`), shown in
+    the coordinators' time zone."""
+    waiting = backlog(session, settings, now)
+    row = _pause(session)
+    paused = row.until if row is not None and row.until > now else None
+
+    def shown(at: datetime) -> str:
+        return at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    return {
+        "waiting": waiting.messages,
+        "gone_by": shown(waiting.gone_by) if waiting.messages else "",
+        "paused": shown(paused) if paused is not None else "",
+    }

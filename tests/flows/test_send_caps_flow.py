@@ -28,7 +28,7 @@ from mailbot.domain.model import Outgoing
 from mailbot.edges.smtp import SmtpSender, SmtpSettings
 from mailbot.edges.tables import BounceEvent, Outbox, Person, SendPause
 from mailbot.flows import intake, outbox
-from mailbot.flows.send_window import backlog
+from mailbot.flows.send_window import backlog, digest_backlog, pause
 from tests.support.program import Program, application
 from tests.support.relay import CappedRelay, Clock
 
@@ -196,3 +196,22 @@ def test_a_pause_is_kept_across_a_restart(prog: Program) -> None:
     _run(prog, relay, clock, clock.now)  # a fresh run, as after a restart: nothing tried
     assert len(relay.refusals) == tries
     assert [r.status for r in prog.query(select(Outbox))] == before
+
+
+def test_the_digest_says_how_much_mail_waits_and_when_it_will_have_gone(
+    tmp_path: Path, db_url: str
+) -> None:
+    for prog in _program(tmp_path, db_url, "max_per_minute = 5"):
+        _queue(prog, topics=12, answers=3)
+        with prog.deps.db.transaction() as s:
+            pause(s, NOW + timedelta(hours=1), "550 5.4.5 Daily user sending quota exceeded", NOW)
+            line = digest_backlog(s, prog.deps.settings, NOW)
+        assert line == {
+            "waiting": 15,
+            "gone_by": "2027-01-12 10:02 UTC",  # the pause, then 5 a minute
+            "paused": "2027-01-12 10:00 UTC",
+        }
+        context = {**SAMPLES["digest"][0], "sending": line}
+        text = prog.deps.renderer.render("digest", "en", context).text
+        assert "15 messages, all sent by 2027-01-12 10:02 UTC" in text
+        assert "paused sending until 2027-01-12 10:00 UTC" in text
