@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import tomllib
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain.ladder import MemberView, NudgeRecord, PairView, RoundView
@@ -26,6 +27,33 @@ if TYPE_CHECKING:
     from mailbot.deps import Deps
 
 TOPICS_FILE = data_dir("config") / "topics.toml"
+
+# The round as plain rows: built once (building a statement costs more than running it here).
+_PAIRS = select(
+    Pair.id,
+    Pair.round_name,
+    Pair.state,
+    Pair.created_at,
+    Pair.flagged_at,
+    Pair.last_checkin_answer_at,
+).order_by(Pair.id)
+_MEMBERS = select(
+    PairMember.pair_id, PairMember.person_id, PairMember.last_wrote_at, PairMember.messages
+).order_by(PairMember.id)
+_PEOPLE = select(
+    Person.id,
+    Person.name,
+    Person.email,
+    Person.language,
+    Person.timezone,
+    Person.status,
+    Person.paused_until,
+    Person.away_until,
+    Person.bouncing,
+)
+_NUDGES = select(
+    NudgeRow.pair_id, NudgeRow.kind, NudgeRow.person_id, NudgeRow.at, NudgeRow.key
+).order_by(NudgeRow.id)
 
 
 @lru_cache(maxsize=4)
@@ -53,9 +81,69 @@ def round_view(r: RoundRow, topics: str = "") -> RoundView:
     return RoundView(r.name, r.starts_at, r.ends_at, r.topic_every_days, count)
 
 
+class PersonInfo(NamedTuple):
+    """What the round's letters and views read of a person (plain values, not an ORM row)."""
+
+    id: int
+    name: str
+    email: str
+    language: str
+    timezone: str | None
+    status: str
+    paused_until: datetime | None
+    away_until: datetime | None
+    bouncing: bool
+
+
+T = TypeVar("T", Pair, Person)
+
+
+class Rows(Mapping[int, T]):
+    """ORM rows by id, loaded only when a job asks for them — few are: the pairs and people it
+    acts on — so reading the whole round costs plain rows, not ORM objects (three reads a tick:
+    these were most of a tick's time). `load(ids)` fetches many in one query."""
+
+    def __init__(self, session: Session, model: type[T], ids: Iterable[int]) -> None:
+        self._session = session
+        self._model: type[T] = model
+        self._ids = dict.fromkeys(ids)
+        self._loaded: dict[int, T] = {}
+
+    def load(self, ids: Iterable[int]) -> None:
+        wanted = [i for i in ids if i in self._ids and i not in self._loaded]
+        for start in range(0, len(wanted), 500):  # bound the statement's parameters
+            chunk = wanted[start : start + 500]
+            for row in self._session.scalars(select(self._model).where(self._model.id.in_(chunk))):
+                self._loaded[row.id] = row
+
+    def __getitem__(self, key: int) -> T:
+        row = self._loaded.get(key)
+        if row is None:
+            if key not in self._ids:
+                raise KeyError(key)
+            row = self._session.get(self._model, key)
+            if row is None:
+                raise KeyError(key)
+            self._loaded[key] = row
+        return row
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 class Snapshot:
     """The running pairs of the started rounds, as the ladder's plain views, and who is who;
-    with `ended_since`, also the pairs that ended or were closed since then (the digest)."""
+    with `ended_since`, also the pairs that ended or were closed since then (the digest).
+
+    Read as plain rows in four queries; `pairs` and `people` give the ORM rows of the ones a
+    job changes or writes to, loaded when asked for. Built in the job's own transaction, so it
+    sees what the jobs before it wrote."""
 
     def __init__(
         self, session: Session, now: datetime, ended_since: datetime | None = None
@@ -64,59 +152,68 @@ class Snapshot:
         wanted: ColumnElement[bool] = Pair.state.in_(RUNNING)
         if ended_since is not None:
             wanted = or_(wanted, Pair.ended_at >= ended_since)
-        pairs = list(session.scalars(select(Pair).where(wanted, Pair.round_name.in_(self.rounds))))
-        self.pairs = {p.id: p for p in pairs}
-        members: dict[int, list[PairMember]] = defaultdict(list)
-        for m in session.scalars(select(PairMember).where(PairMember.pair_id.in_(self.pairs))):
-            members[m.pair_id].append(m)
-        ids = {m.person_id for ms in members.values() for m in ms}
-        self.people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
+        wanted = and_(wanted, Pair.round_name.in_(self.rounds))
+        pair_ids = select(Pair.id).where(wanted).scalar_subquery()
+        pairs = list(session.execute(_PAIRS.where(wanted)))
+        members: dict[int, list[tuple[int, datetime | None, int]]] = defaultdict(list)
+        for pair_id, person_id, last_wrote_at, messages in session.execute(
+            _MEMBERS.where(PairMember.pair_id.in_(pair_ids))
+        ):
+            members[pair_id].append((person_id, last_wrote_at, messages))
+        person_ids = select(PairMember.person_id).where(PairMember.pair_id.in_(pair_ids))
+        self.info = {
+            row.id: PersonInfo(*row)
+            for row in session.execute(_PEOPLE.where(Person.id.in_(person_ids.scalar_subquery())))
+        }
         nudges: dict[int, list[NudgeRecord]] = defaultdict(list)
         self.nudge_keys: set[str] = set()  # of these pairs' nudges, sent or recorded
-        for n in session.scalars(select(NudgeRow).where(NudgeRow.pair_id.in_(self.pairs))):
-            nudges[n.pair_id].append(NudgeRecord(n.kind, n.person_id, n.at))
-            self.nudge_keys.add(n.key)
+        for pair_id, kind, to, at, key in session.execute(
+            _NUDGES.where(NudgeRow.pair_id.in_(pair_ids))
+        ):
+            nudges[pair_id].append(NudgeRecord(kind, to, at))
+            self.nudge_keys.add(key)
+        self.pairs: Rows[Pair] = Rows(session, Pair, (p.id for p in pairs))
+        self.people: Rows[Person] = Rows(session, Person, self.info)
         self.views: list[PairView] = []
         self.started: dict[int, datetime] = {}  # pair id -> when its round or it began, later
         for p in pairs:
-            start = self.started[p.id] = max(self.rounds[p.round_name].starts_at, p.created_at)
+            r = self.rounds[p.round_name]
+            start = self.started[p.id] = max(r.starts_at, p.created_at)
             self.views.append(
                 PairView(
                     pair_id=p.id,
                     round_name=p.round_name,
                     started_at=start,
                     state=p.state,
-                    members=tuple(
-                        self._member(m) for m in members[p.id] if m.person_id in self.people
-                    ),
+                    members=tuple(self._member(*m) for m in members[p.id] if m[0] in self.info),
                     nudges=tuple(nudges[p.id]),
                     flagged_at=p.flagged_at,
                     last_checkin_answer_at=p.last_checkin_answer_at,
-                    ends_at=self.rounds[p.round_name].ends_at,
-                    rhythm_days=self.rounds[p.round_name].topic_every_days,
+                    ends_at=r.ends_at,
+                    rhythm_days=r.topic_every_days,
                 )
             )
-        self.members = members
+        self.members = {k: [m[0] for m in v] for k, v in members.items()}  # person ids
 
-    def _member(self, m: PairMember) -> MemberView:
-        person = self.people[m.person_id]
+    def _member(self, person_id: int, last_wrote_at: datetime | None, messages: int) -> MemberView:
+        person = self.info[person_id]
         return MemberView(
-            person_id=person.id,
+            person_id=person_id,
             timezone=person.timezone,
             language=person.language,
             status=person.status,
             paused_until=person.paused_until,
             away_until=person.away_until,
             bouncing=person.bouncing,
-            last_wrote_at=m.last_wrote_at,
-            messages=m.messages,
+            last_wrote_at=last_wrote_at,
+            messages=messages,
         )
 
-    def partners(self, pair_id: int, person_id: int) -> list[Person]:
+    def partners(self, pair_id: int, person_id: int) -> list[PersonInfo]:
         return [
-            self.people[m.person_id]
-            for m in self.members[pair_id]
-            if m.person_id != person_id and m.person_id in self.people
+            self.info[other]
+            for other in self.members.get(pair_id, [])
+            if other != person_id and other in self.info
         ]
 
     def by_round(self) -> dict[str, list[PairView]]:

@@ -37,7 +37,9 @@ def send_topics(s: Session, deps: Deps, snap: Snapshot, now: datetime) -> Counte
         r = snap.rounds[name]
         rv = round_view(r, settings.program.topics)
         sent = set(s.scalars(select(Outbox.key).where(Outbox.key.like(f"topic:{name}:%"))))
-        for t in due_topics(views, rv, now, hour, sent):
+        due = list(due_topics(views, rv, now, hour, sent))
+        snap.people.load(t.person_id for t in due)  # one query for the letters' rows
+        for t in due:
             person = snap.people[t.person_id]
             partners = snap.partners(t.pair_id, person.id)
             track = tracking_address(deps, t.pair_id)
@@ -60,7 +62,9 @@ def send_topics(s: Session, deps: Deps, snap: Snapshot, now: datetime) -> Counte
             )
             counts["topics"] += added
         sent = set(s.scalars(select(Outbox.key).where(Outbox.key.like(f"checkin:{name}:%"))))
-        for c in checkin_due(views, rv, now, hour, sent):
+        checkins = list(checkin_due(views, rv, now, hour, sent))
+        snap.people.load(c.person_id for c in checkins)
+        for c in checkins:
             person = snap.people[c.person_id]
             added = notify(
                 s,

@@ -50,12 +50,11 @@ def _resolve_pairs(s: Session, deps: Deps, now: datetime) -> Counter[str]:
             counts["rematched"] += end_exhausted(s, deps, pair, plan.let_go, plan.to_pool, now)
             counts["ended silent"] += 1
     for view in live:
-        pair = snap.pairs[view.pair_id]
-        if pair.state != "active":
+        if view.state != "active":
             continue
         engaged = [m for m in view.members if ladder.is_engaged(m, now)]
         if any(m.bouncing for m in engaged) and any(not m.bouncing for m in engaged):
-            counts["rematched"] += end_bouncing(s, deps, pair, now)
+            counts["rematched"] += end_bouncing(s, deps, snap.pairs[view.pair_id], now)
             counts["ended bouncing"] += 1
     return counts
 
