@@ -10,6 +10,7 @@ user text adds a header line or a recipient, whichever writer writes the message
 from __future__ import annotations
 
 import binascii
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -47,14 +48,15 @@ _KEY = 300
 def build_message(
     env: Envelope, subject: str, text: str, html: str | None, now: datetime
 ) -> EmailMessage | WireMessage:
-    """The message to send. Plain text to ASCII addresses — nearly all of mailbot's mail — is
-    written out directly (`WireMessage`), some twenty times faster than through the `email` header
-    registry and generator; HTML, attachments and internationalised addresses go through
-    `email`. Both read the same (tests/unit/test_build.py), and neither lets user text add a
-    header line or a recipient (tests/unit/test_header_injection.py)."""
+    """The message to send. Text, or text and HTML, to ASCII addresses — nearly all of
+    mailbot's mail: answers, topics, introductions — is written out directly (`WireMessage`),
+    some twenty times faster than through the `email` header registry and generator;
+    attachments (the digest's chart) and internationalised addresses go through `email`. Both
+    read the same (tests/unit/test_build.py), and neither lets user text add a header line or a
+    recipient (tests/unit/test_header_injection.py)."""
     env, subject = _clean(env, subject)
-    if _plain(env, html):
-        return WireMessage(_plain_wire(env, subject, text, now), subject)
+    if _direct(env):
+        return WireMessage(_wire(env, subject, text, html, now), subject)
     return _email_message(env, subject, text, html, now)
 
 
@@ -250,9 +252,9 @@ def _email_message(
     return msg
 
 
-def _plain(env: Envelope, html: str | None) -> bool:
-    """What the direct writer handles: one text part, ASCII addresses and key."""
-    if html or env.attachments:
+def _direct(env: Envelope) -> bool:
+    """What the direct writer handles: no attachments, ASCII addresses and key."""
+    if env.attachments:
         return False
     addresses = [env.program_address, *(a for _, a in env.to), *(a for _, a in env.cc)]
     addresses += [env.reply_to, env.unsubscribe, env.message_id, env.in_reply_to, env.key]
@@ -273,14 +275,37 @@ def _body(text: str) -> tuple[str, str]:
     return "quoted-printable", qp.replace("\n", "\r\n")
 
 
-def _plain_wire(env: Envelope, subject: str, text: str, now: datetime) -> bytes:
-    """The direct writer: `_head`, then one text/plain part."""
+def _part(subtype: str, text: str) -> str:
+    """One text part: its header lines, a blank line, the encoded body (ending in CRLF)."""
     cte, body = _body(text)
-    head = _head(env, subject, now)
-    head += [
-        ("MIME-Version", "1.0"),
-        ("Content-Type", 'text/plain; charset="utf-8"'),
-        ("Content-Transfer-Encoding", cte),
-    ]
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        f"Content-Transfer-Encoding: {cte}\r\n\r\n{body}"
+    )
+
+
+def _boundary(message_id: str, parts: list[str]) -> str:
+    """A multipart boundary that no line of the parts starts with (RFC 2046 §5.1.1): derived
+    from the Message-ID, so the same row writes the same bytes. Quoted-printable and base64
+    bodies cannot hold "=_"; a 7bit one could, and then a suffix is tried."""
+    base = "=_mb" + hashlib.sha256(message_id.encode()).hexdigest()[:28]
+    boundary, n = base, 0
+    while any(f"\r\n--{boundary}" in f"\r\n{p}" for p in parts):
+        n += 1
+        boundary = f"{base}.{n}"
+    return boundary
+
+
+def _wire(env: Envelope, subject: str, text: str, html: str | None, now: datetime) -> bytes:
+    """The direct writer: `_head`, then one text/plain part, or text/plain and text/html as
+    multipart/alternative (as `set_content` + `add_alternative` make it)."""
+    head = [*_head(env, subject, now), ("MIME-Version", "1.0")]
+    if not html:
+        lines = "".join(f"{k}: {v}\r\n" for k, v in head)
+        return (lines + _part("plain", text)).encode("ascii")
+    parts = [_part("plain", text), _part("html", html)]
+    boundary = _boundary(env.message_id, parts)
+    head.append(("Content-Type", f'multipart/alternative;\r\n boundary="{boundary}"'))
     lines = "".join(f"{k}: {v}\r\n" for k, v in head)
-    return (lines + "\r\n" + body).encode("ascii")
+    body = "".join(f"\r\n--{boundary}\r\n{p}" for p in parts) + f"\r\n--{boundary}--\r\n"
+    return (lines + body).encode("ascii")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -107,6 +108,59 @@ def test_the_direct_writer_reads_like_the_email_package(
     assert got == slow
 
 
+def _alternatives(raw: bytes) -> list[tuple[str, str, str]]:
+    """(content type, transfer encoding, text) of each part, the text as lines."""
+    msg = message_from_bytes(raw, policy=default)
+    assert isinstance(msg, EmailMessage) and msg.get_content_type() == "multipart/alternative"
+    return [
+        (p.get_content_type(), str(p["Content-Transfer-Encoding"]) != "8bit",
+         p.get_content().replace("\r\n", "\n"))
+        for p in msg.iter_parts()
+    ]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(subject=_name | st.text(max_size=120), text=_text, html=_text | st.just("--=_mb\n"))
+def test_text_and_html_read_like_the_email_package(subject: str, text: str, html: str) -> None:
+    """Topics and introductions: multipart/alternative written directly, read back as the
+    package's own message reads, every line within the limits, the boundary in no part."""
+    env = Envelope(
+        "Réseau — ILN", "coordinator@example.org", (("Zoë Ålund", "z@example.net"),), (),
+        "partner@example.net, coordinator+p-1@example.org", "k-abc@example.org",
+        key="topic:2027A:12:3", unsubscribe="coordinator+r-u9@example.org",
+    )  # fmt: skip
+    html = html or "<p>x</p>"
+    fast = build_message(env, subject, text, html, NOW)
+    assert isinstance(fast, WireMessage)
+    assert fast.data.isascii() and b"\n" not in fast.data.replace(b"\r\n", b"")
+    assert all(len(line) <= 998 for line in fast.data.split(b"\r\n"))
+    assert _too_long(fast.data) == []
+    slow = _composed(env, subject, text, html, NOW).as_bytes(policy=SMTP)
+    head = [h for h in HEADERS if h != "Content-Type"]
+    assert {h: read_header(fast.data, h) for h in head} == {h: read_header(slow, h) for h in head}
+    ours, theirs = _alternatives(fast.data), _alternatives(slow)
+    assert [(t, body) for t, _, body in ours] == [(t, body) for t, _, body in theirs]
+    assert all(encoded for _, encoded, _ in ours)  # 7-bit clean, whatever the text
+
+
+def test_a_part_that_holds_the_boundary_gets_another() -> None:
+    env = Envelope("ILN", "coordinator@example.org", (("", "ana@example.net"),), (), "", "m@x")
+    first = build_message(env, "Hi", "text", "<p>html</p>", NOW)
+    assert isinstance(first, WireMessage)
+    boundary = first.data.split(b'boundary="', 1)[1].split(b'"', 1)[0].decode()
+    text = f"quoted:\n--{boundary}\n--{boundary}--\n"
+    again = build_message(env, "Hi", text, "<p>html</p>", NOW)
+    assert isinstance(again, WireMessage) and f'boundary="{boundary}"'.encode() not in again.data
+    assert [body for _, _, body in _alternatives(again.data)] == [text, "<p>html</p>\n"]
+
+
+def read_header(raw: bytes, name: str) -> object:
+    value = message_from_bytes(raw, policy=default).get(name)
+    if value is not None and hasattr(value, "addresses"):
+        return [(a.display_name, a.addr_spec) for a in value.addresses]
+    return None if value is None else str(value)
+
+
 def _too_long(raw: bytes) -> list[bytes]:
     """Header lines with an encoded word over 76 characters (RFC 2047 §2), and lines of a
     quoted-printable body over 76 (RFC 2045 §6.7)."""
@@ -135,10 +189,12 @@ def test_lines_stay_within_76_characters_where_the_rfcs_say_so() -> None:
     assert mailboxes(raw.data, "To") == [(n, a) for n, a in env.to]
 
 
-def test_html_attachments_and_international_addresses_use_the_email_package() -> None:
+def test_attachments_and_international_addresses_use_the_email_package() -> None:
     env = Envelope("ILN", "coordinator@example.org", (("", "ana@example.net"),), (), "", "m@x")
     assert isinstance(build_message(env, "Hi", "text", None, NOW), WireMessage)
-    assert isinstance(build_message(env, "Hi", "text", "<p>html</p>", NOW), EmailMessage)
+    assert isinstance(build_message(env, "Hi", "text", "<p>html</p>", NOW), WireMessage)
+    chart = replace(env, attachments=(("chart.png", "image/png", b"\x89PNG", "chart@mailbot"),))
+    assert isinstance(build_message(chart, "Hi", "text", "<p>html</p>", NOW), EmailMessage)
     intl = Envelope("ILN", "coordinator@example.org", (("", "zoë@example.net"),), (), "", "m@x")
     assert isinstance(build_message(intl, "Hi", "text", None, NOW), EmailMessage)
     # Text shaped like an encoded word is decoded before either writer sees it (and any
