@@ -1,11 +1,18 @@
-"""`check-config`'s checks: every template renders in every language, the servers accept us."""
+"""`check-config`'s checks: every template renders in every language, the servers accept us,
+and the sending caps can carry the busiest day of the configured rounds (a warning)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from mailbot.contexts.samples import COORDINATOR_ONLY, SAMPLES
+from mailbot.deps import Deps
+from mailbot.domain.send_caps import Caps, RoundLoad, daily_capacity, daily_load
 from mailbot.edges.render import Renderer
 from mailbot.settings import Settings
 
@@ -49,6 +56,67 @@ def check_topics(path: str, languages: Sequence[str]) -> list[str]:
             elif text is None and lang != "en":
                 problems.append(f"topic {t.get('slug')}: no {lang} text (English will be sent)")
     return problems
+
+
+def participants_by_round(deps: Deps) -> dict[str, int]:
+    """Applications per round in the database ({} when there is no database yet)."""
+    from sqlalchemy import func, inspect, select
+
+    from mailbot.edges.tables import Application
+
+    url = deps.db.engine.url
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return {}  # not created yet: a check creates no database
+    try:
+        if not inspect(deps.db.engine).has_table("application"):
+            return {}
+        with deps.db.transaction() as s:
+            query = (
+                select(Application.round_name, func.count())
+                .where(Application.status != "left")
+                .group_by(Application.round_name)
+            )
+            return {str(name): int(n) for name, n in s.execute(query) if name}
+    except SQLAlchemyError:
+        return {}
+
+
+def check_capacity(settings: Settings, participants: Mapping[str, int], today: date) -> list[str]:
+    """Warnings (never problems) when the sending caps cannot carry the busiest day of the
+    configured rounds not yet ended: `participants` per round, a round without any counted as
+    the largest known one."""
+    s = settings.smtp
+    caps = Caps(s.max_per_minute or None, s.max_per_hour or None, s.max_per_day or None)
+    capacity = daily_capacity(caps)
+    known = max(participants.values(), default=0)
+    if capacity is None or not known:
+        return []
+    loads = [
+        RoundLoad(
+            r.name,
+            participants.get(r.name) or known,
+            r.matching_date,
+            r.start,
+            r.end,
+            r.topic_every_days,
+        )
+        for r in settings.rounds
+        if r.end >= today
+    ]
+    load = daily_load(loads)
+    if not load:
+        return []
+    day, need = max(load.items(), key=lambda item: (item[1], item[0]))
+    if need <= capacity:
+        return []
+    sizes = ", ".join(f"{r.name}: {r.participants}" for r in loads)
+    return [
+        f"the busiest day of the configured rounds, {day.isoformat()}, needs about {need} "
+        f"recipients (participants {sizes}; topics, introductions, check-ins and answers) but "
+        f"the sending caps let {capacity} through a day (smtp.max_per_minute/hour/day, "
+        f"{settings.provider} preset): that mail will take about {-(-need // capacity)} days "
+        "to go out; answers still go first"
+    ]
 
 
 async def check_connections(settings: Settings) -> list[str]:

@@ -197,7 +197,13 @@ def check_config(
 ) -> None:
     """Validate the configuration and render every template in every language."""
     from mailbot.app import build
-    from mailbot.checks import check_connections, check_templates, check_topics
+    from mailbot.checks import (
+        check_capacity,
+        check_connections,
+        check_templates,
+        check_topics,
+        participants_by_round,
+    )
 
     s = _settings(config)
     deps = build(s)
@@ -207,6 +213,8 @@ def check_config(
     for p in check_topics(s.program.topics, s.program.languages):
         problems.append(p)
         console.print(f"[red]topics:[/red] {p}")
+    for w in check_capacity(s, participants_by_round(deps), datetime.now(UTC).date()):
+        console.print(f"[yellow]sending caps:[/yellow] {w}")  # a warning: not a failure
     if connect and not problems:
         for p in asyncio.run(check_connections(s)):
             problems.append(p)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -170,3 +170,53 @@ def drained_at(
         at = got.next_at
         history = [s for s in history if at - DAY < s.at]
     return at
+
+
+# What the busiest day asks of the caps (`check-config`). Answers to people on any day of a
+# round: the round benchmark's 1,162 people got 390-433 answers in a round, bunched around
+# applications and matching; 5% of the participants a day covers its busiest days.
+ANSWER_SHARE = 0.05
+INTRODUCTION_RECIPIENTS = 1.5  # per participant: both partners and the pair's tracking address
+
+
+@dataclass(frozen=True)
+class RoundLoad:
+    """What a round sends, by date: sizes and dates only."""
+
+    name: str
+    participants: int
+    matching: date
+    start: date
+    end: date
+    topic_every_days: int
+
+
+def daily_load(rounds: Sequence[RoundLoad]) -> dict[date, int]:
+    """Recipients per date: introductions on the matching date, a topic to everyone every
+    `topic_every_days` from the start, the check-in at the midpoint, the survey at the end,
+    and answers to people every day from matching to the end."""
+    load: dict[date, float] = {}
+
+    def add(day: date, recipients: float) -> None:
+        load[day] = load.get(day, 0.0) + recipients
+
+    for r in rounds:
+        n = r.participants
+        add(r.matching, INTRODUCTION_RECIPIENTS * n)
+        day = r.start
+        while day < r.end:
+            add(day, n)
+            day += timedelta(days=r.topic_every_days)
+        add(r.start + (r.end - r.start) / 2, n)
+        add(r.end, n)
+        day = r.matching
+        while day <= r.end:
+            add(day, ANSWER_SHARE * n)
+            day += timedelta(days=1)
+    return {day: round(n) for day, n in load.items()}
+
+
+def daily_capacity(caps: Caps) -> int | None:
+    """The most recipients the caps let through in a day (None: no cap)."""
+    limits = [cap * int(DAY / span) for span, cap in caps.windows()]
+    return min(limits) if limits else None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from mailbot.domain.send_caps import (
     Caps,
+    RoundLoad,
     Sent,
     admits,
     allowance,
+    daily_capacity,
+    daily_load,
     drained_at,
     order_key,
     throttled,
@@ -115,3 +118,23 @@ def test_drained_at_counts_the_daily_cap() -> None:
     caps = Caps(per_minute=30, per_day=500)
     got = drained_at(caps, [], 600, NOW)
     assert got == NOW + timedelta(days=1) + timedelta(minutes=3)
+
+
+def test_daily_capacity_is_the_tightest_cap_over_a_day() -> None:
+    assert daily_capacity(Caps()) is None
+    assert daily_capacity(Caps(per_minute=30, per_day=10_000)) == 10_000
+    assert daily_capacity(Caps(per_minute=5)) == 7_200
+    assert daily_capacity(Caps(per_hour=100, per_day=5_000)) == 2_400
+
+
+def test_daily_load_of_a_round() -> None:
+    r = RoundLoad("2027A", 100, date(2027, 2, 3), date(2027, 2, 8), date(2027, 6, 8), 14)
+    load = daily_load([r])
+    assert load[date(2027, 2, 3)] == 150 + 5  # introductions: both partners and the pair's Cc
+    assert load[date(2027, 2, 8)] == 100 + 5  # the first topic
+    assert load[date(2027, 2, 22)] == 105  # the next, two weeks on
+    assert load[date(2027, 2, 9)] == 5  # answers only
+    assert load[date(2027, 4, 9)] == 105  # the check-in at the midpoint
+    assert max(load.values()) == 155
+    both = daily_load([r, r])
+    assert both[date(2027, 2, 3)] == 310
