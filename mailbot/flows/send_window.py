@@ -134,8 +134,9 @@ def pause(session: Session, until: datetime, reason: str, now: datetime) -> None
     if row is None:
         session.add(SendPause(name=PAUSE, until=until, since=now, reason=reason[:2000]))
     elif row.until <= now or until > row.until:
+        if row.until <= now:  # a new pause, not a longer one
+            row.since = now
         row.until, row.reason = until, reason[:2000]
-        row.since = row.since if row.until > now else now
 
 
 @dataclass(frozen=True)

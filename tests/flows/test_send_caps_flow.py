@@ -215,3 +215,38 @@ def test_the_digest_says_how_much_mail_waits_and_when_it_will_have_gone(
         text = prog.deps.renderer.render("digest", "en", context).text
         assert "15 messages, all sent by 2027-01-12 10:02 UTC" in text
         assert "paused sending until 2027-01-12 10:00 UTC" in text
+
+
+def test_upgrading_counts_the_recipients_of_rows_the_caps_will_see(db_url: str) -> None:
+    """Migration 0012: rows still to send get their To + Cc count (the caps count recipients)."""
+    from sqlalchemy import column, insert, table
+
+    from mailbot.edges.db import Database, upgrade
+
+    before = table(  # the outbox as revision 0011 has it
+        "outbox",
+        *(column(c.name, c.type) for c in Outbox.__table__.c if c.name not in ("id", "recipients")),
+    )
+    row = dict(
+        key_digest="d", message_id="<m@x>", primary_to="a@x.org", template="topic",
+        language="en", context={}, reply_to="", in_reply_to="", bulk=True,
+        automatic_answer=False, status="pending", auto_resent=False, attempts=0,
+        next_attempt_at=NOW, last_error="", created_at=NOW,
+    )  # fmt: skip
+    db = Database(db_url)
+    try:
+        upgrade(db.engine, "0011")
+        with db.engine.begin() as conn:
+            conn.execute(
+                insert(before),
+                [
+                    {**row, "key": "one", "to": ["a@x.org"], "cc": []},
+                    {**row, "key": "three", "to": ["a@x.org", "b@x.org"], "cc": ["t@x.org"]},
+                ],
+            )
+        db.upgrade()
+        with db.engine.connect() as conn:
+            got = {k: n for k, n in conn.execute(select(Outbox.key, Outbox.recipients))}
+    finally:
+        db.dispose()
+    assert got == {"one": 1, "three": 3}
