@@ -194,6 +194,15 @@ def inspect(
 def check_config(
     config: ConfigOpt = None,
     connect: Annotated[bool, typer.Option(help="also log in to IMAP and SMTP")] = False,
+    self_test: Annotated[
+        bool,
+        typer.Option(
+            "--self-test",
+            help="with --connect: list the servers' capabilities, send a mail to a signed "
+            "plus-address of the program, check it arrives in the watched folder, remove it",
+        ),
+    ] = False,
+    wait: Annotated[float, typer.Option(help="seconds to wait for the self-test mail")] = 60.0,
 ) -> None:
     """Validate the configuration and render every template in every language."""
     from mailbot.app import build
@@ -215,10 +224,19 @@ def check_config(
         console.print(f"[red]topics:[/red] {p}")
     for w in check_capacity(s, participants_by_round(deps), datetime.now(UTC).date()):
         console.print(f"[yellow]sending caps:[/yellow] {w}")  # a warning: not a failure
-    if connect and not problems:
+    if (connect or self_test) and not problems:
         for p in asyncio.run(check_connections(s)):
             problems.append(p)
             console.print(f"[red]connection:[/red] {p}")
+    if self_test and not problems:
+        from mailbot.flows.self_test import self_test as run_self_test
+
+        report = asyncio.run(run_self_test(deps, datetime.now(UTC), wait_seconds=wait))
+        for line in report.lines:
+            print(line)
+        for p in report.problems:
+            problems.append(p)
+            console.print(f"[red]self-test:[/red] {p}")
     if problems:
         raise typer.Exit(1)
     print(f"configuration OK: {s.source}; program {s.program.address}; {len(s.rounds)} round(s)")

@@ -113,6 +113,16 @@ class SmtpSender:
         async with self._lock:
             await self._ready()
 
+    async def capabilities(self) -> list[str]:
+        """Connect and log in now; the EHLO keywords the server offers, with `AUTH=<mech>` for
+        each SASL mechanism (for `check-config --self-test`)."""
+        async with self._lock:
+            smtp, _ = await self._ready()
+            if not smtp.esmtp_extensions:
+                await smtp.ehlo()
+        mechs = [f"AUTH={m.upper()}" for m in smtp.server_auth_methods]
+        return [k.upper() for k in smtp.esmtp_extensions if k.lower() != "auth"] + mechs
+
     async def close(self) -> None:
         if self._prepared is not None:  # never finished: nothing was sent, drop it
             self._prepared.abort()
