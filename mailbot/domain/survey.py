@@ -32,6 +32,11 @@ How a reply is read (`parse_survey_answer`), leniently:
   choice of a new partner, and guessing wrong either misreports the round or re-enrols someone.
   The caller answers such mail with the survey's help text instead.
 Returns None when nothing was read.
+
+Hostile input is normal input: every scan is linear, and a reply is read only as far as a
+survey answer can reach — its first `MAX_SCAN_CHARS` characters, `MAX_LINES` lines, each line's
+first `MAX_LINE_CHARS` characters (the "most valuable" text is cut at 2000 anyway), and a label
+only in a line's first `_LABEL_SCAN` characters.
 """
 
 from __future__ import annotations
@@ -49,6 +54,11 @@ from mailbot.domain.textutil import (
     lines_of,
     strip_tags,
 )
+
+MAX_SCAN_CHARS = 40_000  # of a reply's text read (the survey mail itself is ~2 kB)
+MAX_LINES = 400
+MAX_LINE_CHARS = 2_000
+_LABEL_SCAN = 200  # characters of a line a label and its separator may take (labels: <= 60)
 
 
 class Choice(enum.IntEnum):
@@ -139,8 +149,11 @@ _CHOICE_WORDS: dict[Choice, tuple[str, ...]] = {
 }
 
 _BULLET_RE = re.compile(r"^\s*(?:\d[.)]|[-*•·])\s+")
-_SEPARATOR_RE = re.compile(r"\s*[:：=]\s*|\s+[-–—]\s+")
-_PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+# A separator starts where a run of spaces starts (the lookbehind): trying it at every space
+# of a long run was quadratic.
+_SEPARATOR_RE = re.compile(r"(?<!\s)\s*[:：=]\s*|(?<!\s)\s+[-–—]\s+")
+# Innermost brackets: "[^)]*" rescanned the rest of a line from every unclosed "(".
+_PAREN_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _RATING_RE = re.compile(
     r"^\s*(?:([1-5])|(" + "|".join(_NUMBER_WORDS) + r"))\b"
     r"(?:\s*(?:/|sur|de|out of|of)\s*5\b)?"
@@ -194,7 +207,8 @@ def _choice(value: str) -> Choice | None:
 def _split(line: str) -> tuple[str | None, str]:
     """(label, value as typed) when the line starts with a label, else (None, line)."""
     body = _BULLET_RE.sub("", line, count=1)
-    masked = _PAREN_RE.sub(lambda p: " " * len(p.group()), body)  # "(1 = poor, 5 = great):"
+    head = body[:_LABEL_SCAN]
+    masked = _PAREN_RE.sub(lambda p: " " * len(p.group()), head)  # "(1 = poor, 5 = great):"
     m = _SEPARATOR_RE.search(masked)
     if m and m.start() > 0:
         label = _label_of(fold(body[: m.start()]))
@@ -214,8 +228,9 @@ def _split(line: str) -> tuple[str | None, str]:
 def _own_lines(text: str) -> list[tuple[str, bool]]:
     """(line, quoted) for each line worth reading, up to a signature or original-message break."""
     out: list[tuple[str, bool]] = []
-    for raw in lines_of(text):
-        if is_signature_separator(raw) or _BREAK_RE.match(raw):
+    for raw in lines_of(text[:MAX_SCAN_CHARS]):
+        raw = raw[:MAX_LINE_CHARS]
+        if len(out) >= MAX_LINES or is_signature_separator(raw) or _BREAK_RE.match(raw):
             break
         if is_quoted(raw):
             out.append((strip_tags(raw.lstrip().lstrip(">").strip()), True))
@@ -233,7 +248,7 @@ def parse_survey_answer(text: str) -> SurveyAnswer | None:
     valuable: list[str] = []
     collecting = False  # inside the "most valuable" answer
     pending: str | None = None  # label of the line just above, still unanswered
-    for line, quoted in _own_lines(text)[:400]:
+    for line, quoted in _own_lines(text):
         if quoted:
             label, value = _split(line)
             pending = label if label and not value else None

@@ -3,11 +3,13 @@
 `CRAFTED` names each input whose cost once grew with the square of its size, or which emptied
 a whole message, as issue 11 measured them; `pipeline` runs one raw message through what
 intake runs before touching the database: parse → classify → decide. The fuzz test
-(tests/unit/test_fuzz.py) and `benchmarks/fuzz.py` share both.
+(tests/unit/test_fuzz.py) and `benchmarks/fuzz.py` share both. `growth` is how the unit tests
+of each scan (tests/unit/test_linear_scans.py) tell linear from quadratic without a deadline.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from mailbot.domain.answers import Decision, SenderFacts, decide
@@ -34,6 +36,23 @@ def pipeline(raw: bytes) -> Decision:
         auto_answers_today=0,
     )
     return decide(verdict, facts, 3)
+
+
+def growth(run: Callable[[int], object], n: int, repeat: int = 5) -> float:
+    """How much longer `run(4 * n)` takes than `run(n)`, best of `repeat` each: about 4 for a
+    linear scan (less when a cap bounds it), about 16 for a quadratic one. A ratio, not a
+    deadline, so a loaded machine slows both sides alike."""
+
+    def best(size: int) -> float:
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            run(size)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    best(n)  # warm caches and lazily built tables
+    return best(4 * n) / max(best(n), 1e-9)
 
 
 def _mail(headers: str, body: bytes | str = "Hello\n") -> bytes:
