@@ -44,7 +44,11 @@ _NOT_RECIPIENT_BEFORE = (
 
 # "RCPT TO:<a@b>" in a transcript, the reply to it, and Sendmail's "550 <a@b>... reason".
 _RCPT = re.compile(r"rcpt to:?[ \t]*<?([^\s<>]{1,320})", re.IGNORECASE)
-_REPLY_CODE = re.compile(r"^[ \t|]*(?:<<<|>>>|received >>>|in:|out:)?[ \t]*([2345])\d\d[ -]", re.I)
+# One run of blanks before the code, not two in a row: "[ \t|]*" then "[ \t]*" split every
+# run of spaces both ways (quadratic in the run).
+_REPLY_CODE = re.compile(
+    r"^[ \t|]*(?:(?:<<<|>>>|received >>>|in:|out:)[ \t]*)?([2345])\d\d[ -]", re.IGNORECASE
+)
 _SENDMAIL_LINE = re.compile(
     r"^[ \t]*([45])\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3}[ \t]+)?<?([^\s<>]{1,320}?)>?\.\.\."
 )

@@ -257,11 +257,11 @@ def _question(s: _State) -> Match | None:
 
 
 def _application(s: _State) -> Match | None:
-    if not forms.looks_like_application(s.msg.text):
-        return None
-    result = forms.parse_application(
+    result = forms.read_application(
         s.msg.text, from_addr=s.msg.from_addr, from_name=s.msg.from_name
     )
+    if result is None:
+        return None
     if result.valid:
         return Match("a complete application form", application=result)
     fields = ", ".join(dict.fromkeys(p.field.value for p in result.problems)) or "?"

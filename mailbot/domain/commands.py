@@ -27,7 +27,9 @@ Rules (each is a scenario in tests/unit/test_commands.py):
 - "CONTINUE on our own" (pairs going on independently) is deliberately *not* CONTINUE (which
   means "join the next round"), so a pair saying goodbye is not re-enrolled by accident.
 - In the body, the first non-empty line is read, skipping at most one greeting line ("Hi,",
-  "Bonjour Marie,"), and never past quoted text, an attribution line or the signature.
+  "Bonjour Marie,"), and never past quoted text, an attribution line or the signature; only
+  the body's first `MAX_BODY_SCAN` characters are looked at (hostile input is normal input:
+  a 500 kB body costs what its start costs), and a line longer than `_MAX_LINE` is no command.
 
 Must not: do I/O or read the clock.
 """
@@ -52,11 +54,14 @@ DEFAULT_PAUSE_DAYS = 14
 MAX_PAUSE_DAYS = 90
 _MAX_EXTRA_WORDS = 3
 _MAX_LINE = 500
+MAX_BODY_SCAN = 20_000  # characters of a body read for its first line
 
+# Matched at a position (no "^", no slicing), never with "\s*" twice in a row: "re" + 10,000
+# spaces was split between them every way (quadratic).
 _PREFIX_RE = re.compile(
-    r"^\s*(?:"
-    r"(?:re|aw|sv|fwd?|tr|rv|wg|antw|vs|enc|rif)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]"
-    r"|r[ée]f\s*[.:]\s*:?"
+    r"\s*(?:"
+    r"(?:re|aw|sv|fwd?|tr|rv|wg|antw|vs|enc|rif)\s*(?:(?:\[\d+\]|\(\d+\)|\^\d+)\s*)?[:：]"
+    r"|r[ée]f\s*[.:](?:\s*:)?"
     r"|\[[^\]]*\]"
     r")\s*",
     re.IGNORECASE,
@@ -290,11 +295,12 @@ _PHRASE_INDEX = _phrase_index()
 def strip_subject_prefixes(subject: str) -> str:
     """`subject` without any number of Re:/AW:/SV:/Fwd:/TR:/RV:/Réf./[tag] prefixes."""
     text = subject.strip()
-    while True:
-        m = _PREFIX_RE.match(text)
-        if m is None or m.end() == 0:
-            return text.strip()
-        text = text[m.end() :]
+    pos = 0
+    while m := _PREFIX_RE.match(text, pos):
+        if m.end() == pos:
+            break
+        pos = m.end()
+    return text[pos:].strip()
 
 
 def _extras_ok(words: list[str]) -> bool:
@@ -471,7 +477,7 @@ def is_greeting(line: str) -> bool:
 
 def _first_body_line(text: str) -> str:
     greeting_skipped = False
-    for raw in lines_of(text):
+    for raw in lines_of(text[:MAX_BODY_SCAN]):
         if is_quoted(raw) or is_attribution(raw) or is_signature_separator(raw):
             return ""
         line = strip_tags(raw).strip()

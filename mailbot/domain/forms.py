@@ -26,6 +26,11 @@ Reading rules (see tests/unit/test_forms.py for each as a scenario):
   one interest. At most `MAX_INTERESTS` items of at most `MAX_INTEREST_LEN` characters:
   more is a `too_long` problem, never a silent cut.
 - Problems come in the form's field order (`Field` order), one per field at most.
+- Hostile input is normal input: only a body's first `MAX_SCAN_CHARS` characters and
+  `MAX_SCAN_LINES` lines are read (a form is ~30 lines; the rest is room for a long quoted
+  mail above a form filled in inside it), and a value from a closed list (country, sector,
+  career stage, time zone, language) longer than `MAX_CHOICE_LEN` is an `unknown_value`
+  without being looked up.
 
 Must not: do I/O or read the clock.
 """
@@ -66,6 +71,9 @@ MAX_INTERESTS = 10
 MAX_INTEREST_LEN = 60
 _WRAP_WIDTH = 60
 _MIN_LABELS = 3
+MAX_SCAN_CHARS = 50_000  # of a body read for a form
+MAX_SCAN_LINES = 1_000
+MAX_CHOICE_LEN = 200  # of a closed-list value looked up: no country or sector name is longer
 
 _SEP_RE = re.compile(r"[:：|\t]")
 _LABEL_EDGE = " \t*_-•·▪◦‣+#"
@@ -73,7 +81,8 @@ _BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦‣+]|\d{1,2}[.)])\s+")
 _LIST_FIELDS = frozenset({Field.INTERESTS, Field.PARTNER_INTERESTS})
 _NUMBERING_RE = re.compile(r"^\s*\d{1,2}[.)]\s*")
 _INTEREST_SPLIT_RE = re.compile(r"[,;]")
-_AND_RE = re.compile(r"\s+(?:and|et|y)\s+", re.IGNORECASE)
+# Starts only where a run of spaces starts: tried at every space of a run, it was quadratic.
+_AND_RE = re.compile(r"(?<!\s)\s+(?:and|et|y)\s+", re.IGNORECASE)
 
 
 @dataclass
@@ -137,8 +146,14 @@ def _scan(text: str) -> list[_Entry]:
     entries: list[_Entry] = []
     current: _Entry | None = None
     previous_len = 0
-    lines = lines_of(text)
+    lines = lines_of(text[:MAX_SCAN_CHARS])[:MAX_SCAN_LINES]
     for i, raw in enumerate(lines):
+        if not raw.strip():  # what the branches below do with a blank line, without the regexes
+            if current is not None and current.field is Field.ABOUT:
+                current.lines.append("")
+            else:
+                current = None
+            continue
         if is_signature_separator(raw):
             break
         if starts_quoted_mail(lines, i):
@@ -173,9 +188,23 @@ def _scan(text: str) -> list[_Entry]:
     return entries
 
 
+def _is_form(entries: list[_Entry]) -> bool:
+    return len({e.field for e in entries}) >= _MIN_LABELS
+
+
 def looks_like_application(text: str) -> bool:
     """True when at least 3 distinct form labels (any language) start unquoted lines."""
-    return len({e.field for e in _scan(text)}) >= _MIN_LABELS
+    return _is_form(_scan(text))
+
+
+def read_application(
+    text: str, *, from_addr: str, from_name: str = "", default_language: str = "en"
+) -> ApplicationResult | None:
+    """`parse_application` when the body `looks_like_application`, else None: one scan."""
+    entries = _scan(text)
+    if not _is_form(entries):
+        return None
+    return _application(entries, from_addr, from_name, default_language)
 
 
 def _form_language(entries: list[_Entry], default_language: str) -> str:
@@ -255,13 +284,23 @@ def _email(from_addr: str) -> str | None:
     return address
 
 
+def _looked_up(parse: Callable[[str], _T | None], value: str) -> _T | None:
+    """`parse(value)`, or None for a value longer than any in a closed list."""
+    return None if len(value) > MAX_CHOICE_LEN else parse(value)
+
+
 def parse_application(
     text: str, *, from_addr: str, from_name: str = "", default_language: str = "en"
 ) -> ApplicationResult:
     """Read an application form from a mail body; see the module docstring for the rules."""
+    return _application(_scan(text), from_addr, from_name, default_language)
+
+
+def _application(
+    entries: list[_Entry], from_addr: str, from_name: str, default_language: str
+) -> ApplicationResult:
     if default_language not in LANGUAGES:
         default_language = "en"
-    entries = _scan(text)
     form_language = _form_language(entries, default_language)
     values = _pick(entries)
     raw = {f.value: v for f, v in values.items() if f is not Field.EMAIL}
@@ -280,7 +319,7 @@ def parse_application(
         if not value:
             problems.append(Problem(fld, "missing"))
             return None
-        parsed = parse(value)
+        parsed = _looked_up(parse, value)
         if parsed is None:
             problems.append(Problem(fld, "unknown_value", value))
         return parsed
@@ -300,7 +339,7 @@ def parse_application(
 
     timezone: str | None = None
     if given(Field.TIMEZONE):
-        timezone = vocab.parse_timezone(given(Field.TIMEZONE))
+        timezone = _looked_up(vocab.parse_timezone, given(Field.TIMEZONE))
         if timezone is None:
             problems.append(Problem(Field.TIMEZONE, "unknown_value", given(Field.TIMEZONE)))
     elif country:
@@ -308,7 +347,7 @@ def parse_application(
 
     language = form_language
     if given(Field.LANGUAGE):
-        stated = vocab.parse_language(given(Field.LANGUAGE))
+        stated = _looked_up(vocab.parse_language, given(Field.LANGUAGE))
         if stated is None:
             problems.append(Problem(Field.LANGUAGE, "unknown_value", given(Field.LANGUAGE)))
         else:

@@ -80,12 +80,15 @@ def starts_quoted_mail(lines: Sequence[str], i: int) -> bool:
     line = strip_tags(lines[i])
     if is_attribution(line):
         return True
+    rule = _OUTLOOK_RULE_RE.match(line)
+    if not rule and not _HEADER_FROM_RE.match(line):
+        return False  # the next lines matter only below a rule or a "From:"
     following = [strip_tags(x) for x in lines[i + 1 : i + 3] if x.strip()]
     if not following:
         return False
-    if _OUTLOOK_RULE_RE.match(line):
+    if rule:
         return bool(_HEADER_FROM_RE.match(following[0]))
-    return bool(_HEADER_FROM_RE.match(line)) and bool(_HEADER_DATE_RE.match(following[0]))
+    return bool(_HEADER_DATE_RE.match(following[0]))
 
 
 def is_signature_separator(line: str) -> bool:

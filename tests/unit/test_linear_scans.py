@@ -7,10 +7,11 @@ for a linear scan, 16 for a quadratic one. The sizes keep each test well under a
 
 from __future__ import annotations
 
-from mailbot.domain import survey
+from mailbot.domain import bounce_text, commands, forms, survey
 from tests.support.hostile import growth
 
 LINEAR = 8.0  # between linear (4) and quadratic (16), with room for a noisy machine
+BOUNDED = 2.5  # a capped scan: about 1, where reading all of it would be 4
 
 
 def test_survey_separator_search_is_linear_in_a_run_of_spaces() -> None:
@@ -28,3 +29,42 @@ def test_a_survey_reply_is_read_only_as_far_as_an_answer_reaches() -> None:
     assert growth(read, 3_000) < LINEAR
     answer = survey.parse_survey_answer("Satisfaction (1-5): 4\n" + " " * 100_000)
     assert answer is not None and answer.satisfaction == 4
+
+
+def test_an_smtp_reply_code_is_read_in_linear_time() -> None:
+    assert growth(lambda n: bounce_text._REPLY_CODE.match(" " * n), 2_000) < LINEAR
+    assert bounce_text.transcript_failures("RCPT TO:<a@b.example>\n   | 550 no such user\n") == [
+        "a@b.example"
+    ]
+
+
+def test_subject_prefixes_are_stripped_in_linear_time() -> None:
+    assert growth(lambda n: commands.strip_subject_prefixes("Re" + " " * n + "x"), 2_000) < LINEAR
+    assert (
+        growth(lambda n: commands.strip_subject_prefixes("Re: " * n + "x"), 10_000, repeat=3)
+        < LINEAR
+    )
+    assert commands.strip_subject_prefixes("Re: AW [2]: [list] Fwd: Réf. : PAUSE") == "PAUSE"
+
+
+def test_interests_are_split_in_linear_time() -> None:
+    assert growth(lambda n: forms.split_interests("maps, books" + " " * n + "x"), 2_000) < LINEAR
+
+
+def _form(sector: str = "public", above: str = "") -> str:
+    return f"{above}Name: Ana\nCountry: Peru\nInstitution: Library\nSector: {sector}\n"
+
+
+def test_a_form_is_looked_for_only_in_the_start_of_a_body() -> None:
+    assert growth(lambda n: forms.looks_like_application("x\n" * n), 20_000, repeat=3) < BOUNDED
+    assert forms.looks_like_application(_form(above="x\n" * 900))
+    assert not forms.looks_like_application(_form(above="x\n" * forms.MAX_SCAN_LINES))
+
+
+def test_an_overlong_closed_list_value_is_not_looked_up() -> None:
+    def read(n: int) -> object:  # vocab's bracket regex rescanned from every unclosed "("
+        return forms.parse_application(_form("x" + "(" * n), from_addr="a@b.example")
+
+    assert growth(read, 2_000) < LINEAR
+    result = forms.parse_application(_form("public " + "x" * 300), from_addr="a@b.example")
+    assert any(p.field.value == "sector" and p.code == "unknown_value" for p in result.problems)
