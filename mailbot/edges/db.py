@@ -9,7 +9,8 @@ failures a message caused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -75,12 +76,40 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 class Database:
-    """An engine plus a session factory; `transaction()` commits or rolls back as one unit."""
+    """An engine plus a session factory; `transaction()` commits or rolls back as one unit.
+
+    It also counts the statements that write each table (`writes`), so that a value read from
+    the database can be kept between transactions for as long as nothing it was read from has
+    been written (`flows.round_snapshot.shared_snapshot`). Counted in this process: the
+    daemon's single-instance lock makes it the one writer of a running round."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.writes: Counter[str] = Counter()  # table -> statements; "*": any table, unknown
+        self.kept: dict[str, Any] = {}  # values read once and kept while `writes` allows
+        event.listen(self.engine, "before_cursor_execute", self._count_write)
+        event.listen(self.engine, "rollback", self._count_rollback)
+
+    def _count_write(
+        self, _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        compiled = getattr(context, "compiled", None)
+        if compiled is None:  # text SQL: only a read when it says so
+            if statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA"):
+                self.writes["*"] += 1
+        elif context.isinsert or context.isupdate or context.isdelete:
+            table = getattr(getattr(compiled, "statement", None), "table", None)
+            self.writes[getattr(table, "name", None) or "*"] += 1
+
+    def _count_rollback(self, _conn: Any) -> None:
+        self.writes["*"] += 1  # what was read inside the transaction may be undone
+
+    def written(self, tables: Iterable[str]) -> int:
+        """How many statements have written any of `tables` (or an unknown table) so far, and
+        transactions rolled back: unchanged means what was read from them still holds."""
+        return self.writes["*"] + sum(self.writes[t] for t in tables)
 
     def upgrade(self) -> None:
         upgrade(self.engine)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -137,22 +138,25 @@ class Rows(Mapping[int, T]):
         return len(self._ids)
 
 
-class Snapshot:
-    """The running pairs of the started rounds, as the ladder's plain views, and who is who;
-    with `ended_since`, also the pairs that ended or were closed since then (the digest).
+@dataclass(frozen=True)
+class RoundRead:
+    """The round as plain values, read in four queries: no ORM object, nothing bound to a
+    session, so a later job of the same tick may use it again (`shared_snapshot`)."""
 
-    Read as plain rows in four queries; `pairs` and `people` give the ORM rows of the ones a
-    job changes or writes to, loaded when asked for. Built in the job's own transaction, so it
-    sees what the jobs before it wrote."""
+    views: tuple[PairView, ...]
+    started: Mapping[int, datetime]  # pair id -> when its round or it began, later
+    info: Mapping[int, PersonInfo]
+    members: Mapping[int, tuple[int, ...]]  # pair id -> person ids, in the order they joined
+    nudge_keys: frozenset[str]  # of these pairs' nudges, sent or recorded
 
-    def __init__(
-        self, session: Session, now: datetime, ended_since: datetime | None = None
-    ) -> None:
-        self.rounds = {r.name: r for r in rounds.rounds(session) if r.starts_at <= now}
+    @classmethod
+    def load(
+        cls, session: Session, started: Mapping[str, RoundRow], ended_since: datetime | None
+    ) -> RoundRead:
         wanted: ColumnElement[bool] = Pair.state.in_(RUNNING)
         if ended_since is not None:
             wanted = or_(wanted, Pair.ended_at >= ended_since)
-        wanted = and_(wanted, Pair.round_name.in_(self.rounds))
+        wanted = and_(wanted, Pair.round_name.in_(started))
         pair_ids = select(Pair.id).where(wanted).scalar_subquery()
         pairs = list(session.execute(_PAIRS.where(wanted)))
         members: dict[int, list[tuple[int, datetime | None, int]]] = defaultdict(list)
@@ -161,31 +165,31 @@ class Snapshot:
         ):
             members[pair_id].append((person_id, last_wrote_at, messages))
         person_ids = select(PairMember.person_id).where(PairMember.pair_id.in_(pair_ids))
-        self.info = {
+        info = {
             row.id: PersonInfo(*row)
             for row in session.execute(_PEOPLE.where(Person.id.in_(person_ids.scalar_subquery())))
         }
         nudges: dict[int, list[NudgeRecord]] = defaultdict(list)
-        self.nudge_keys: set[str] = set()  # of these pairs' nudges, sent or recorded
+        keys: set[str] = set()
         for pair_id, kind, to, at, key in session.execute(
             _NUDGES.where(NudgeRow.pair_id.in_(pair_ids))
         ):
             nudges[pair_id].append(NudgeRecord(kind, to, at))
-            self.nudge_keys.add(key)
-        self.pairs: Rows[Pair] = Rows(session, Pair, (p.id for p in pairs))
-        self.people: Rows[Person] = Rows(session, Person, self.info)
-        self.views: list[PairView] = []
-        self.started: dict[int, datetime] = {}  # pair id -> when its round or it began, later
+            keys.add(key)
+        views: list[PairView] = []
+        begun: dict[int, datetime] = {}
         for p in pairs:
-            r = self.rounds[p.round_name]
-            start = self.started[p.id] = max(r.starts_at, p.created_at)
-            self.views.append(
+            r = started[p.round_name]
+            start = begun[p.id] = max(r.starts_at, p.created_at)
+            views.append(
                 PairView(
                     pair_id=p.id,
                     round_name=p.round_name,
                     started_at=start,
                     state=p.state,
-                    members=tuple(self._member(*m) for m in members[p.id] if m[0] in self.info),
+                    members=tuple(
+                        _member(info[m[0]], *m[1:]) for m in members[p.id] if m[0] in info
+                    ),
                     nudges=tuple(nudges[p.id]),
                     flagged_at=p.flagged_at,
                     last_checkin_answer_at=p.last_checkin_answer_at,
@@ -193,26 +197,51 @@ class Snapshot:
                     rhythm_days=r.topic_every_days,
                 )
             )
-        self.members = {k: [m[0] for m in v] for k, v in members.items()}  # person ids
+        ids = {k: tuple(m[0] for m in v) for k, v in members.items()}
+        return cls(tuple(views), begun, info, ids, frozenset(keys))
 
-    def _member(self, person_id: int, last_wrote_at: datetime | None, messages: int) -> MemberView:
-        person = self.info[person_id]
-        return MemberView(
-            person_id=person_id,
-            timezone=person.timezone,
-            language=person.language,
-            status=person.status,
-            paused_until=person.paused_until,
-            away_until=person.away_until,
-            bouncing=person.bouncing,
-            last_wrote_at=last_wrote_at,
-            messages=messages,
-        )
+
+def _member(person: PersonInfo, last_wrote_at: datetime | None, messages: int) -> MemberView:
+    return MemberView(
+        person_id=person.id,
+        timezone=person.timezone,
+        language=person.language,
+        status=person.status,
+        paused_until=person.paused_until,
+        away_until=person.away_until,
+        bouncing=person.bouncing,
+        last_wrote_at=last_wrote_at,
+        messages=messages,
+    )
+
+
+class Snapshot:
+    """The running pairs of the started rounds, as the ladder's plain views, and who is who;
+    with `ended_since`, also the pairs that ended or were closed since then (the digest).
+
+    The views are a `RoundRead` (given, or read now in the job's own transaction, so it sees
+    what the jobs before it wrote); `pairs` and `people` give the ORM rows of the ones a job
+    changes or writes to, from this session, loaded when asked for."""
+
+    def __init__(
+        self,
+        session: Session,
+        now: datetime,
+        ended_since: datetime | None = None,
+        read: RoundRead | None = None,
+    ) -> None:
+        self.rounds = {r.name: r for r in rounds.rounds(session) if r.starts_at <= now}
+        self.read = read or RoundRead.load(session, self.rounds, ended_since)
+        self.views = list(self.read.views)
+        self.started, self.info, self.members = self.read.started, self.read.info, self.read.members
+        self.nudge_keys = set(self.read.nudge_keys)  # and those recorded since
+        self.pairs: Rows[Pair] = Rows(session, Pair, self.started)
+        self.people: Rows[Person] = Rows(session, Person, self.info)
 
     def partners(self, pair_id: int, person_id: int) -> list[PersonInfo]:
         return [
             self.info[other]
-            for other in self.members.get(pair_id, [])
+            for other in self.members.get(pair_id, ())
             if other != person_id and other in self.info
         ]
 
@@ -221,6 +250,24 @@ class Snapshot:
         for v in self.views:
             out[v.round_name].append(v)
         return out
+
+
+# What a `RoundRead` is read from: a write to any of these makes a kept one stale.
+READ_FROM = ("pair", "pair_member", "person", "nudge", "round")
+
+
+def shared_snapshot(session: Session, deps: Deps, now: datetime) -> Snapshot:
+    """The running round for a job of the tick at `now`: the pool job reads it, and the round
+    job after it uses the same read unless anything has written the tables it was read from
+    since (`edges.db.Database.written`; a rolled-back transaction counts) — most ticks nothing
+    has. `flows.tick.run_jobs` forgets it after the pass."""
+    db = deps.db
+    kept = db.kept.get("round_read")
+    if kept is not None and kept[0] == (now, db.written(READ_FROM)):
+        return Snapshot(session, now, read=kept[1])
+    snap = Snapshot(session, now)
+    db.kept["round_read"] = ((now, db.written(READ_FROM)), snap.read)
+    return snap
 
 
 def pair_context(deps: Deps, snap: Snapshot, pair_id: int, person_id: int) -> dict[str, Any]:

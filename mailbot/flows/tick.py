@@ -58,7 +58,13 @@ JOBS: dict[str, ScheduledJob] = {
 
 
 async def run_jobs(deps: Deps, now: datetime) -> dict[str, Any]:
-    return {name: await job(deps, now) for name, job in JOBS.items()}
+    # What a job keeps for the ones after it (the round's read: `round_snapshot.shared_snapshot`)
+    # lives for one pass: nothing is carried from another tick, or past another process's writes.
+    deps.db.kept.clear()
+    try:
+        return {name: await job(deps, now) for name, job in JOBS.items()}
+    finally:
+        deps.db.kept.clear()
 
 
 async def tick(deps: Deps, now: datetime) -> TickReport:

@@ -22,7 +22,7 @@ from mailbot.domain import ladder
 from mailbot.domain.waiting_pool import resolve_exhausted
 from mailbot.flows import rounds
 from mailbot.flows.rematch import end_bouncing, end_exhausted
-from mailbot.flows.round_snapshot import Snapshot
+from mailbot.flows.round_snapshot import shared_snapshot
 from mailbot.flows.waiting_pool import (
     carry_waited_too_long,
     pair_pool,
@@ -41,7 +41,7 @@ def _resolve_pairs(s: Session, deps: Deps, now: datetime) -> Counter[str]:
     rules = deps.settings.ladder
     if not rules.auto_resolve:  # the coordinators' digest lists these pairs instead
         return counts
-    snap = Snapshot(s, now)
+    snap = shared_snapshot(s, deps, now)
     live = [v for v in snap.views if v.ends_at is None or now < v.ends_at]
     for st in ladder.exhausted_pairs(live, now, rules):
         plan = resolve_exhausted(st)
