@@ -8,8 +8,9 @@ Decides, in this order:
    whose date cannot be read is a question for a coordinator, never a silent 14-day pause.
 2. Otherwise the person's own words — the Subject unless it is a reply or a forward, and the
    body up to quoted text, an attribution line or the signature (at most `_MAX_LINES` lines)
-   — are cut into sentences, and each sentence is matched against `PHRASES`, one table per
-   language read top to bottom: the first row that matches decides for that sentence.
+   — are cut into sentences (the first `_MAX_SENTENCES`: "a.a.a…" is not 2,000 sentences to
+   match), and each sentence is matched against `PHRASES`, one table per language read top
+   to bottom: the first row that matches decides for that sentence.
    Questions *about* a command ("how do I pause?", "¿es posible cambiar de pareja?") come
    before the commands in each table, so they are FAQ, not the command.
 3. A command row acts only on a request or a statement made by the writer ("please pause me",
@@ -54,6 +55,7 @@ from mailbot.domain.textutil import (
 _MAX_LINES = 40
 _MAX_CHARS = 4000
 _MAX_SENTENCE = 400
+_MAX_SENTENCES = 60
 
 
 class IntentKind(enum.StrEnum):
@@ -485,7 +487,14 @@ def own_text(subject: str, text: str) -> str:
 
 
 def sentences(own: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_RE.split(own) if s.strip()]
+    """The first `_MAX_SENTENCES` sentences of `own`."""
+    found: list[str] = []
+    for s in _SENTENCE_RE.split(own, maxsplit=_MAX_SENTENCES * 4):
+        if s.strip():
+            found.append(s.strip())
+            if len(found) == _MAX_SENTENCES:
+                break
+    return found
 
 
 def guess_language(own: str) -> str | None:

@@ -7,7 +7,7 @@ for a linear scan, 16 for a quadratic one. The sizes keep each test well under a
 
 from __future__ import annotations
 
-from mailbot.domain import bounce_text, commands, forms, survey
+from mailbot.domain import bounce_text, commands, forms, intents, survey
 from tests.support.hostile import growth
 
 LINEAR = 8.0  # between linear (4) and quadratic (16), with room for a noisy machine
@@ -68,3 +68,8 @@ def test_an_overlong_closed_list_value_is_not_looked_up() -> None:
     assert growth(read, 2_000) < LINEAR
     result = forms.parse_application(_form("public " + "x" * 300), from_addr="a@b.example")
     assert any(p.field.value == "sector" and p.code == "unknown_value" for p in result.problems)
+
+
+def test_only_the_first_sentences_of_a_mail_are_matched() -> None:
+    assert len(intents.sentences("say more. " * 1_000)) == intents._MAX_SENTENCES  # each: 150 rows
+    assert intents.read_intent("", "Hello. " * 20 + "Please pause me.").kind.value == "command"
