@@ -223,13 +223,7 @@ def take_late_applicants(session: Session, deps: Deps, round_row: RoundRow, now:
     round takes late applicants (`domain.waiting_pool.takes_late`) they join its pool instead."""
     if not waiting_pool.takes_late(round_row.starts_at, round_row.ends_at, now, deps.settings.pool):
         return 0
-    in_round = set(
-        session.scalars(
-            select(Application.person_id).where(Application.round_name == round_row.name)
-        )
-    )
-    joined = 0
-    for person, app in list(
+    late = list(
         session.execute(
             select(Person, Application)
             .join(Application, Application.person_id == Person.id)
@@ -241,7 +235,16 @@ def take_late_applicants(session: Session, deps: Deps, round_row: RoundRow, now:
             )
             .order_by(Application.submitted_at, Application.id)
         )
-    ):
+    )
+    if not late:  # most ticks: the round's applications need not be read
+        return 0
+    in_round = set(
+        session.scalars(
+            select(Application.person_id).where(Application.round_name == round_row.name)
+        )
+    )
+    joined = 0
+    for person, app in late:
         if person.id in in_round or eligible(person, deps, now):
             continue
         app.round_name = round_row.name
