@@ -17,7 +17,15 @@ from __future__ import annotations
 
 from mailbot.domain import bounces
 from mailbot.domain.classify import ClassifyContext, classify
-from mailbot.domain.model import Inbound, Kind, Route
+from mailbot.domain.model import Inbound, Kind, Route, Verdict
+
+_PAIR_TAG = ("+" + Route.PAIR.value + "-").encode()
+
+
+def may_be_partner_mail(head: bytes) -> bool:
+    """False when a raw header block cannot hold a pair's tracking address (it carries
+    "+p-" in its local part): such mail needs its body and is not worth parsing twice."""
+    return _PAIR_TAG in head.lower()
 
 
 def _may_be_machine_mail(head: Inbound) -> bool:
@@ -32,17 +40,24 @@ def _may_be_machine_mail(head: Inbound) -> bool:
     )
 
 
-def is_partner_mail(head: Inbound, ctx: ClassifyContext) -> bool:
-    """True when `head` (a message parsed from its header block only) is partner conversation
-    whatever its body says: it is recorded from these headers and its body never read."""
+def partner_verdict(head: Inbound, ctx: ClassifyContext) -> Verdict | None:
+    """The verdict of `head` (a message parsed from its header block only) when it is partner
+    conversation whatever its body says — it is recorded from these headers and its body never
+    read —, else None."""
     if _may_be_machine_mail(head):
-        return False
+        return None
     verdict = classify(head, ctx)
-    return (
+    if (
         verdict.kind is Kind.REPLY
         and verdict.hits[-1:] == ("pair_conversation",)
         and all(h.route is not Route.BOUNCE for h in verdict.routes)
-    )
+    ):
+        return verdict
+    return None
 
 
-__all__ = ["is_partner_mail"]
+def is_partner_mail(head: Inbound, ctx: ClassifyContext) -> bool:
+    return partner_verdict(head, ctx) is not None
+
+
+__all__ = ["is_partner_mail", "may_be_partner_mail", "partner_verdict"]

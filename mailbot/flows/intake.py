@@ -1,9 +1,13 @@
 """Inbound: fetch new mail, classify it, apply its effects, then file it — in that order.
 
-A message is moved to Processed only after the transaction holding its inbound row, its
-effects and its outbox rows has committed; a crash before the move means the next run finds
-the row by (folder, UIDVALIDITY, UID) and only finishes the move. Anything that fails is
-recorded as quarantined with the reason and moved to Quarantine: never dropped.
+A batch is read as header blocks first, bodies only where needed (`flows.intake_fetch`):
+partner conversation is recorded from its headers and, once committed, expunged — the
+program keeps none of it. Any other message is moved to Processed only after the transaction
+holding its inbound row, its effects and its outbox rows has committed; a crash before the
+move (or the expunge) means the next run finds the row by (folder, UIDVALIDITY, UID) and only
+finishes the move (or the expunge). Anything that fails is recorded as quarantined with the
+reason and moved to Quarantine: never dropped. After the last filing, an erased person's
+messages leave the program folders (`flows.mailbox_erasure`).
 
 A fetch batch is handled in one transaction, all together; only when something in it fails
 is it rolled back and handled again one message at a time, so that only the failing message
@@ -21,6 +25,8 @@ What is done with each message is `intake_dispatch.handle`'s job.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import traceback
 from collections import Counter
@@ -28,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mailbot.domain.model import Inbound, Kind
+from mailbot.domain.model import Inbound, Kind, Verdict
 from mailbot.edges.db import describe, unavailable
 from mailbot.edges.tables import MailboxState
 from mailbot.flows import rounds
@@ -102,26 +108,64 @@ async def run_once(
         # Everything still in the folder is unfinished work: processed mail was moved out.
         uids = await box.new_uids(0)
         done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: [], PARTNER: []}
-        for start in range(0, len(uids), settings.imap.batch_size):
-            # One fetch batch is one transaction. Committed messages are filed FILE_EVERY at a
-            # time: a MOVE costs the server about as much for 500 messages as for 100, and a
-            # restart only repeats that many look-ups of committed rows before filing them.
-            batch = await read_batch(
-                deps, box, uids[start : start + settings.imap.batch_size], folder, uidvalidity
-            )
-            for state_name, filed in _handle_chunk(deps, batch, now, report).items():
-                done[state_name] += filed
-            stopping = stop is not None and stop()
-            if stopping or sum(len(v) for v in done.values()) >= FILE_EVERY:
-                await _file(deps, box, folder, done)
-            if stopping:
-                return report
+        size = settings.imap.batch_size
+        batches = [uids[i : i + size] for i in range(0, len(uids), size)]
+        ahead = _ReadAhead(deps, box, batches, folder, uidvalidity)
+        try:
+            for _ in batches:
+                # One fetch batch is one transaction. Committed messages are filed FILE_EVERY at
+                # a time: a MOVE costs the server about as much for 500 messages as for 100, and
+                # a restart only repeats that many look-ups of committed rows before filing them.
+                batch = await ahead.next()
+                for state_name, filed in _handle_chunk(deps, batch, now, report).items():
+                    done[state_name] += filed
+                stopping = stop is not None and stop()
+                if stopping or sum(len(v) for v in done.values()) >= FILE_EVERY:
+                    await _file(deps, box, folder, done)
+                if stopping:
+                    return report
+        finally:
+            await ahead.drain()
         await _file(deps, box, folder, done)
         await erase_pending(deps, now)
     finally:
         if own:
             await box.close()
     return report
+
+
+class _ReadAhead:
+    """The next fetch batch is asked for before the one in hand is handled, so the server
+    prepares its header blocks while this process parses and writes (the handling itself is
+    synchronous: only the request is out meanwhile). Reading changes nothing in the mailbox
+    (BODY.PEEK), so a batch read ahead and never handled is simply read again next run."""
+
+    def __init__(
+        self, deps: Deps, box: Mailbox, batches: list[list[int]], folder: str, uidvalidity: int
+    ) -> None:
+        self._read = lambda uids: read_batch(deps, box, uids, folder, uidvalidity)
+        self._batches = iter(batches)
+        self._pending: asyncio.Task[Batch] | None = self._start()
+
+    def _start(self) -> asyncio.Task[Batch] | None:
+        uids = next(self._batches, None)
+        return None if uids is None else asyncio.ensure_future(self._read(uids))
+
+    async def next(self) -> Batch:
+        if self._pending is None:
+            raise RuntimeError("no batch left to read")
+        batch = await self._pending
+        self._pending = self._start()
+        await asyncio.sleep(0)  # let the next request go out before the handling blocks
+        return batch
+
+    async def drain(self) -> None:
+        """Wait for a read still in flight (never cancelled: the connection must stay in step
+        with the server); its failure matters no more."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            with contextlib.suppress(Exception):
+                await pending
 
 
 def _handle_chunk(
@@ -135,10 +179,11 @@ def _handle_chunk(
     from its headers only, once recorded, is to be expunged (PARTNER), not filed.
     """
     chunk, keys, msgs, over = batch.fetched, batch.keys, batch.msgs, batch.over
-    outcomes = None if over else _handle_together(deps, chunk, keys, msgs, now, over)
+    verdicts = batch.verdicts
+    outcomes = None if over else _handle_together(deps, chunk, keys, msgs, now, over, verdicts)
     if outcomes is None:
         try:
-            outcomes = _handle_one_by_one(deps, chunk, keys, msgs, now, over)
+            outcomes = _handle_one_by_one(deps, chunk, keys, msgs, now, over, verdicts)
         except Exception as again:
             _blame_the_database(again)
             raise
@@ -163,13 +208,14 @@ def _handle_together(
     msgs: list[Inbound],
     now: datetime,
     over: dict[str, OverBudget],
+    verdicts: dict[str, Verdict],
 ) -> list[tuple[str, str]] | None:
     """The whole chunk in one transaction; None (rolled back) when a message failed in it."""
     current = ""
     try:
         with deps.db.transaction() as s:
             known = Known.load(s, keys, msgs, now)
-            known.buffer = buffer = MetadataBuffer()
+            known.buffer, known.verdicts = (buffer := MetadataBuffer()), verdicts
             outcomes = []
             for fetched, key, msg in zip(chunk, keys, msgs, strict=True):
                 current = key
@@ -192,10 +238,12 @@ def _handle_one_by_one(
     msgs: list[Inbound],
     now: datetime,
     over: dict[str, OverBudget],
+    verdicts: dict[str, Verdict],
 ) -> list[tuple[str, str]]:
     outcomes: list[tuple[str, str]] = []
     with deps.db.transaction() as s:
         known = Known.load(s, keys, msgs, now)
+        known.verdicts = verdicts
         for fetched, key, msg in zip(chunk, keys, msgs, strict=True):
             slow = over.get(key)
             if slow is not None and key not in known.existing:  # not run again: quarantined

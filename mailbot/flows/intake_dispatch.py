@@ -5,7 +5,7 @@ recorded, and then the effects its kind can have, in order.
 routes read). `domain.answers.decide` says whether an effect applies to this message (it only
 ever asks for the effects in its kind's row); the row says which may, and in what order.
 A message with nothing to do but be recorded goes into the chunk's MetadataBuffer instead,
-when the chunk buffers.
+when the chunk buffers (`flows.intake_metadata`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,17 @@ from mailbot.domain.classify import ClassifyContext, classify
 from mailbot.domain.model import Inbound, Kind, Route, Verdict
 from mailbot.edges.tables import InboundRow, Outbox, Person
 from mailbot.flows import coordination, effects, pairs, participant_commands, questions
-from mailbot.flows.activity import activity_at, pair_ids, reply_counts_as_contact
+from mailbot.flows.activity import pair_ids, reply_counts_as_contact
 from mailbot.flows.bouncing import heard_from, record_bounce
 from mailbot.flows.faq_answers import faq_context
-from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, dedupe_id, row, row_values
+from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, dedupe_id, row
 from mailbot.flows.intake_known import Known
-from mailbot.flows.metadata_buffer import MetadataBuffer
+from mailbot.flows.intake_metadata import (
+    activity_note,
+    mark_away_of,
+    metadata_only,
+    record_metadata,
+)
 from mailbot.flows.outbox import enqueue
 from mailbot.flows.survey_answers import record_survey_answer
 from mailbot.flows.time_budget import budget
@@ -70,11 +75,13 @@ def handle(
     dedupe = dedupe_id(msg)[:300]
     person = known.persons.get(msg.from_addr) if msg.from_addr else None
     with budget(deps.settings.imap.message_budget_seconds, "classifying"):  # pure: no database
-        verdict, facts, decision = _judge(deps, msg, person, dedupe in known.seen, known)
+        verdict, facts, decision = _judge(
+            deps, msg, person, dedupe in known.seen, known, known.verdicts.get(source_key)
+        )
     heard_from(person, verdict, now)  # they wrote themselves: their address works again
     buffer = known.buffer  # None: handled one by one, each row written as it comes
     if buffer is not None and metadata_only(decision, verdict, person):
-        _record_metadata(session, msg, verdict, decision, person, source_key, known, buffer, now)
+        record_metadata(session, msg, verdict, decision, person, source_key, known, buffer, now)
         return _done(msg, verdict, decision, source_key, dedupe, known, person)
     if buffer is not None:
         buffer.write(session)  # what follows may read or delete inbound rows
@@ -99,20 +106,29 @@ def handle(
 
 
 def _judge(
-    deps: Deps, msg: Inbound, person: Person | None, already_seen: bool, known: Known
+    deps: Deps,
+    msg: Inbound,
+    person: Person | None,
+    already_seen: bool,
+    known: Known,
+    partner: Verdict | None = None,
 ) -> tuple[Verdict, SenderFacts, Decision]:
-    """What the message is (`domain.classify`) and what to do about it (`domain.answers`)."""
+    """What the message is (`domain.classify`; partner mail's verdict from its headers, unless
+    it is a duplicate) and what to do about it (`domain.answers`)."""
     program = deps.settings.program
     coordinators = frozenset(program.coordinators)
-    ctx = ClassifyContext(
-        program_address=program.address,
-        secret=program.secret,
-        own_addresses=frozenset({program.address}),
-        coordinators=coordinators,
-        already_seen=already_seen,
-        sender_known=person is not None or msg.from_addr in coordinators,
-    )
-    verdict = classify(msg, ctx)
+    if partner is not None and not already_seen:
+        verdict = partner
+    else:
+        ctx = ClassifyContext(
+            program_address=program.address,
+            secret=program.secret,
+            own_addresses=frozenset({program.address}),
+            coordinators=coordinators,
+            already_seen=already_seen,
+            sender_known=person is not None or msg.from_addr in coordinators,
+        )
+        verdict = classify(msg, ctx)
     facts = SenderFacts(
         address=msg.from_addr,
         known=person is not None,
@@ -148,59 +164,6 @@ def _done(
         extra={"fields": {"message_id": msg.message_id, "source": source_key}},
     )
     return PROCESSED, verdict.kind.value
-
-
-# ---------------------------------------------------------------- metadata only
-
-
-def metadata_only(decision: Decision, verdict: Verdict, person: Person | None) -> bool:
-    """Nothing to do but record the message (and a pair's activity): no answer, no effects."""
-    if (
-        decision.answer
-        or decision.store_application
-        or decision.record_command
-        or decision.record_bounce
-    ):
-        return False
-    return (
-        person is None
-        or verdict.kind not in (Kind.REPLY, Kind.UNKNOWN, Kind.QUESTION)
-        or bool(pair_ids(verdict))
-    )
-
-
-def _record_metadata(
-    session: Session,
-    msg: Inbound,
-    verdict: Verdict,
-    decision: Decision,
-    person: Person | None,
-    source_key: str,
-    known: Known,
-    buffer: MetadataBuffer,
-    now: datetime,
-) -> None:
-    """The same record as `handle`'s, held in the chunk's buffer: one INSERT for many."""
-    reason = f"{verdict.reason} — {decision.note}"
-    pair_id = None
-    _mark_away_of(person, decision, now)
-    if person is not None and verdict.kind in (Kind.REPLY, Kind.UNKNOWN):
-        ids = pair_ids(verdict)  # not empty: see metadata_only
-        pair_id = ids[0]
-        reason += _activity_note(session, msg, person, ids, known, now)
-    buffer.add(
-        row_values(
-            msg,
-            source_key,
-            now,
-            verdict.kind.value,
-            reason,
-            list(verdict.hits),
-            PROCESSED,
-            person.id if person else None,
-            pair_id,
-        )
-    )
 
 
 # ---------------------------------------------------------------- the effects
@@ -259,13 +222,7 @@ def _record_bounces(h: Handling) -> None:
 
 def _mark_away(h: Handling) -> None:
     """An automatic reply says until when its (known) sender is away."""
-    _mark_away_of(h.person, h.decision, h.now)
-
-
-def _mark_away_of(person: Person | None, decision: Decision, now: datetime) -> None:
-    if decision.mark_away is not None and person is not None:
-        person.away_until = decision.mark_away
-        person.updated_at = now
+    mark_away_of(h.person, h.decision, h.now)
 
 
 def _store_application(h: Handling) -> None:
@@ -385,14 +342,7 @@ def _signals(h: Handling) -> None:
     if note:
         h.row.reason += " — " + note
     elif ids:
-        h.row.reason += _activity_note(h.session, h.msg, person, ids, h.known, h.now)
-
-
-def _activity_note(
-    session: Session, msg: Inbound, person: Person, ids: list[int], known: Known, now: datetime
-) -> str:
-    counted = known.count_activity(session, person, ids, activity_at(msg, now))
-    return f" — activity in {counted} pair(s)" if counted else ""
+        h.row.reason += activity_note(h.session, h.msg, person, ids, h.known, h.now)
 
 
 # Which effects each kind of message can have, in the order they apply.

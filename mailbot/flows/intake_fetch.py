@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailbot.domain.classify import ClassifyContext
-from mailbot.domain.model import Inbound
-from mailbot.domain.partner_mail import is_partner_mail
+from mailbot.domain.model import Inbound, Verdict
+from mailbot.domain.partner_mail import may_be_partner_mail, partner_verdict
 from mailbot.flows.inbound_rows import source_key
 from mailbot.flows.time_budget import OverBudget, budget
 from mailbot.mail.parse import parse_message
@@ -35,6 +35,9 @@ class Batch:
     msgs: list[Inbound]
     keys: list[str]
     over: dict[str, OverBudget]  # source key -> the step that ran past the budget
+    # source key -> the verdict partner mail got from its headers (not classified again
+    # unless its Message-ID turns out to be a duplicate)
+    verdicts: dict[str, Verdict]
 
 
 def triage_context(deps: Deps) -> ClassifyContext:
@@ -59,12 +62,19 @@ async def read_batch(
     heads = await box.fetch_headers(uids)
     kept: dict[int, tuple[Fetched, Inbound]] = {}
     sizes: dict[int, int] = {}
+    verdicts: dict[str, Verdict] = {}
     for head in heads:
+        if not may_be_partner_mail(head.raw):  # needs its body: parsed once, whole
+            sizes[head.uid] = head.size
+            continue
         key = source_key(folder, uidvalidity, head.uid)
         msg = parse(head.raw, key, seconds, over)
-        if key in over or _partner(msg, ctx, key, seconds, over):
+        verdict = None if key in over else _partner(msg, ctx, key, seconds, over)
+        if key in over or verdict is not None:
             # The whole message's size, not the header block's, is what the row records.
             kept[head.uid] = (head, dataclasses.replace(msg, size=head.size))
+            if verdict is not None:
+                verdicts[key] = verdict
         else:
             sizes[head.uid] = head.size
     for whole in await box.fetch(list(sizes), sizes):
@@ -76,18 +86,19 @@ async def read_batch(
         msgs=[m for _f, m in ordered],
         keys=[source_key(folder, uidvalidity, f.uid) for f, _m in ordered],
         over=over,
+        verdicts=verdicts,
     )
 
 
 def _partner(
     msg: Inbound, ctx: ClassifyContext, key: str, seconds: float, over: dict[str, OverBudget]
-) -> bool:
+) -> Verdict | None:
     try:
         with budget(seconds, "classifying"):
-            return is_partner_mail(msg, ctx)
+            return partner_verdict(msg, ctx)
     except OverBudget as exc:  # quarantined from its headers: not fetched again
         over[key] = exc
-        return True
+        return None
 
 
 def parse(raw: bytes, key: str, seconds: float, over: dict[str, OverBudget]) -> Inbound:

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot.domain.model import Inbound
+from mailbot.domain.model import Inbound, Verdict
 from mailbot.edges.tables import InboundRow, Outbox, PairMember, Person
 from mailbot.flows.activity import count_activity, record_activity
 from mailbot.flows.inbound_rows import PROCESSED, dedupe_id
@@ -30,6 +30,8 @@ class Known:
     # Inbound rows of metadata-only messages, inserted together (None: one by one, as ORM rows)
     buffer: MetadataBuffer | None = None
     members_stale: bool = False  # a command ran: pairs may have changed since the load
+    # source key -> the verdict partner mail got from its headers (flows.intake_fetch)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, keys: list[str], msgs: list[Inbound], now: datetime) -> Known:

@@ -44,8 +44,8 @@ def _track(pair_id: int) -> str:
     return tokens.tag_address(PROGRAM, Route.PAIR, str(pair_id), SECRET)
 
 
-def _folder_messages(prog: Program, folder: str) -> list[email.message.Message]:
-    inbox, _ = maildir_paths(prog.deps.settings)
+def _folder_messages(program: Program, folder: str) -> list[email.message.Message]:
+    inbox, _ = maildir_paths(program.deps.settings)
     root = inbox if folder == "INBOX" else inbox / f".{folder}"
     return [
         email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
@@ -65,7 +65,9 @@ def bodies_read(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     read: list[bytes] = []
     real = MaildirMailbox.fetch
 
-    async def fetch(self: MaildirMailbox, uids: Sequence[int], sizes: object = None) -> list[Fetched]:
+    async def fetch(
+        self: MaildirMailbox, uids: Sequence[int], sizes: object = None
+    ) -> list[Fetched]:
         got = await real(self, uids)
         read.extend(f.raw for f in got)
         return got
@@ -131,7 +133,6 @@ def test_a_crash_between_commit_and_expunge_records_nothing_twice(
 def test_delete_my_data_removes_their_messages_from_every_folder(
     prog: Program,  # noqa: F811
 ) -> None:
-    pair_id, partner = partner_of(prog, LEA)
     # her mail in Processed (a command), in Quarantine (put there by hand, as a coordinator's
     # requeue would find it), someone else's mail that only contains her address as a substring
     send(prog, "2027-02-04T09:00:00Z", mail(LEA, "STATUS"), mail("dilea.dubois@example.net", "?"))
