@@ -11,6 +11,7 @@ import timeit
 
 from mailbot.domain import bounce_text, commands, forms, intents, survey
 from mailbot.mail.addresses import parse_addresses
+from mailbot.mail.parse import MAX_HTML_TEXT, parse_message
 from tests.support.hostile import growth
 
 LINEAR = 8.0  # between linear (4) and quadratic (16), with room for a noisy machine
@@ -87,3 +88,9 @@ def test_a_long_recipient_list_is_read_by_its_address_tokens() -> None:
     assert cost(junk) < 10 * cost(plain)
     many = ", ".join(f'"Doe, J{i}" <j{i}@example.net>' for i in range(200))
     assert [a for _n, a in parse_addresses([many])] == [f"j{i}@example.net" for i in range(200)]
+
+
+def test_only_the_start_of_an_html_only_body_is_converted() -> None:
+    html = "<p>a</p>" * 20_000  # 160,000 characters
+    raw = ("From: a@example.net\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html).encode()
+    assert parse_message(raw).text.count("a") == MAX_HTML_TEXT // len("<p>a</p>")
