@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, ValuesView
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -96,7 +96,7 @@ class PersonInfo(NamedTuple):
     bouncing: bool
 
 
-T = TypeVar("T", Pair, Person)
+T = TypeVar("T", bound="Pair | Person")
 
 
 class Rows(Mapping[int, T]):
@@ -136,6 +136,10 @@ class Rows(Mapping[int, T]):
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def values(self) -> ValuesView[T]:  # every row: one query a chunk, not one a row
+        self.load(self._ids)
+        return ValuesView(self)
 
 
 @dataclass(frozen=True)
