@@ -13,13 +13,7 @@ Commands (IN TOUCH, YES) are read by their own handlers, never here.
 
 from __future__ import annotations
 
-from mailbot.domain.textutil import (
-    is_quoted,
-    is_signature_separator,
-    lines_of,
-    starts_quoted_mail,
-    strip_tags,
-)
+from mailbot.domain.textutil import own_lines
 
 # Program mail about a pair: a reply to it may say the pair is talking.
 PAIR_MAIL = frozenset(
@@ -29,16 +23,9 @@ _QUESTION_MARKS = ("?", "¿", "？")
 
 
 def own_text(text: str) -> str:
-    """What the writer typed: the lines above the quoted mail and the signature."""
-    lines = lines_of(text)
-    out: list[str] = []
-    for i, raw in enumerate(lines):
-        if is_signature_separator(raw) or starts_quoted_mail(lines, i):
-            break
-        if is_quoted(raw):
-            continue
-        out.append(strip_tags(raw))
-    return "\n".join(out).strip()
+    """What the writer typed: the lines above the quoted mail and the signature (quoted lines
+    in between are skipped: an answer may be written inline)."""
+    return "\n".join(own_lines(text, skip_quoted=True, outlook_headers=True)).strip()
 
 
 def is_question(text: str) -> bool:

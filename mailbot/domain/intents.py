@@ -42,15 +42,7 @@ from datetime import date
 
 from mailbot.domain import commands, survey
 from mailbot.domain.model import Command, CommandName, FaqTopic
-from mailbot.domain.textutil import (
-    fold,
-    is_attribution,
-    is_quoted,
-    is_signature_separator,
-    lines_of,
-    starts_quoted_mail,
-    strip_tags,
-)
+from mailbot.domain.textutil import fold, own_lines
 
 _MAX_LINES = 40
 _MAX_CHARS = 4000
@@ -472,13 +464,15 @@ def own_text(subject: str, text: str) -> str:
     stripped = commands.strip_subject_prefixes(subject)
     if stripped and stripped == subject.strip():
         parts.append(stripped)
-    lines = lines_of(text[: _MAX_CHARS * 2])
-    for i, raw in enumerate(lines[: _MAX_LINES * 3]):
-        if is_quoted(raw) or is_attribution(raw) or is_signature_separator(raw):
-            break
-        if starts_quoted_mail(lines, i):
-            break
-        line = strip_tags(raw).strip()
+    lines = own_lines(
+        text,
+        skip_quoted=False,
+        outlook_headers=True,
+        max_chars=_MAX_CHARS * 2,
+        max_lines=_MAX_LINES * 3,
+    )
+    for raw in lines:
+        line = raw.strip()
         if line:
             parts.append(line)
         if len(parts) > _MAX_LINES:

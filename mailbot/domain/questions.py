@@ -15,14 +15,7 @@ from __future__ import annotations
 
 import re
 
-from mailbot.domain.textutil import (
-    fold,
-    is_attribution,
-    is_quoted,
-    is_signature_separator,
-    lines_of,
-    strip_tags,
-)
+from mailbot.domain.textutil import fold, own_lines
 
 MAX_QUESTION_CHARS = 2000
 MAX_SUBJECT_CHARS = 300
@@ -69,12 +62,8 @@ _WORD_RE = re.compile(r"[a-z]+")
 def own_words(text: str, limit: int = MAX_QUESTION_CHARS) -> str:
     """The person's own lines of `text`, up to quoted text or the signature; at most `limit`
     characters (cut at a word, with "…")."""
-    kept: list[str] = []
-    for raw in lines_of(text):
-        if is_quoted(raw) or is_attribution(raw) or is_signature_separator(raw):
-            break
-        kept.append(strip_tags(raw).rstrip())
-    words = "\n".join(kept).strip()
+    kept = own_lines(text, skip_quoted=False, outlook_headers=False)
+    words = "\n".join(line.rstrip() for line in kept).strip()
     words = re.sub(r"\n{3,}", "\n\n", words)
     if len(words) <= limit:
         return words

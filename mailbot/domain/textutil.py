@@ -1,7 +1,9 @@
 """Small text helpers for reading mail bodies: accent folding, quotes, signatures, HTML leftovers.
 
 Decides which lines of a body are the writer's own words (not quoted, not an attribution, not
-a signature) and how two spellings compare ("Bibliothèque" == "bibliotheque").
+a signature: `own_lines`, shared by intents, questions and contact) and how two spellings
+compare ("Bibliothèque" == "bibliotheque"). `own_lines` reads at most `MAX_OWN_CHARS`
+characters of a body unless its caller asks for fewer: hostile input is normal input.
 
 Must not: do I/O or read the clock.
 """
@@ -35,6 +37,7 @@ _ATTRIBUTION_RES = (
 _OUTLOOK_RULE_RE = re.compile(r"^\s*_{10,}\s*$")
 _HEADER_FROM_RE = re.compile(r"^\s*\**(from|de|von)\s*:", re.IGNORECASE)
 _HEADER_DATE_RE = re.compile(r"^\s*\**(sent|date|envoy[ée]|enviado|fecha|gesendet)\s*:", re.I)
+MAX_OWN_CHARS = 100_000  # of a body read for the writer's own lines
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
 
 
@@ -101,3 +104,35 @@ def lines_of(text: str) -> list[str]:
     if "<" in text:
         text = _BREAK_RE.sub("\n", text)
     return text.splitlines()
+
+
+def own_lines(
+    text: str,
+    *,
+    skip_quoted: bool,
+    outlook_headers: bool,
+    max_chars: int = MAX_OWN_CHARS,
+    max_lines: int | None = None,
+) -> list[str]:
+    """The lines the writer typed in `text`, HTML tags stripped, not trimmed: up to the
+    signature separator and the mail being answered.
+
+    `skip_quoted`: a quoted line (`> ...`) is left out and reading goes on (inline answers),
+    else it ends the writer's text. `outlook_headers`: Outlook's header block ("From:" then
+    "Sent:", a rule of underscores) ends it too (`starts_quoted_mail`), else only an
+    attribution line ("On ... wrote:"). Reads the first `max_chars` characters and, when
+    given, `max_lines` lines of `text`."""
+    lines = lines_of(text[:max_chars])
+    out: list[str] = []
+    for i in range(len(lines) if max_lines is None else min(len(lines), max_lines)):
+        raw = lines[i]
+        if is_signature_separator(raw):
+            break
+        if is_quoted(raw):
+            if skip_quoted:
+                continue
+            break
+        if starts_quoted_mail(lines, i) if outlook_headers else is_attribution(raw):
+            break
+        out.append(strip_tags(raw))
+    return out

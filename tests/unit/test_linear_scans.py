@@ -10,6 +10,7 @@ from __future__ import annotations
 import timeit
 
 from mailbot.domain import bounce_text, commands, forms, intents, survey
+from mailbot.domain.textutil import own_lines
 from mailbot.mail.addresses import parse_addresses
 from mailbot.mail.parse import MAX_HTML_TEXT, parse_message
 from tests.support.hostile import growth
@@ -94,3 +95,13 @@ def test_only_the_start_of_an_html_only_body_is_converted() -> None:
     html = "<p>a</p>" * 20_000  # 160,000 characters
     raw = ("From: a@example.net\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html).encode()
     assert parse_message(raw).text.count("a") == MAX_HTML_TEXT // len("<p>a</p>")
+
+
+def test_own_lines_skip_or_stop_at_quotes_and_read_a_capped_body() -> None:
+    text = "Fine.\n> quoted\nInline answer.\nOn Mon, Bob wrote:\n> old\n"
+    assert own_lines(text, skip_quoted=True, outlook_headers=True) == ["Fine.", "Inline answer."]
+    assert own_lines(text, skip_quoted=False, outlook_headers=False) == ["Fine."]
+    outlook = "Yes.\nFrom: Bob\nSent: Monday\n"
+    assert own_lines(outlook, skip_quoted=False, outlook_headers=True) == ["Yes."]
+    assert len(own_lines(outlook, skip_quoted=False, outlook_headers=False)) == 3
+    assert own_lines("x\n" * 10, skip_quoted=True, outlook_headers=True, max_chars=6) == ["x"] * 3
