@@ -55,6 +55,9 @@ _RETRY_PIECE = 50
 _MOVE_CHUNK = 500
 # Upper bound of one body FETCH in bytes (a batch of large messages is split further).
 _MAX_FETCH_BYTES = 32 * 1024 * 1024
+# Header block bytes read per message (a partial FETCH): a hostile header block of megabytes
+# costs no more than this; the parser caps the header fields it reads anyway.
+MAX_HEADER_BYTES = 1024 * 1024
 # RFC 2177: re-issue IDLE at least every 29 minutes; we stop earlier and report "no news".
 _MAX_IDLE_SECONDS = 25 * 60
 
@@ -166,8 +169,8 @@ class ImapMailbox:
 
     async def fetch_headers(self, uids: Sequence[int]) -> list[Fetched]:
         """The header blocks and sizes of these UIDs (missing UIDs are skipped), in the order
-        asked for, in one `UID FETCH (UID RFC822.SIZE BODY.PEEK[HEADER])` per batch: no body
-        is read."""
+        asked for, in one `UID FETCH (UID RFC822.SIZE BODY.PEEK[HEADER]<0.1048576>)` per
+        batch: no body is read, and at most `MAX_HEADER_BYTES` of a header block."""
         t0 = time.monotonic()
         wanted = list(dict.fromkeys(int(u) for u in uids))
         got: dict[int, Fetched] = {}
@@ -378,7 +381,7 @@ class ImapMailbox:
 
     async def _heads_on(self, conn: _Conn, batch: list[int]) -> dict[int, Fetched]:
         uid_set = _uid_set(batch)
-        items = "(UID RFC822.SIZE BODY.PEEK[HEADER])"
+        items = f"(UID RFC822.SIZE BODY.PEEK[HEADER]<0.{MAX_HEADER_BYTES}>)"
         log.debug("imap cmd=UID FETCH %s %s", uid_set, items)
         resp = await self._cmd(conn, conn.client.uid("fetch", uid_set, items))
         return {

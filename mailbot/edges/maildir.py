@@ -246,11 +246,15 @@ class MaildirMailbox:
         return len(self._folder(folder))
 
 
+_MAX_HEADER_BYTES = 1024 * 1024  # as edges.imap.MAX_HEADER_BYTES
+
+
 def _read_header_block(f: BinaryIO) -> bytes:
     """The header block of the open message file `f`, with the blank line that ends it (the
-    whole file when it has none), read a block at a time so the body is never read whole."""
+    whole file when it has none), read a block at a time so the body is never read whole;
+    at most `_MAX_HEADER_BYTES` of it, as the IMAP edge's partial FETCH."""
     data = b""
-    while True:
+    while len(data) < _MAX_HEADER_BYTES:
         more = f.read(16384)
         data += more
         ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := data.find(sep)) >= 0]
@@ -258,6 +262,7 @@ def _read_header_block(f: BinaryIO) -> bytes:
             return data[: min(ends)]
         if not more:
             return data
+    return data[:_MAX_HEADER_BYTES]
 
 
 _COUNT = itertools.count(1)

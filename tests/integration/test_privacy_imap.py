@@ -184,3 +184,38 @@ def test_partner_mail_is_read_as_headers_and_not_kept_and_erasure_reaches_every_
     assert not any(_names(m, _person(0)) for m in kept)
     assert sum(_names(m, _person(3)) for m in kept) == 1
     deps.db.dispose()
+
+
+async def test_the_edge_reads_header_blocks_expunges_and_finds_by_address(mailstack: Stack) -> None:
+    from mailbot.edges.imap import MAX_HEADER_BYTES, ImapMailbox, ImapSettings
+
+    user = mbx.new_user(mailstack, "privedge", "example.net")
+    raws = [
+        _mail("ana@example.net", user, "one", "body one " * 500, n=1),
+        _mail("diana@example.net", user, "two", "body two", cc="bo@example.org", n=2),
+        # a hostile header block of 2 MB: read up to the cap only
+        b"From: x@example.org\r\nX-Big: " + b"a" * (2 * MAX_HEADER_BYTES) + b"\r\n\r\nbody\r\n",
+    ]
+    for raw in raws:
+        mbx.append(mailstack, user, raw)
+    settings = ImapSettings(
+        host=mailstack["MAILSTACK_HOST"],
+        port=int(mailstack["MAILSTACK_IMAP_PORT"]),
+        username=user,
+        password=mbx.password_for(mailstack, user),
+        tls="none",
+        timeout=10.0,
+    )
+    async with ImapMailbox(settings) as box:
+        uids = await box.new_uids(0)
+        heads = await box.fetch_headers(uids)
+        assert [h.size for h in heads] == [len(r) for r in raws]
+        assert all(h.headers_only and not h.truncated for h in heads)
+        assert heads[0].raw == raws[0].split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+        assert len(heads[2].raw) == MAX_HEADER_BYTES
+        # IMAP SEARCH matches substrings: both ana@ and diana@ come back; the flow checks
+        assert await box.find_address("ana@example.net") == uids[:2]
+        assert await box.find_address("bo@example.org") == [uids[1]]
+        await box.expunge([uids[0], uids[2]])
+        assert await box.new_uids(0) == [uids[1]]
+    assert mbx.fetch_all(mailstack, user, "INBOX") == [raws[1]]
