@@ -127,6 +127,9 @@ class AutomaticCounts(TypedDict):
     faq_answers: int  # questions answered automatically
     resent: int  # mail resent once by itself after an interrupted send
     silent_reports: int  # "my partner does not answer", left to the ladder and the pool
+    erased_inactive: int  # people erased by retention (inactive privacy.retain_months)
+    expired_mail: int  # handled and quarantined messages removed by age (retention)
+    erased_mail: int  # messages removed from the program folders by DELETE MY DATA
 
 
 class SendingBacklog(TypedDict):

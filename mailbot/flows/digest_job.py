@@ -49,6 +49,7 @@ from mailbot.flows import rounds, send_window
 from mailbot.flows.letters import chart_attachment, notify_coordinators
 from mailbot.flows.pairs import running_pair
 from mailbot.flows.questions import open_questions
+from mailbot.flows.retention_job import removal_counts
 from mailbot.flows.round_snapshot import Snapshot
 from mailbot.flows.survey_answers import survey_summary
 from mailbot.flows.waiting_pool import pool_counts
@@ -192,6 +193,7 @@ def automatic_counts(
         ),
         # "my partner does not answer": the ladder nudges and the pool rematches by itself
         "silent_reports": len(extra.silent_reports) if auto_resolve else 0,
+        **removal_counts(s, since),
     }
 
 

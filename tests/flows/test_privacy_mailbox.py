@@ -26,6 +26,7 @@ from mailbot.edges.tables import InboundRow, MailboxErasure, PairMember
 from mailbot.flows import mailbox_erasure
 from mailbot.mail.parse import parse_message
 from tests.flows.test_commands_flow import (
+    DIRECTOR,
     LEA,
     PROGRAM,
     last,
@@ -157,6 +158,11 @@ def test_delete_my_data_removes_their_messages_from_every_folder(
     assert job.done_at is not None and job.address == "" and job.removed >= 4
     notice = last(prog, LEA)
     assert "boîte du programme" in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # The coordinators' next digest counts what left the mailbox.
+    prog.tick("2027-02-08T09:00:00Z")
+    digests = [m for m in prog.sent_to(DIRECTOR) if "digest" in str(m["Subject"]).lower()]
+    body = digests[-1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"messages removed for DELETE MY DATA           {job.removed}" in body
 
 
 def test_a_failed_mailbox_erasure_is_retried_on_the_next_tick(
