@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-MAX_SCAN = 100_000  # characters of a report (or header) read
+MAX_SCAN = 32_000  # characters of a report (or header) read: the report, the copy's headers
 MAX_LOCAL = 64  # RFC 5321 4.5.3.1.1
 MAX_DOMAIN = 255  # RFC 5321 4.5.3.1.2
 

@@ -478,6 +478,8 @@ def is_greeting(line: str) -> bool:
 def _first_body_line(text: str) -> str:
     greeting_skipped = False
     for raw in lines_of(text[:MAX_BODY_SCAN]):
+        if not raw.strip():
+            continue
         if is_quoted(raw) or is_attribution(raw) or is_signature_separator(raw):
             return ""
         line = strip_tags(raw).strip()

@@ -32,6 +32,7 @@ from mailbot.mail.decode import (
 
 MAX_FROM_CHARS = 2_000  # a longer From is no sender (the strict parser is quadratic in places)
 MAX_ADDRESS_CHARS = 16_000  # of one recipient header read (its values joined)
+MAX_ADDRESS_FIELDS = 10  # values of one recipient header read (RFC 5322 allows one)
 MAX_PARSED_CHARS = 2_000  # of one recipient value given to getaddresses (~50 recipients)
 MAX_IDS = 500  # ids kept of one threading header: the first and the last ones
 _FROM_DEFECTS_OK = (ObsoleteHeaderDefect, NonASCIILocalPartDefect)  # obs-phrase "J. Doe"; EAI
@@ -148,8 +149,8 @@ def parse_addresses(values: Iterable[str]) -> list[tuple[str, str]]:
     Lenient (see the module docstring); reads at most MAX_ADDRESS_CHARS of them."""
     out: list[tuple[str, str]] = []
     budget = MAX_ADDRESS_CHARS
-    for raw in values:
-        if budget <= 0:
+    for count, raw in enumerate(values):
+        if budget <= 0 or count >= MAX_ADDRESS_FIELDS:
             break
         unfolded = unfold(raw)[:budget]
         budget -= len(unfolded)

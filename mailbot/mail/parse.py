@@ -7,9 +7,9 @@ quoted-printable, binary junk, missing headers and absurd sizes are recorded in
 `Inbound.defects` instead, and a part that cannot be decoded spoils only itself. Attachments
 are never decoded; only the first text part (or the first HTML part, converted to text, when
 there is no text part or it is blank), a delivery-status part and the returned headers of a
-bounce are read. Sizes are capped where the cost is: `MAX_HTML_TEXT` characters of HTML are
-converted (~0.4 µs a character; a client's head and styles take ~20 kB of it), `MAX_TEXT`
-kept, and the structure is read within `mail.mime`'s caps.
+bounce are read. Sizes are capped where the cost is: `MAX_HTML_TEXT` characters and
+`MAX_HTML_TAGS` tags of HTML are converted (~2 µs a tag; a client's head and styles are one
+skip), `MAX_TEXT` kept, and the structure is read within `mail.mime`'s caps.
 
 Must not: do I/O or read the clock.
 """
@@ -30,6 +30,7 @@ from mailbot.mail.mime import DSN_TYPES, header_name, parse_bytes, raw_payload, 
 
 MAX_HTML = 200_000  # characters of raw HTML kept
 MAX_HTML_TEXT = 64_000  # of them converted to text when there is no text part
+MAX_HTML_TAGS = 3_000  # tags converted (a long reply's quoted thread lies beyond)
 MAX_TEXT = 500_000  # characters of text kept
 MAX_HEADER_FIELDS = 1_000  # header fields of the message decoded; the rest ignored
 MAX_DSN_CHARS = 100_000  # of a delivery-status part read
@@ -300,7 +301,8 @@ def _read_body(
     if text_part is not None:
         defects.extend(type(d).__name__ for d in text_part.defects)  # found while decoding
     if not text.strip() and html_raw:
-        text = html_to_text(html_raw[:MAX_HTML_TEXT])  # clients may send a blank text/plain
+        # some clients send a blank text/plain alternative
+        text = html_to_text(html_raw[:MAX_HTML_TEXT], max_tags=MAX_HTML_TAGS)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")[:MAX_TEXT]
     return content_type, text, html_raw, dsn_message, dsn, returned
 

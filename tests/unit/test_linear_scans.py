@@ -11,8 +11,8 @@ import timeit
 
 from mailbot.domain import bounce_text, commands, forms, intents, survey
 from mailbot.domain.textutil import own_lines
-from mailbot.mail.addresses import parse_addresses
-from mailbot.mail.parse import MAX_HTML_TEXT, parse_message
+from mailbot.mail.addresses import MAX_ADDRESS_FIELDS, parse_addresses
+from mailbot.mail.parse import MAX_HTML_TAGS, MAX_HTML_TEXT, parse_message
 from tests.support.hostile import growth
 
 LINEAR = 8.0  # between linear (4) and quadratic (16), with room for a noisy machine
@@ -89,12 +89,19 @@ def test_a_long_recipient_list_is_read_by_its_address_tokens() -> None:
     assert cost(junk) < 10 * cost(plain)
     many = ", ".join(f'"Doe, J{i}" <j{i}@example.net>' for i in range(200))
     assert [a for _n, a in parse_addresses([many])] == [f"j{i}@example.net" for i in range(200)]
+    assert len(parse_addresses(["Ana <a@b.example>"] * 1_000)) == MAX_ADDRESS_FIELDS
+
+
+def _html_mail(html: str) -> bytes:
+    head = "From: a@example.net\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    return (head + html).encode()
 
 
 def test_only_the_start_of_an_html_only_body_is_converted() -> None:
-    html = "<p>a</p>" * 20_000  # 160,000 characters
-    raw = ("From: a@example.net\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html).encode()
-    assert parse_message(raw).text.count("a") == MAX_HTML_TEXT // len("<p>a</p>")
+    words = parse_message(_html_mail("<p>" + "word " * 30_000)).text  # 150,000 characters
+    assert words.count("word") == (MAX_HTML_TEXT - len("<p>")) // len("word ")
+    tags = parse_message(_html_mail("<p>a</p>" * 20_000)).text  # 40,000 tags
+    assert tags.count("a") == MAX_HTML_TAGS // 2
 
 
 def test_own_lines_skip_or_stop_at_quotes_and_read_a_capped_body() -> None:
