@@ -115,7 +115,8 @@ def parse_bytes(data: bytes, defects: list[str]) -> Message:
     for start in range(0, len(text), _CHUNK):
         chunk = text[start : start + _CHUNK]
         parser.feed(chunk)
-        lines += chunk.count("\n")
+        # the parser ends a line at CR, LF or CRLF: a run of bare CRs is lines too
+        lines += chunk.count("\n") + chunk.count("\r") - chunk.count("\r\n")
         why = (
             f"{PARSE_PARTS} parts"
             if budget.parts > PARSE_PARTS

@@ -112,3 +112,8 @@ def test_own_lines_skip_or_stop_at_quotes_and_read_a_capped_body() -> None:
     assert own_lines(outlook, skip_quoted=False, outlook_headers=True) == ["Yes."]
     assert len(own_lines(outlook, skip_quoted=False, outlook_headers=False)) == 3
     assert own_lines("x\n" * 10, skip_quoted=True, outlook_headers=True, max_chars=6) == ["x"] * 3
+
+
+def test_lines_ended_by_a_bare_cr_count_against_the_parser_cap() -> None:
+    raw = b"From: a@example.net\r\nSubject: x\r\n\r\n" + b"a\r" * 100_000
+    assert any("lines: the rest" in d for d in parse_message(raw).defects)
