@@ -117,3 +117,9 @@ def test_own_lines_skip_or_stop_at_quotes_and_read_a_capped_body() -> None:
 def test_lines_ended_by_a_bare_cr_count_against_the_parser_cap() -> None:
     raw = b"From: a@example.net\r\nSubject: x\r\n\r\n" + b"a\r" * 100_000
     assert any("lines: the rest" in d for d in parse_message(raw).defects)
+
+
+def test_bounce_line_scans_stop_after_max_lines() -> None:
+    fields = "Final-Recipient: rfc822; a@b.example\nAction: failed\n"
+    assert bounce_text.dsn_blocks("\n" * 100 + fields)
+    assert not bounce_text.dsn_blocks("\n" * bounce_text.MAX_LINES + fields)
