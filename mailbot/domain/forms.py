@@ -24,7 +24,8 @@ Reading rules (see tests/unit/test_forms.py for each as a scenario):
 - Interests are split on "," and ";"; " and " / " et " / " y " split only the last item of a
   list that already has a comma ("a, b and c"), because a lone "rare books and manuscripts" is
   one interest. At most `MAX_INTERESTS` items of at most `MAX_INTEREST_LEN` characters:
-  more is a `too_long` problem, never a silent cut.
+  more is a `too_long` problem, never a silent cut; a value longer than `MAX_INTERESTS_CHARS`
+  is one without being split.
 - Problems come in the form's field order (`Field` order), one per field at most.
 - Hostile input is normal input: only a body's first `MAX_SCAN_CHARS` characters and
   `MAX_SCAN_LINES` lines are read (a form is ~30 lines; the rest is room for a long quoted
@@ -69,6 +70,7 @@ _T = TypeVar("_T")
 MAX_ABOUT_LEN = 2000
 MAX_INTERESTS = 10
 MAX_INTEREST_LEN = 60
+MAX_INTERESTS_CHARS = 2_000  # ten items of 60 with their separators fit three times over
 _WRAP_WIDTH = 60
 _MIN_LABELS = 3
 MAX_SCAN_CHARS = 50_000  # of a body read for a form
@@ -257,6 +259,9 @@ def split_interests(value: str) -> list[str]:
 def _interests(
     fld: Field, value: str, problems: list[Problem], *, required: bool
 ) -> tuple[str, ...]:
+    if len(value) > MAX_INTERESTS_CHARS:
+        problems.append(Problem(fld, "too_long", value[:MAX_INTERESTS_CHARS]))
+        return ()
     items = [] if vocab.is_no_wish(value) else split_interests(value)
     if not items:
         if required:

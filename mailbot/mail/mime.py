@@ -1,10 +1,11 @@
 """Raw bytes → the stdlib's tree of MIME parts, with what the parser may build capped.
 
-Decides how far a message's structure is read. The stdlib feed parser is fed 16 kB at a time
+Decides how far a message's structure is read. The stdlib feed parser is fed 4 kB at a time
 and is fed no more once it has built `PARSE_PARTS` parts, `PARSE_FIELDS` header fields or read
-`PARSE_LINES` lines (it costs microseconds per line, part and field: 10 MB of short lines took
-7 s, and each line is checked against the boundary of every open multipart; parse time is
-most of the fuzz benchmark's p99, hence caps no real mail reaches before its text parts); a
+`PARSE_LINES` lines or `PARSE_BODY_CHARS` characters after the header block (it costs
+microseconds per line, part and field: 10 MB of short lines took 7 s, and each line is
+checked against the boundary of every open multipart; parse time is most of the fuzz
+benchmark's p99, hence caps no real mail reaches before its text parts); a
 multipart or message part nested `MAX_DEPTH` deep is kept as an opaque leaf (1,000 levels
 raised RecursionError); a delivery-status part is kept as text, read by `mail.dsn` with
 its own caps (the parser made a message of every blank-line-separated block); the structural
@@ -27,13 +28,14 @@ from mailbot.mail.decode import FOLD, unsurrogate
 
 MAX_DEPTH = 10  # multipart / message nesting followed (a bounce of a forward: ~6)
 MAX_PARTS = 500  # MIME parts looked at before giving up on the rest
-PARSE_PARTS = 1_000  # parts the parser may build
+PARSE_PARTS = 200  # parts the parser may build (~35 µs each; a real mail has a few)
 PARSE_FIELDS = 5_000  # header fields the parser may read, all parts together
 PARSE_LINES = 10_000  # lines the parser may read (~770 kB of base64: the text parts come first)
+PARSE_BODY_CHARS = 800_000  # ~20 ns each; as much base64 as PARSE_LINES lines hold
 PART_FIELDS = 1_000  # header fields kept of one part (the rest: a defect of the message)
 TOP_HEADER_LINES = 2_000  # lines of the message's own header block: the first and last half
 STRUCTURE_HEADER_CHARS = 1_000
-_CHUNK = 16_384
+_CHUNK = 4_096  # the caps are checked between chunks: a chunk may hold hundreds of parts
 DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 
 
@@ -112,6 +114,8 @@ def parse_bytes(data: bytes, defects: list[str]) -> Message:
     budget.parts = 0  # FeedParser tried the factory once
     text = _cut_header_block(data.decode("ascii", errors="surrogateescape"), defects)
     lines = 0
+    header_end = _HEADER_END.search(text)
+    body_start = header_end.end() if header_end else len(text)
     for start in range(0, len(text), _CHUNK):
         chunk = text[start : start + _CHUNK]
         parser.feed(chunk)
@@ -124,6 +128,8 @@ def parse_bytes(data: bytes, defects: list[str]) -> Message:
             if budget.fields > PARSE_FIELDS
             else f"{PARSE_LINES} lines"
             if lines > PARSE_LINES
+            else f"{PARSE_BODY_CHARS} characters of body"
+            if start + _CHUNK - body_start > PARSE_BODY_CHARS
             else ""
         )
         if why and start + _CHUNK < len(text):

@@ -123,3 +123,15 @@ def test_bounce_line_scans_stop_after_max_lines() -> None:
     fields = "Final-Recipient: rfc822; a@b.example\nAction: failed\n"
     assert bounce_text.dsn_blocks("\n" * 100 + fields)
     assert not bounce_text.dsn_blocks("\n" * bounce_text.MAX_LINES + fields)
+
+
+def test_a_long_interests_value_is_too_long_without_being_split() -> None:
+    value = ", ".join(f"topic {i}" for i in range(1_000))
+    result = forms.parse_application(_form() + f"Interests: {value}\n", from_addr="a@b.example")
+    assert [p.code for p in result.problems if p.field.value == "interests"] == ["too_long"]
+
+
+def test_the_parser_is_fed_a_capped_body() -> None:
+    body = ("x" * 999 + "\n") * 1_000  # 1,000,000 characters in 1,000 lines
+    raw = ("From: a@example.net\nSubject: x\n\n" + body).encode()
+    assert any("characters of body" in d for d in parse_message(raw).defects)
