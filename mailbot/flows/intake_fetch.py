@@ -20,6 +20,7 @@ from mailbot.domain.model import Inbound, Verdict
 from mailbot.domain.partner_mail import may_be_partner_mail, partner_verdict
 from mailbot.flows.inbound_rows import source_key
 from mailbot.flows.time_budget import OverBudget, budget
+from mailbot.mail.header_block import read_header_block
 from mailbot.mail.parse import parse_message
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ async def read_batch(
             sizes[head.uid] = head.size
             continue
         key = source_key(folder, uidvalidity, head.uid)
-        msg = parse(head.raw, key, seconds, over)
+        msg = parse(head.raw, key, seconds, over, header_block=True)
         verdict = None if key in over else _partner(msg, ctx, key, seconds, over)
         if key in over or verdict is not None:
             # The whole message's size, not the header block's, is what the row records.
@@ -101,12 +102,15 @@ def _partner(
         return None
 
 
-def parse(raw: bytes, key: str, seconds: float, over: dict[str, OverBudget]) -> Inbound:
-    """`raw` parsed within the budget; past it, noted in `over` and read as nothing but its
-    size and digest (the digest keeps it apart from every other message)."""
+def parse(
+    raw: bytes, key: str, seconds: float, over: dict[str, OverBudget], header_block: bool = False
+) -> Inbound:
+    """`raw` parsed within the budget (a plain header block without the email package:
+    `mail.header_block`); past it, noted in `over` and read as nothing but its size and
+    digest (the digest keeps it apart from every other message)."""
     try:
         with budget(seconds, "parsing"):
-            return parse_message(raw)
+            return (header_block and read_header_block(raw)) or parse_message(raw)
     except OverBudget as exc:
         over[key] = exc
         digest = hashlib.sha256(raw).hexdigest()
