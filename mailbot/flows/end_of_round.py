@@ -47,7 +47,10 @@ async def end_of_round_job(deps: Deps, now: datetime) -> str:
 def _end_round(s: Session, deps: Deps, snap: Snapshot, r: RoundRow, now: datetime) -> None:
     """Each member's silent cycles noted and the survey sent (not to the withdrawn); pairs end."""
     rv = round_view(r, deps.settings.program.topics)
-    for view in snap.by_round().get(r.name, []):
+    views = snap.by_round().get(r.name, [])
+    snap.pairs.load(v.pair_id for v in views)  # every row changes: read in one query a chunk
+    snap.people.load(m.person_id for v in views for m in v.members)
+    for view in views:
         pair = snap.pairs[view.pair_id]
         for m in view.members:
             person = snap.people[m.person_id]
