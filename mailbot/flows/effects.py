@@ -26,6 +26,7 @@ from mailbot.domain.model import (
 )
 from mailbot.edges.tables import Application, CommandRow, InboundRow, Person
 from mailbot.flows import rounds
+from mailbot.flows.inbound_rows import PendingRow
 from mailbot.flows.letters import program_context, reply_address
 from mailbot.flows.pairs import partners, running_pair
 
@@ -206,7 +207,7 @@ def answer(
     msg: Inbound,
     verdict: Verdict,
     person: Person | None,
-    row: InboundRow,
+    row: InboundRow | PendingRow,
     now: datetime,
     filed_in: str = "",
 ) -> Outgoing:
@@ -233,7 +234,9 @@ def answer(
     if template == "confirmation" and app is not None and app.fields is not None:
         _, _, upcoming = round_for(session, deps, now)
         current = next((r for r in rounds.rounds(session) if filed_in and r.name == filed_in), None)
-        earlier = session.scalar(_EARLIER_APPLICATION, {"sender": msg.from_addr, "row_id": row.id})
+        # A row not yet inserted (intake_dispatch.PendingRow) has no id, and is not there.
+        row_id = -1 if row.id is None else row.id
+        earlier = session.scalar(_EARLIER_APPLICATION, {"sender": msg.from_addr, "row_id": row_id})
         context |= {
             "fields": _display_fields(app.fields),
             "round": rounds.round_context(deps, current),

@@ -59,3 +59,44 @@ def row_values(
 
 def row(*args: Any, **kwargs: Any) -> InboundRow:
     return InboundRow(**row_values(*args, **kwargs))
+
+
+class PendingRow:
+    """An inbound row its chunk's buffer writes after the message's effects, with one INSERT
+    for many: what those effects read and change of it. It has no id yet, so it serves only
+    kinds whose effects refer to no inbound row by id (`intake_dispatch.ROW_BUFFERED`)."""
+
+    id: int | None = None
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    @property
+    def dedupe_id(self) -> str:
+        return str(self.values["dedupe_id"])
+
+    @property
+    def reason(self) -> str:
+        return str(self.values["reason"])
+
+    @reason.setter
+    def reason(self, text: str) -> None:
+        self.values["reason"] = text
+
+    @property
+    def person_id(self) -> int | None:
+        value = self.values["person_id"]
+        return None if value is None else int(value)
+
+    @person_id.setter
+    def person_id(self, value: int | None) -> None:
+        self.values["person_id"] = value
+
+    @property
+    def pair_id(self) -> int | None:
+        value = self.values["pair_id"]
+        return None if value is None else int(value)
+
+    @pair_id.setter
+    def pair_id(self, value: int | None) -> None:
+        self.values["pair_id"] = value

@@ -21,13 +21,20 @@ from sqlalchemy.orm import Session
 
 from mailbot.domain.answers import Decision, SenderFacts, decide
 from mailbot.domain.classify import ClassifyContext, classify
-from mailbot.domain.model import Inbound, Kind, Route, Verdict
+from mailbot.domain.model import BounceInfo, Inbound, Kind, Route, Verdict
 from mailbot.edges.tables import InboundRow, Outbox, Person
 from mailbot.flows import coordination, effects, pairs, participant_commands, questions
 from mailbot.flows.activity import pair_ids, reply_counts_as_contact
 from mailbot.flows.bouncing import heard_from, record_bounce
 from mailbot.flows.faq_answers import faq_context
-from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, dedupe_id, row
+from mailbot.flows.inbound_rows import (
+    PROCESSED,
+    QUARANTINED,
+    PendingRow,
+    dedupe_id,
+    row,
+    row_values,
+)
 from mailbot.flows.intake_known import Known
 from mailbot.flows.intake_metadata import (
     activity_note,
@@ -85,7 +92,7 @@ def handle(
         return _done(msg, verdict, decision, source_key, dedupe, known, person)
     if buffer is not None:
         buffer.write(session)  # what follows may read or delete inbound rows
-    record = row(
+    values = row_values(
         msg,
         source_key,
         now,
@@ -95,11 +102,18 @@ def handle(
         PROCESSED,
         person.id if person else None,
     )
-    session.add(record)
-    session.flush()
+    record: InboundRow | PendingRow
+    if buffer is not None and verdict.kind in ROW_BUFFERED:
+        record = PendingRow(values)  # no flush for it: inserted with the buffer's next rows
+    else:
+        record = InboundRow(**values)
+        session.add(record)
+        session.flush()
     h = Handling(session, deps, msg, verdict, decision, facts, known, record, now, person)
     for effect in EFFECTS[verdict.kind]:
         effect(h)
+    if isinstance(record, PendingRow) and buffer is not None:
+        buffer.add(record.values)
     if buffer is None:  # one by one: fail here, so `known` only learns what is kept
         session.flush()
     return _done(msg, verdict, decision, source_key, dedupe, known, h.person)
@@ -181,7 +195,7 @@ class Handling:
     decision: Decision
     facts: SenderFacts
     known: Known
-    row: InboundRow
+    row: InboundRow | PendingRow
     now: datetime
     person: Person | None
     filed_in: str = ""  # the round an application was filed in, for the confirmation
@@ -191,11 +205,25 @@ class Handling:
 Effect = Callable[[Handling], None]
 
 
+def _inserted(h: Handling) -> InboundRow:
+    """The message's row, for an effect that refers to it by id (never a ROW_BUFFERED kind)."""
+    if not isinstance(h.row, InboundRow):
+        raise TypeError(f"{h.verdict.kind.value}: its row is not inserted yet")
+    return h.row
+
+
 def _record_bounces(h: Handling) -> None:
     """Score each bounced address (found in the report, else in the outbox row it answers)."""
     info = h.verdict.bounce
     if not h.decision.record_bounce or info is None:
         return
+    # Nothing this chunk added is needed for these reads (the outbox row a bounce answers was
+    # sent, so committed, before; a person is flushed when stored): no flush before each.
+    with h.session.no_autoflush:
+        _score(h, info)
+
+
+def _score(h: Handling, info: BounceInfo) -> None:
     recipients = list(info.recipients)
     key = ""
     tag = getattr(info, "token", "") or next(
@@ -240,7 +268,9 @@ def _act_on_command(h: Handling) -> None:
     if not h.decision.record_command or verdict.command is None:
         return
     h.known.members_stale = True
-    cmd = effects.record_command(session, h.row, person, msg.from_addr, verdict.command, h.now)
+    cmd = effects.record_command(
+        session, _inserted(h), person, msg.from_addr, verdict.command, h.now
+    )
     session.flush()
     if h.facts.is_coordinator:
         h.row.reason += " — " + coordination.act(session, h.deps, msg, verdict, cmd, h.now)
@@ -307,7 +337,7 @@ def _hold_question(h: Handling) -> None:
         return
     may_answer = _may_answer(h)
     h.row.reason += " — " + questions.hold(
-        h.session, h.deps, h.msg, h.person, h.row, h.now, may_answer
+        h.session, h.deps, h.msg, h.person, _inserted(h), h.now, may_answer
     )
     if may_answer:
         h.known.answers[h.msg.from_addr] += 1
@@ -344,6 +374,10 @@ def _signals(h: Handling) -> None:
     elif ids:
         h.row.reason += activity_note(h.session, h.msg, person, ids, h.known, h.now)
 
+
+# Kinds whose effects refer to no inbound row by id (no command, question or FAQ row points
+# at it): when the chunk buffers, their row is inserted with the buffer, not flushed alone.
+ROW_BUFFERED = frozenset({Kind.APPLICATION, Kind.BOUNCE, Kind.AUTO_REPLY})
 
 # Which effects each kind of message can have, in the order they apply.
 EFFECTS: dict[Kind, tuple[Effect, ...]] = {

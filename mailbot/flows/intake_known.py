@@ -32,6 +32,7 @@ class Known:
     members_stale: bool = False  # a command ran: pairs may have changed since the load
     # source key -> the verdict partner mail got from its headers (flows.intake_fetch)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
+    _loaded: set[int] = field(default_factory=set)  # person ids `members` was read for
 
     @classmethod
     def load(cls, session: Session, keys: list[str], msgs: list[Inbound], now: datetime) -> Known:
@@ -69,19 +70,33 @@ class Known:
                 )
             }
         )
-        ids_of = [p.id for p in persons.values()]
-        members = {
-            (m.person_id, m.pair_id): m
-            for m in session.scalars(select(PairMember).where(PairMember.person_id.in_(ids_of)))
-        }
-        return cls(existing, seen, persons, answers, members)
+        known = cls(existing, seen, persons, answers, {})
+        known._loaded = known.member_ids
+        known.members = _members_of(session, known._loaded)
+        return known
+
+    @property
+    def member_ids(self) -> set[int]:
+        """The people whose pair memberships `members` holds: the chunk's known senders."""
+        return {p.id for p in self.persons.values()}
 
     def count_activity(
         self, session: Session, person: Person, pair_ids: list[int], when: datetime
     ) -> int:
-        """`person` wrote in these pairs at `when`: on the memberships loaded with the chunk,
-        or, once a command may have changed pairs, on what the database says now."""
+        """`person` wrote in these pairs at `when`: on the memberships loaded with the chunk —
+        read again, in one query, once a command may have changed pairs."""
         if self.members_stale:
+            self._loaded = self.member_ids
+            self.members = _members_of(session, self._loaded)
+            self.members_stale = False
+        if person.id not in self._loaded:  # a sender the chunk did not know when loading
             return record_activity(session, person, pair_ids, when)
         mine = (self.members.get((person.id, p)) for p in pair_ids)
         return count_activity((m for m in mine if m is not None), when)
+
+
+def _members_of(session: Session, person_ids: set[int]) -> dict[tuple[int, int], PairMember]:
+    return {
+        (m.person_id, m.pair_id): m
+        for m in session.scalars(select(PairMember).where(PairMember.person_id.in_(person_ids)))
+    }
