@@ -44,7 +44,7 @@ from mailbot.flows.intake_fetch import Batch, read_batch
 from mailbot.flows.intake_known import Known
 from mailbot.flows.mailbox_erasure import erase_pending
 from mailbot.flows.metadata_buffer import MetadataBuffer
-from mailbot.flows.time_budget import OverBudget
+from mailbot.flows.time_budget import OverBudget, handler_held
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -117,7 +117,9 @@ async def run_once(
                 # a time: a MOVE costs the server about as much for 500 messages as for 100, and
                 # a restart only repeats that many look-ups of committed rows before filing them.
                 batch = await ahead.next()
-                for state_name, filed in _handle_chunk(deps, batch, now, report).items():
+                with handler_held():  # the budgets' handler, once for the batch
+                    handled = _handle_chunk(deps, batch, now, report)
+                for state_name, filed in handled.items():
                     done[state_name] += filed
                 stopping = stop is not None and stop()
                 if stopping or sum(len(v) for v in done.values()) >= FILE_EVERY:

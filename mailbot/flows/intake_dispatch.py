@@ -90,8 +90,12 @@ def handle(
     if buffer is not None and metadata_only(decision, verdict, person):
         record_metadata(session, msg, verdict, decision, person, source_key, known, buffer, now)
         return _done(msg, verdict, decision, source_key, dedupe, known, person)
-    if buffer is not None:
-        buffer.write(session)  # what follows may read or delete inbound rows
+    if buffer is not None and (
+        verdict.kind not in ROW_BUFFERED or buffer.holds_from(msg.from_addr)
+    ):
+        # What follows may read or delete inbound rows; of the buffered kinds' effects, only
+        # a confirmation reads any: the sender's earlier applications.
+        buffer.write(session)
     values = row_values(
         msg,
         source_key,

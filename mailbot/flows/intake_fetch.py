@@ -19,7 +19,7 @@ from mailbot.domain.classify import ClassifyContext
 from mailbot.domain.model import Inbound, Verdict
 from mailbot.domain.partner_mail import may_be_partner_mail, partner_verdict
 from mailbot.flows.inbound_rows import source_key
-from mailbot.flows.time_budget import OverBudget, budget
+from mailbot.flows.time_budget import OverBudget, budget, handler_held
 from mailbot.mail.header_block import read_header_block
 from mailbot.mail.parse import parse_message
 
@@ -64,6 +64,36 @@ async def read_batch(
     kept: dict[int, tuple[Fetched, Inbound]] = {}
     sizes: dict[int, int] = {}
     verdicts: dict[str, Verdict] = {}
+    with handler_held():
+        _triage(heads, folder, uidvalidity, seconds, ctx, over, kept, sizes, verdicts)
+    wholes = await box.fetch(list(sizes), sizes)
+    with handler_held():
+        for whole in wholes:
+            key = source_key(folder, uidvalidity, whole.uid)
+            kept[whole.uid] = (whole, parse(whole.raw, key, seconds, over))
+    ordered = [kept[u] for u in uids if u in kept]
+    return Batch(
+        fetched=[f for f, _m in ordered],
+        msgs=[m for _f, m in ordered],
+        keys=[source_key(folder, uidvalidity, f.uid) for f, _m in ordered],
+        over=over,
+        verdicts=verdicts,
+    )
+
+
+def _triage(
+    heads: list[Fetched],
+    folder: str,
+    uidvalidity: int,
+    seconds: float,
+    ctx: ClassifyContext,
+    over: dict[str, OverBudget],
+    kept: dict[int, tuple[Fetched, Inbound]],
+    sizes: dict[int, int],
+    verdicts: dict[str, Verdict],
+) -> None:
+    """Partner mail recognised from its header block (into `kept`, `verdicts`); the rest
+    noted in `sizes`, to be fetched whole."""
     for head in heads:
         if not may_be_partner_mail(head.raw):  # needs its body: parsed once, whole
             sizes[head.uid] = head.size
@@ -78,17 +108,6 @@ async def read_batch(
                 verdicts[key] = verdict
         else:
             sizes[head.uid] = head.size
-    for whole in await box.fetch(list(sizes), sizes):
-        key = source_key(folder, uidvalidity, whole.uid)
-        kept[whole.uid] = (whole, parse(whole.raw, key, seconds, over))
-    ordered = [kept[u] for u in uids if u in kept]
-    return Batch(
-        fetched=[f for f, _m in ordered],
-        msgs=[m for _f, m in ordered],
-        keys=[source_key(folder, uidvalidity, f.uid) for f, _m in ordered],
-        over=over,
-        verdicts=verdicts,
-    )
 
 
 def _partner(

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["OverBudget", "budget"]
+__all__ = ["OverBudget", "budget", "handler_held"]
 
 
 class OverBudget(BaseException):
@@ -39,23 +39,51 @@ class OverBudget(BaseException):
         self.step, self.seconds = step, seconds
 
 
+_held = 0  # depth of `handler_held` blocks: the SIGALRM handler stays installed meanwhile
+_current: tuple[str, float] = ("", 0.0)  # the step and seconds of the budget running now
+
+
+def _expired(signum: int, frame: FrameType | None) -> None:
+    raise OverBudget(*_current)
+
+
 @contextmanager
 def budget(seconds: float, step: str) -> Iterator[None]:
     """Raise `OverBudget` if the block runs longer than `seconds` (pure code only)."""
+    global _current
     if threading.current_thread() is not threading.main_thread():
         started = time.monotonic()
         yield
         if time.monotonic() - started > seconds:
             raise OverBudget(step, seconds)
         return
-
-    def expired(signum: int, frame: FrameType | None) -> None:
-        raise OverBudget(step, seconds)
-
-    previous = signal.signal(signal.SIGALRM, expired)
+    outer, _current = _current, (step, seconds)
+    install = not _held
+    previous = signal.signal(signal.SIGALRM, _expired) if install else None
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _current = outer
+        if install:
+            signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def handler_held() -> Iterator[None]:
+    """Keep the handler installed across the `budget` blocks inside (one install for a batch
+    of messages, not one per step: installing it was a tenth of a header-only message's
+    handling). Synchronous code only: no other handler may come and go meanwhile."""
+    global _held
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _expired) if not _held else None
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+        if not _held:
+            signal.signal(signal.SIGALRM, previous)
