@@ -47,6 +47,7 @@ class Match:
     command: Command | None = None
     application: ApplicationResult | None = None
     faq: FaqTopic | None = None
+    language: str | None = None  # the person's words tell it: en | fr | es
 
 
 @dataclass
@@ -239,7 +240,9 @@ def _faq(s: _State) -> Match | None:
         return None
     if not s.ctx.sender_known and intent.faq is not FaqTopic.APPLY:
         return None  # a stranger's other questions are held for the coordinators (unknown)
-    return Match(f"a question the FAQ answers: {intent.faq.value}", faq=intent.faq)
+    return Match(
+        f"a question the FAQ answers: {intent.faq.value}", faq=intent.faq, language=intent.lang
+    )
 
 
 def _question(s: _State) -> Match | None:
@@ -253,7 +256,9 @@ def _question(s: _State) -> Match | None:
     if s.routes and all(h.route is Route.PAIR for h in s.routes):
         return None
     lang = f" ({intent.lang})" if intent.lang else ""
-    return Match(f"a question for a person{lang}: no command or FAQ topic in it")
+    return Match(
+        f"a question for a person{lang}: no command or FAQ topic in it", language=intent.lang
+    )
 
 
 def _application(s: _State) -> Match | None:
@@ -357,6 +362,7 @@ def classify(msg: Inbound, ctx: ClassifyContext) -> Verdict:
             application=match.application,
             command=match.command,
             faq=match.faq,
+            language=match.language,
             bounce=match.bounce,
             routes=tuple(state.routes),
             away_until=away,

@@ -346,6 +346,7 @@ class Verdict:
     away_until: datetime | None = None  # from an out-of-office reply, when it says
     automated: bool = False  # never answer when true
     faq: FaqTopic | None = None  # Kind.FAQ: what the question is about
+    language: str | None = None  # the language the person's words are in, when they tell
 
 
 @dataclass(frozen=True)

@@ -215,9 +215,10 @@ def answer(
     `store_application` filed the form in ("" for the next one)."""
     settings = deps.settings
     app = verdict.application
-    language = (
-        app.language if app is not None else (person.language if person is not None else "en")
-    )
+    if app is not None:
+        language = app.language
+    else:  # a stranger is answered in the language their words are in
+        language = person.language if person is not None else (verdict.language or "en")
     if language not in settings.program.languages:
         language = "en"
     name = (

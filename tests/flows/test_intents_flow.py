@@ -96,3 +96,11 @@ def test_a_mention_of_a_command_word_does_not_act(prog: Program) -> None:
     ana = person(prog, ANA)
     assert ana is not None and ana.status == "active"
     assert prog.query(select(CommandRow).where(CommandRow.sender == ANA)) == []
+
+
+def test_a_stranger_asking_how_to_apply_is_answered_in_their_own_language(prog: Program) -> None:
+    """Nobody knows a stranger's language but their words: French in, French out."""
+    stranger = "camille@bibliotheque.example.fr"
+    send(prog, WHEN, mail(stranger, "Bonjour, où trouver le formulaire d'inscription ?"))
+    assert _kinds(prog, stranger) == ["faq"]
+    assert last(prog, stranger)["Subject"].startswith("Poser sa candidature")
