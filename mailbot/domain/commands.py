@@ -29,7 +29,8 @@ Rules (each is a scenario in tests/unit/test_commands.py):
 - In the body, the first non-empty line is read, skipping at most one greeting line ("Hi,",
   "Bonjour Marie,"), and never past quoted text, an attribution line or the signature; only
   the body's first `MAX_BODY_SCAN` characters are looked at (hostile input is normal input:
-  a 500 kB body costs what its start costs), and a line longer than `_MAX_LINE` is no command.
+  a 500 kB body costs what its start costs); a line longer than `_MAX_LINE` is a command only
+  when its start is one that takes a text (ANSWER, NOTE, LIAISE, …), whose text then runs on.
 
 Must not: do I/O or read the clock.
 """
@@ -54,6 +55,7 @@ DEFAULT_PAUSE_DAYS = 14
 MAX_PAUSE_DAYS = 90
 _MAX_EXTRA_WORDS = 3
 _MAX_LINE = 500
+MAX_TEXT = 10_000  # characters of a command's free text kept from one long line
 MAX_BODY_SCAN = 20_000  # characters of a body read for its first line
 
 # Matched at a position (no "^", no slicing), never with "\s*" twice in a row: "re" + 10,000
@@ -374,8 +376,10 @@ def _pair(tokens: list[str], words: list[str]) -> tuple[str | None, int]:
 
 def _read_line(line: str, source: str, today: date | None) -> Command | None:
     line = line.strip()
-    if not line or len(line) > _MAX_LINE:
+    if not line:
         return None
+    if len(line) > _MAX_LINE:
+        return _read_long_line(line, source, today)
     tokens: list[str] = []
     words: list[str] = []
     for token in line.split():
@@ -395,6 +399,21 @@ def _read_line(line: str, source: str, today: date | None) -> Command | None:
                 args["text"] = _rest_after(line, skip) or args["text"]
             return Command(name=name, args=args, source=source, text=line)
     return None
+
+
+def _read_long_line(line: str, source: str, today: date | None) -> Command | None:
+    """A line past `_MAX_LINE` is a command only when its start is one that takes a text
+    ("ANSWER 12 <a paragraph on one line>"): the rest of the line goes on with that text, up
+    to `MAX_TEXT` characters. Only the start is read as words, so the cost stays linear."""
+    head = line[:_MAX_LINE]
+    cut = head.rfind(" ")
+    command = _read_line(head[:cut], source, today) if cut > 0 else None
+    if command is None or not isinstance(command.args.get("text"), str):
+        return None
+    text = (str(command.args["text"]) + line[cut:])[:MAX_TEXT]
+    return Command(
+        name=command.name, args={**command.args, "text": text}, source=source, text=line[:MAX_TEXT]
+    )
 
 
 def _rest_after(line: str, n: int) -> str:

@@ -298,3 +298,18 @@ def test_case_and_trailing_punctuation_do_not_change_a_command(case: str) -> Non
 )
 def test_reply_prefixes_do_not_change_a_command(prefix: str, case: str) -> None:
     assert parse_command(prefix + case, "") == parse_command(case, "")
+
+
+def test_a_long_one_line_answer_is_still_an_answer_with_all_its_text() -> None:
+    """Coordinators paste a paragraph after ANSWER; mail clients often keep it on one line."""
+    paragraph = "You can change partner by replying REMATCH, and we will look for someone. " * 12
+    cmd = parse_command("", f"ANSWER 12 {paragraph}")
+    assert cmd is not None and cmd.name is C.ANSWER
+    assert cmd.args == {"item": "12", "text": paragraph.strip()}
+
+
+def test_a_long_line_is_no_command_unless_its_start_takes_a_text() -> None:
+    assert parse_command("", "PAUSE " + "really " * 120) is None
+    assert parse_command("", "Hello " * 120) is None
+    long_note = parse_command("", "NOTE 7 " + "x" * 30_000)  # one word past the head: no text
+    assert long_note is None or len(str(long_note.args.get("text", ""))) <= 10_000
