@@ -221,10 +221,10 @@ class MaildirMailbox:
     async def delete_older_than(self, before: date) -> int:
         """Remove the messages delivered (file time, as Dovecot's internal date) before the
         UTC day `before`; returns how many."""
-        old = [
+        old = [  # the file's mtime, as MaildirMessage.get_date: a stat, never a parse
             key
-            for key, msg in self.box.iteritems()
-            if datetime.fromtimestamp(msg.get_date(), UTC).date() < before
+            for key, path in self._list().items()
+            if datetime.fromtimestamp(path.stat().st_mtime, UTC).date() < before
         ]
         for key in old:
             self.box.remove(key)
