@@ -57,7 +57,7 @@ def test_fixture_header_blocks_read_as_parse_message_reads_them(path: Path) -> N
         PARTNER.replace(b"Tue, 12 Jan 2027", b"not a date"),
         PARTNER.replace(b"Message-ID: <bench-0@partners.example.com>", b"Message-ID: junk"),
         PARTNER.replace(b"Subject:", b"In-Reply-To: <mb.x@example.org>\r\nSubject:"),
-        PARTNER.replace(b"To: p1", b"To: \"Doe, J\" <j@x.example>, p1"),
+        PARTNER.replace(b"To: p1", b'To: "Doe, J" <j@x.example>, p1'),
         PARTNER.replace(b"Subject: Re: our libraries", b"Subject:"),
     ],
 )
@@ -86,10 +86,9 @@ def test_anything_not_plain_is_left_to_parse_message(head: bytes) -> None:
     assert read_header_block(head) is None
 
 
-_NAMES = st.sampled_from(
-    ["From", "To", "Cc", "Delivered-To", "Subject", "Date", "Message-ID", "In-Reply-To",
-     "References", "Return-Path", "Content-Type", "Auto-Submitted", "X-Loop", "List-Id", "x-a"]
-)
+_FIELD_NAMES = ("From", "To", "Cc", "Delivered-To", "Subject", "Date", "Message-ID")
+_MORE_NAMES = ("In-Reply-To", "References", "Return-Path", "Content-Type", "Auto-Submitted")
+_NAMES = st.sampled_from([*_FIELD_NAMES, *_MORE_NAMES, "X-Loop", "List-Id", "x-a"])
 _VALUES = st.lists(
     st.sampled_from(
         [*"ab@.<>\"(),;:=?_-+ \t/*'", "=?utf-8?q?", "?=", "\r\n ", "text/plain", "charset="]
