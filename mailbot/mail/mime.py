@@ -1,10 +1,15 @@
 """Raw bytes → the stdlib's tree of MIME parts, with what the parser may build capped.
 
-Decides how far a message's structure is read. The stdlib feed parser is fed 4 kB at a time
-and is fed no more once it has built `PARSE_PARTS` parts, `PARSE_FIELDS` header fields or read
+Decides how far a message's structure is read. The stdlib feed parser reads the message's
+own header block (at most `TOP_HEADER_LINES` lines, the first and the last half; a line
+longer than `HEADER_LINE_CHARS` kept as its head and tail: no reader reads more of a value).
+A body that is neither multipart nor message/* is then set as it stands, cut at
+`PARSE_LINES` lines or `PARSE_BODY_CHARS` characters, without the parser (it costs ~1 µs a
+line only to join them again). Any other body is fed to the parser 4 kB at a time, and no
+more once it has built `PARSE_PARTS` parts, `PARSE_FIELDS` header fields or read
 `PARSE_LINES` lines or `PARSE_BODY_CHARS` characters after the header block (it costs
 microseconds per line, part and field: 10 MB of short lines took 7 s, and each line is
-checked against the boundary of every open multipart; parse time is most of the fuzz
+checked against the boundary of every open multipart; parse time was most of the fuzz
 benchmark's p99, hence caps no real mail reaches before its text parts); a
 multipart or message part nested `MAX_DEPTH` deep is kept as an opaque leaf (1,000 levels
 raised RecursionError); a delivery-status part is kept as text, read by `mail.dsn` with
@@ -34,6 +39,12 @@ PARSE_LINES = 10_000  # lines the parser may read (~770 kB of base64: the text p
 PARSE_BODY_CHARS = 800_000  # ~20 ns each; as much base64 as PARSE_LINES lines hold
 PART_FIELDS = 1_000  # header fields kept of one part (the rest: a defect of the message)
 TOP_HEADER_LINES = 2_000  # lines of the message's own header block: the first and last half
+# Characters kept of a longer line of it (RFC 5322 allows 998): the first ones, as many as are
+# decoded of a value (`decode.unfold`), and the last (a threading header's newest ids:
+# `addresses.parse_ids` reads its first 2,000 characters and its last 60,000).
+HEADER_LINE_HEAD = 16_000
+HEADER_LINE_TAIL = 64_000
+HEADER_LINE_CHARS = HEADER_LINE_HEAD + 1 + HEADER_LINE_TAIL
 STRUCTURE_HEADER_CHARS = 1_000
 _CHUNK = 4_096  # the caps are checked between chunks: a chunk may hold hundreds of parts
 DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -104,57 +115,132 @@ class Part(EmailMessage):
 
 
 def parse_bytes(data: bytes, defects: list[str]) -> Message:
-    """Raw bytes → the root `Part`; a cut is named in `defects`."""
+    """Raw bytes → the root `Part`; a cut is named in `defects`.
+
+    The parser reads the message's header block as far as it takes lines for header lines
+    (to a blank line, or to the first line that is no header line: the body starts there
+    then). A body that is neither multipart nor message/* is set as it stands, cut at
+    `PARSE_LINES` lines or `PARSE_BODY_CHARS` characters: the parser only joins its lines
+    again (~1 µs a line); any other body is fed to the parser within the caps."""
     budget = _Budget()
+    made: list[Part] = []
 
     def factory(policy: Any = None) -> Part:
-        return Part(policy, budget)
+        part = Part(policy, budget)
+        if not made:
+            made.append(part)  # the root (once the one FeedParser tries is cleared)
+        return part
 
     parser: FeedParser[Part] = FeedParser(factory, policy=cast("Policy[Part]", _POLICY))
     budget.parts = 0  # FeedParser tried the factory once
+    made.clear()
     text = _cut_header_block(data.decode("ascii", errors="surrogateescape"), defects)
-    lines = 0
-    header_end = _HEADER_END.search(text)
-    body_start = header_end.end() if header_end else len(text)
-    for start in range(0, len(text), _CHUNK):
-        chunk = text[start : start + _CHUNK]
-        parser.feed(chunk)
-        # the parser ends a line at CR, LF or CRLF: a run of bare CRs is lines too
-        lines += chunk.count("\n") + chunk.count("\r") - chunk.count("\r\n")
-        why = (
-            f"{PARSE_PARTS} parts"
-            if budget.parts > PARSE_PARTS
-            else f"{PARSE_FIELDS} header fields"
-            if budget.fields > PARSE_FIELDS
-            else f"{PARSE_LINES} lines"
-            if lines > PARSE_LINES
-            else f"{PARSE_BODY_CHARS} characters of body"
-            if start + _CHUNK - body_start > PARSE_BODY_CHARS
-            else ""
-        )
-        if why and start + _CHUNK < len(text):
-            defects.append(f"more than {why}: the rest of the message is not read")
-            break
-    root = parser.close()
+    head = _HEAD_LINES.match(text)
+    body_start = _LINE.match(text, head.end() if head else 0).end()  # type: ignore[union-attr]
+    if text[body_start - 1 : body_start] == "\r" and body_start < len(text):
+        body_start += 1  # a bare CR ends the line only once the parser sees what follows
+    feed = _Feed(parser, budget, defects, body_start, len(text))
+    if feed.run(text, 0, body_start) and body_start < len(text):
+        root = made[0] if made else None
+        if root is not None and root.get_content_maintype() not in ("multipart", "message"):
+            parser.close()
+            root.set_payload(raw_payload(root) + _cut_body(text[body_start:], defects))
+            return _checked(root, budget, defects)
+        feed.run(text, body_start, len(text))
+    return _checked(parser.close(), budget, defects)
+
+
+def _checked(root: Message, budget: _Budget, defects: list[str]) -> Message:
     if budget.dropped:
         defects.append(f"a part with more than {PART_FIELDS} header fields; the rest ignored")
     return root
+
+
+class _Feed:
+    """Feeds the parser `_CHUNK` characters at a time and stops it at the caps."""
+
+    def __init__(
+        self, parser: FeedParser[Part], budget: _Budget, defects: list[str], body: int, size: int
+    ) -> None:
+        self.parser, self.budget, self.defects = parser, budget, defects
+        self.body, self.size = body, size
+        self.lines = 0
+
+    def run(self, text: str, start: int, stop: int) -> bool:
+        """Feed text[start:stop]; False when a cap stopped it (a defect says which)."""
+        budget = self.budget
+        for at in range(start, stop, _CHUNK):
+            end = min(at + _CHUNK, stop)
+            chunk = text[at:end]
+            self.parser.feed(chunk)
+            self.lines += _count_lines(chunk)
+            why = (
+                f"{PARSE_PARTS} parts"
+                if budget.parts > PARSE_PARTS
+                else f"{PARSE_FIELDS} header fields"
+                if budget.fields > PARSE_FIELDS
+                else f"{PARSE_LINES} lines"
+                if self.lines > PARSE_LINES
+                else f"{PARSE_BODY_CHARS} characters of body"
+                if end - self.body > PARSE_BODY_CHARS
+                else ""
+            )
+            if why and end < self.size:
+                self.defects.append(f"more than {why}: the rest of the message is not read")
+                return False
+        return True
+
+
+def _count_lines(text: str) -> int:
+    # the parser ends a line at CR, LF or CRLF: a run of bare CRs is lines too
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _cut_body(body: str, defects: list[str]) -> str:
+    """A leaf body as the parser would have kept it, within PARSE_BODY_CHARS and PARSE_LINES."""
+    cut = body[:PARSE_BODY_CHARS]
+    why = f"{PARSE_BODY_CHARS} characters of body"
+    if _count_lines(cut) > PARSE_LINES:
+        lines = _FIRST_LINES.match(cut)
+        cut = cut[: lines.end()] if lines else cut
+        why = f"{PARSE_LINES} lines"
+    if len(cut) < len(body):
+        defects.append(f"more than {why}: the rest of the message is not read")
+    return cut
+
+
+# What the feed parser takes for a header line (email.feedparser.headerRE), line by line: the
+# first line that is not one (blank or not) ends the header block.
+_HEAD_LINES = re.compile(r"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\r\n]*(?:\r\n|\r|\n))*")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+_FIRST_LINES = re.compile(rf"(?:[^\r\n]*(?:\r\n|\r|\n)){{{PARSE_LINES}}}")
 
 
 _HEADER_END = re.compile(r"\n\r?\n")
 
 
 def _cut_header_block(text: str, defects: list[str]) -> str:
-    """The message with at most TOP_HEADER_LINES lines of its own header block: the first
-    half (our server's trace and authentication fields) and the last (the sender's own)."""
+    """The message with at most TOP_HEADER_LINES lines of its own header block (to the first
+    blank line): the first half (our server's trace and authentication fields) and the last
+    (the sender's own); a line longer than HEADER_LINE_CHARS as its head and tail."""
     m = _HEADER_END.search(text)
     end = m.start() + 1 if m else len(text)
-    if text.count("\n", 0, end) <= TOP_HEADER_LINES:
-        return text
+    count = text.count("\n", 0, end)
+    if count <= TOP_HEADER_LINES and end <= HEADER_LINE_CHARS:
+        return text  # no line of it can be too long
     lines = text[:end].split("\n")
-    half = TOP_HEADER_LINES // 2
-    defects.append(f"more than {TOP_HEADER_LINES} header lines; the middle ones ignored")
-    return "\n".join(lines[:half] + lines[-half - 1 :]) + text[end:]
+    if count > TOP_HEADER_LINES:
+        half = TOP_HEADER_LINES // 2
+        defects.append(f"more than {TOP_HEADER_LINES} header lines; the middle ones ignored")
+        lines = lines[:half] + lines[-half - 1 :]
+    if any(len(line) > HEADER_LINE_CHARS for line in lines):
+        defects.append(f"a header line longer than {HEADER_LINE_CHARS} characters; cut")
+        lines = [_ends(line) if len(line) > HEADER_LINE_CHARS else line for line in lines]
+    return "\n".join(lines) + text[end:]
+
+
+def _ends(line: str) -> str:
+    return f"{line[:HEADER_LINE_HEAD]} {line[-HEADER_LINE_TAIL:]}"
 
 
 def content_type(part: Message) -> str:
