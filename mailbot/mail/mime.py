@@ -35,8 +35,10 @@ MAX_DEPTH = 10  # multipart / message nesting followed (a bounce of a forward: ~
 MAX_PARTS = 500  # MIME parts looked at before giving up on the rest
 PARSE_PARTS = 200  # parts the parser may build (~35 µs each; a real mail has a few)
 PARSE_FIELDS = 5_000  # header fields the parser may read, all parts together
-PARSE_LINES = 10_000  # lines the parser may read (~770 kB of base64: the text parts come first)
-PARSE_BODY_CHARS = 800_000  # ~20 ns each; as much base64 as PARSE_LINES lines hold
+# Lines the parser may read (~0.8 µs each, ~380 kB of base64: the text parts come first); a
+# line inside n nested parts counts (8 + n) / 8: it is checked against every open boundary.
+PARSE_LINES = 5_000
+PARSE_BODY_CHARS = 400_000  # ~20 ns each; as much base64 as PARSE_LINES lines hold
 PART_FIELDS = 1_000  # header fields kept of one part (the rest: a defect of the message)
 TOP_HEADER_LINES = 2_000  # lines of the message's own header block: the first and last half
 # Characters kept of a longer line of it (RFC 5322 allows 998): the first ones, as many as are
@@ -68,12 +70,13 @@ _POLICY = _RawHeaderPolicy()
 class _Budget:
     """What one parse has built so far."""
 
-    __slots__ = ("dropped", "fields", "parts")
+    __slots__ = ("depth", "dropped", "fields", "parts")
 
     def __init__(self) -> None:
         self.parts = 0
         self.fields = 0
         self.dropped = 0  # fields beyond PART_FIELDS of a part
+        self.depth = 0  # of the deepest part so far
 
 
 class Part(EmailMessage):
@@ -92,6 +95,8 @@ class Part(EmailMessage):
     def attach(self, payload: Any) -> None:
         if isinstance(payload, Part):
             payload.depth = self.depth + 1
+            if self.budget is not None:
+                self.budget.depth = max(self.budget.depth, payload.depth)
         super().attach(payload)
 
     def set_raw(self, name: str, value: Any) -> None:
@@ -164,7 +169,7 @@ class _Feed:
     ) -> None:
         self.parser, self.budget, self.defects = parser, budget, defects
         self.body, self.size = body, size
-        self.lines = 0
+        self.lines = 0  # in eighths: see PARSE_LINES
 
     def run(self, text: str, start: int, stop: int) -> bool:
         """Feed text[start:stop]; False when a cap stopped it (a defect says which)."""
@@ -173,14 +178,14 @@ class _Feed:
             end = min(at + _CHUNK, stop)
             chunk = text[at:end]
             self.parser.feed(chunk)
-            self.lines += _count_lines(chunk)
+            self.lines += _count_lines(chunk) * (8 + budget.depth)
             why = (
                 f"{PARSE_PARTS} parts"
                 if budget.parts > PARSE_PARTS
                 else f"{PARSE_FIELDS} header fields"
                 if budget.fields > PARSE_FIELDS
                 else f"{PARSE_LINES} lines"
-                if self.lines > PARSE_LINES
+                if self.lines > PARSE_LINES * 8
                 else f"{PARSE_BODY_CHARS} characters of body"
                 if end - self.body > PARSE_BODY_CHARS
                 else ""
