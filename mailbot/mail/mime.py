@@ -139,17 +139,21 @@ def parse_bytes(data: bytes, defects: list[str]) -> Message:
     parser: FeedParser[Part] = FeedParser(factory, policy=cast("Policy[Part]", _POLICY))
     budget.parts = 0  # FeedParser tried the factory once
     made.clear()
-    text = _cut_header_block(data.decode("ascii", errors="surrogateescape"), defects)
-    head = _HEAD_LINES.match(text)
-    body_start = _LINE.match(text, head.end() if head else 0).end()  # type: ignore[union-attr]
-    if text[body_start - 1 : body_start] == "\r" and body_start < len(text):
+    raw = _cut_header_block(data, defects)
+    head = _HEAD_LINES.match(raw)
+    body_start = _LINE.match(raw, head.end() if head else 0).end()  # type: ignore[union-attr]
+    size = len(raw)
+    if raw[body_start - 1 : body_start] == b"\r" and body_start < size:
         body_start += 1  # a bare CR ends the line only once the parser sees what follows
-    feed = _Feed(parser, budget, defects, body_start, len(text))
-    if feed.run(text, 0, body_start) and body_start < len(text):
+    # Nothing past the body cap is read: decoded, 8-bit bytes become surrogates, one a byte.
+    text = raw[: body_start + PARSE_BODY_CHARS + _CHUNK].decode("ascii", "surrogateescape")
+    feed = _Feed(parser, budget, defects, body_start, size)
+    if feed.run(text, 0, body_start) and body_start < size:
         root = made[0] if made else None
         if root is not None and root.get_content_maintype() not in ("multipart", "message"):
             parser.close()
-            root.set_payload(raw_payload(root) + _cut_body(text[body_start:], defects))
+            body = _cut_body(text[body_start:], size - body_start, defects)
+            root.set_payload(raw_payload(root) + body)
             return _checked(root, budget, defects)
         feed.run(text, body_start, len(text))
     return _checked(parser.close(), budget, defects)
@@ -201,39 +205,41 @@ def _count_lines(text: str) -> int:
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
-def _cut_body(body: str, defects: list[str]) -> str:
-    """A leaf body as the parser would have kept it, within PARSE_BODY_CHARS and PARSE_LINES."""
+def _cut_body(body: str, size: int, defects: list[str]) -> str:
+    """A leaf body (of `size` characters; `body` may stop past the cap) as the parser would
+    have kept it, within PARSE_BODY_CHARS and PARSE_LINES."""
     cut = body[:PARSE_BODY_CHARS]
     why = f"{PARSE_BODY_CHARS} characters of body"
     if _count_lines(cut) > PARSE_LINES:
         lines = _FIRST_LINES.match(cut)
         cut = cut[: lines.end()] if lines else cut
         why = f"{PARSE_LINES} lines"
-    if len(cut) < len(body):
+    if len(cut) < size:
         defects.append(f"more than {why}: the rest of the message is not read")
     return cut
 
 
 # What the feed parser takes for a header line (email.feedparser.headerRE), line by line: the
-# first line that is not one (blank or not) ends the header block.
-_HEAD_LINES = re.compile(r"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\r\n]*(?:\r\n|\r|\n))*")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+# first line that is not one (blank or not) ends the header block. On the raw bytes: one a
+# character once decoded (a byte over 127 is no header-name character either way).
+_HEAD_LINES = re.compile(rb"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\r\n]*(?:\r\n|\r|\n))*")
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
 _FIRST_LINES = re.compile(rf"(?:[^\r\n]*(?:\r\n|\r|\n)){{{PARSE_LINES}}}")
 
 
-_HEADER_END = re.compile(r"\n\r?\n")
+_HEADER_END = re.compile(rb"\n\r?\n")
 
 
-def _cut_header_block(text: str, defects: list[str]) -> str:
+def _cut_header_block(text: bytes, defects: list[str]) -> bytes:
     """The message with at most TOP_HEADER_LINES lines of its own header block (to the first
     blank line): the first half (our server's trace and authentication fields) and the last
     (the sender's own); a line longer than HEADER_LINE_CHARS as its head and tail."""
     m = _HEADER_END.search(text)
     end = m.start() + 1 if m else len(text)
-    count = text.count("\n", 0, end)
+    count = text.count(b"\n", 0, end)
     if count <= TOP_HEADER_LINES and end <= HEADER_LINE_CHARS:
         return text  # no line of it can be too long
-    lines = text[:end].split("\n")
+    lines = text[:end].split(b"\n")
     if count > TOP_HEADER_LINES:
         half = TOP_HEADER_LINES // 2
         defects.append(f"more than {TOP_HEADER_LINES} header lines; the middle ones ignored")
@@ -241,11 +247,11 @@ def _cut_header_block(text: str, defects: list[str]) -> str:
     if any(len(line) > HEADER_LINE_CHARS for line in lines):
         defects.append(f"a header line longer than {HEADER_LINE_CHARS} characters; cut")
         lines = [_ends(line) if len(line) > HEADER_LINE_CHARS else line for line in lines]
-    return "\n".join(lines) + text[end:]
+    return b"\n".join(lines) + text[end:]
 
 
-def _ends(line: str) -> str:
-    return f"{line[:HEADER_LINE_HEAD]} {line[-HEADER_LINE_TAIL:]}"
+def _ends(line: bytes) -> bytes:
+    return line[:HEADER_LINE_HEAD] + b" " + line[-HEADER_LINE_TAIL:]
 
 
 def content_type(part: Message) -> str:
