@@ -3,7 +3,8 @@ them an SMTP transcript or a quoted delivery-status block says failed, and where
 ends and the copy of the returned message begins.
 
 Every scan here is linear in its input and looks at no more than `MAX_SCAN` characters (and
-`MAX_LINES` lines: a line costs ~0.5 µs a scan, and a report is ~50 lines): an
+`MAX_LINES` lines: a line costs ~0.5 µs a scan, and a report is ~50 lines; and `MAX_ATS` "@"
+signs, ~1 µs each: a report names a few addresses, its returned headers a few hundred): an
 address is found from its `@` outwards, with the local part and the domain bounded by the
 RFC 5321 lengths, never by a regex that may restart at every character of a long run.
 
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 
 MAX_SCAN = 32_000  # characters of a report (or header) read: the report, the copy's headers
 MAX_LINES = 3_000  # lines of a report read by the line scans
+MAX_ATS = 1_000  # "@" signs looked at by one address scan
 MAX_LOCAL = 64  # RFC 5321 4.5.3.1.1
 MAX_DOMAIN = 255  # RFC 5321 4.5.3.1.2
 
@@ -117,7 +119,7 @@ def addresses(text: str) -> Iterator[tuple[int, int, str]]:
     n = len(text)
     pos = 0
     floor = 0  # an address never starts inside the previous one
-    while True:
+    for _ in range(MAX_ATS):
         at = text.find("@", pos)
         if at < 0:
             return
