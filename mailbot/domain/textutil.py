@@ -33,6 +33,8 @@ _ATTRIBUTION_RES = (
     re.compile(r"^\s*-{2,}\s*(original message|message d'origine|mensaje original)", re.I),
     re.compile(r"^\s*-{2,}\s*(forwarded message|message transf[ée]r[ée]|mensaje reenviado)", re.I),
 )
+# One match a line, not five (every reader of a body asks this of each line).
+_ATTRIBUTION_RE = re.compile("|".join(f"(?:{rx.pattern})" for rx in _ATTRIBUTION_RES), re.I)
 # Outlook writes no "wrote:" line: it quotes the whole mail under a header block, after a rule
 # of underscores or not ("From: …" then "Sent: …", "De : …" / "Envoyé : …", "De: …" / "Enviado: …").
 _OUTLOOK_RULE_RE = re.compile(r"^\s*_{10,}\s*$")
@@ -88,7 +90,7 @@ def is_attribution(line: str) -> bool:
     """True for the line a mail client writes above quoted text ("On ... wrote:")."""
     if len(line) > 300:
         return False
-    return any(rx.match(line) for rx in _ATTRIBUTION_RES)
+    return bool(_ATTRIBUTION_RE.match(line))
 
 
 def starts_quoted_mail(lines: Sequence[str], i: int) -> bool:
