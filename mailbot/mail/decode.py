@@ -117,6 +117,8 @@ def decode_words(text: str) -> str:
 def decode_header_value(value: object) -> str:
     """A raw header value → text on one line, encoded words decoded."""
     text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable() and "=?" not in text:
+        return text[:MAX_HEADER_CHARS].strip()  # what the passes below make of it, in one
     return one_line(decode_words(unfold(text))).strip()
 
 

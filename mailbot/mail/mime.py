@@ -34,13 +34,13 @@ from mailbot.mail.decode import FOLD, unsurrogate
 MAX_DEPTH = 10  # multipart / message nesting followed (a bounce of a forward: ~6)
 MAX_PARTS = 500  # MIME parts looked at before giving up on the rest
 PARSE_PARTS = 200  # parts the parser may build (~35 µs each; a real mail has a few)
-PARSE_FIELDS = 5_000  # header fields the parser may read, all parts together
+PARSE_FIELDS = 2_000  # header fields the parser may read, all parts together (~3 µs each)
 # Lines the parser may read (~0.8 µs each, ~380 kB of base64: the text parts come first); a
 # line inside n nested parts counts (8 + n) / 8: it is checked against every open boundary.
 PARSE_LINES = 5_000
 PARSE_BODY_CHARS = 400_000  # ~20 ns each; as much base64 as PARSE_LINES lines hold
-PART_FIELDS = 1_000  # header fields kept of one part (the rest: a defect of the message)
-TOP_HEADER_LINES = 2_000  # lines of the message's own header block: the first and last half
+PART_FIELDS = 600  # header fields kept of one part (the rest: a defect of the message)
+TOP_HEADER_LINES = 600  # lines of the message's own header block: the first and last half
 # Characters kept of a longer line of it (RFC 5322 allows 998): the first ones, as many as are
 # decoded of a value (`decode.unfold`), and the last (a threading header's newest ids:
 # `addresses.parse_ids` reads its first 2,000 characters and its last 60,000).

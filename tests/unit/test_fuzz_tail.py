@@ -15,6 +15,7 @@ import pytest
 from mailbot.domain import bounce_text
 from mailbot.domain.textutil import fold
 from mailbot.mail import mime
+from mailbot.mail.decode import decode_header_value, decode_words, one_line, unfold
 from mailbot.mail.parse import parse_message
 
 _BODIES = [
@@ -90,3 +91,11 @@ def test_the_address_scan_stops_at_max_ats() -> None:
     text = "a@" * bounce_text.MAX_ATS + " bob@example.org"
     assert list(bounce_text.addresses(text)) == []
     assert [a for _s, _e, a in bounce_text.addresses("x " + text[-40:])] == ["bob@example.org"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "  plain  ", "Tue, 12 Jan 2027 09:00:00 +0000", "a" * 20_000, "x =? y", "tab\there"],
+)
+def test_a_plain_header_value_decodes_as_through_every_pass(value: str) -> None:
+    assert decode_header_value(value) == one_line(decode_words(unfold(value))).strip()
