@@ -228,7 +228,12 @@ for _num, _names in enumerate(
     for _name in _names.split():
         _MONTHS[_name] = _num
 
-_MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
+# Grouped by first letter, longest first within a group: the same matches as one flat
+# alternation of ~130 names, which was tried name by name at every word (1.4 µs a character).
+_MONTH_GROUPS: dict[str, list[str]] = {}
+for _name in sorted(_MONTHS, key=len, reverse=True):
+    _MONTH_GROUPS.setdefault(_name[0], []).append(re.escape(_name[1:]))
+_MONTH_RE = "|".join(f"{re.escape(k)}(?:{'|'.join(v)})" for k, v in _MONTH_GROUPS.items())
 _ORD = r"(?:st|nd|rd|th|er|e|º|\.)?"
 _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ymd", re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")),

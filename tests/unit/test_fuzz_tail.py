@@ -12,7 +12,7 @@ from email.feedparser import FeedParser
 
 import pytest
 
-from mailbot.domain import bounce_text
+from mailbot.domain import autoreply, bounce_text
 from mailbot.domain.textutil import fold
 from mailbot.mail import mime
 from mailbot.mail.decode import decode_header_value, decode_words, one_line, unfold
@@ -99,3 +99,15 @@ def test_the_address_scan_stops_at_max_ats() -> None:
 )
 def test_a_plain_header_value_decodes_as_through_every_pass(value: str) -> None:
     assert decode_header_value(value) == one_line(decode_words(unfold(value))).strip()
+
+
+def test_month_names_grouped_by_letter_match_as_the_flat_alternation() -> None:
+    flat = "|".join(sorted((re.escape(m) for m in autoreply._MONTHS), key=len, reverse=True))
+    text = (
+        "Back on May 3rd, 2027; de retour le 4 juin 2026, hasta el 12 de marzo. Mar. 5 "
+        "até 7 de março; bis 1. März; a mi a mi mayo 9 septembre 10 sept 11 dec. 1 "
+    ) * 3
+    for kind, pattern in autoreply._DATE_PATTERNS:
+        reference = re.compile(pattern.pattern.replace(autoreply._MONTH_RE, flat), pattern.flags)
+        got = [(m.span(), m.groups()) for m in pattern.finditer(text)]
+        assert got == [(m.span(), m.groups()) for m in reference.finditer(text)], kind
