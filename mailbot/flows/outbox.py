@@ -279,9 +279,9 @@ async def _deliver_one(
         report.errors.append(f"{row.key}: {exc}")
         log.error("outbox render failed key=%s error=%s", row.key, exc)
         return
-    with deps.db.transaction() as s:
-        claimed = s.execute(_CLAIM, {"row_id": row.id, "first": row.first_attempt_at or now})
-        if not claimed.rowcount:  # type: ignore[attr-defined]
+    with deps.db.connection() as c:
+        claimed = c.execute(_CLAIM, {"row_id": row.id, "first": row.first_attempt_at or now})
+        if not claimed.rowcount:
             return
     try:
         prepared = await sender.prepare(
@@ -330,16 +330,19 @@ def _settle(
     again = transient if result.ok or (permanent and recipients <= set(result.refused)) else {}
     retry_at = now + max(backoff(1), throttle[0] if throttle else timedelta(0))
     values: dict[str, Any]
-    with deps.db.transaction() as s:
-        refusals.record_bounces(s, deps, row, permanent, now)
-        if throttle is not None:
-            send_window.pause(s, now + throttle[0], throttle[1], now)
+    # Most sends only change the row's status: a Core statement, no ORM session to build.
+    plain = not permanent and throttle is None and not again
+    with deps.db.connection() if plain else deps.db.transaction() as s:
         note = ""
-        if again:
-            out = refusals.retry(row, again, retry_at)
-            while not enqueue(s, deps, out, now):  # taken before (a resend by hand, refused)
-                out = dataclasses.replace(out, key=refusals.retry_key(out.key))
-            note = f"; {', '.join(again)} again as {out.key}"
+        if isinstance(s, Session):
+            refusals.record_bounces(s, deps, row, permanent, now)
+            if throttle is not None:
+                send_window.pause(s, now + throttle[0], throttle[1], now)
+            if again:
+                out = refusals.retry(row, again, retry_at)
+                while not enqueue(s, deps, out, now):  # taken before (a resend by hand)
+                    out = dataclasses.replace(out, key=refusals.retry_key(out.key))
+                note = f"; {', '.join(again)} again as {out.key}"
         if result.uncertain:  # as after a crash mid-send: once more after the grace
             values = {
                 "status": "uncertain",

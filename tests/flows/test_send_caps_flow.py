@@ -117,6 +117,14 @@ def _accepted(relay: CappedRelay) -> list[str]:
     return [rcpt for env in relay.accepted for rcpt in env.rcpt_tos]
 
 
+def _answers_first(relay: CappedRelay, answers: int) -> bool:
+    """The answers (p0…) were taken before any bulk mail. The two connections' sends overlap,
+    so one connection may finish a topic taken after the last answer while the other is still
+    sending that answer: each answer is among the first `answers` + 1 the relay took."""
+    first = set(_accepted(relay)[: answers + 1])
+    return {f"p{i}@example.net" for i in range(answers)} <= first
+
+
 def _message_ids(relay: CappedRelay) -> list[str]:
     ids = []
     for env in relay.accepted:
@@ -143,7 +151,7 @@ def test_a_relay_that_throttles_after_n_a_minute(prog: Program) -> None:
     relay = CappedRelay(clock, per_minute=5, stage="rcpt")
     _run(prog, relay, clock, NOW + timedelta(hours=2))
     _settled(prog, relay, 15)
-    assert _accepted(relay)[:3] == ["p0@example.net", "p1@example.net", "p2@example.net"]
+    assert _answers_first(relay, 3)
     assert relay.refusals, "the relay never throttled: the test proves nothing"
     # After a refusal nothing is tried until the pause is over (the rows already in flight on
     # the other connection are refused at the same instant).
@@ -158,7 +166,7 @@ def test_a_relay_that_answers_a_daily_quota_error(prog: Program) -> None:
     relay = CappedRelay(clock, per_day=8, stage="data")
     _run(prog, relay, clock, NOW + timedelta(days=2))
     rows = _settled(prog, relay, 12)
-    assert _accepted(relay)[:2] == ["p0@example.net", "p1@example.net"]
+    assert _answers_first(relay, 2)
     assert relay.refusals and all("5.4.5" in r for _, r in relay.refusals)
     last = max(r.sent_at for r in rows if r.sent_at)
     assert NOW + timedelta(days=1) <= last <= NOW + timedelta(days=1, hours=1)  # the day opened
@@ -180,7 +188,7 @@ def test_caps_known_to_mailbot_are_never_hit_and_survive_a_restart(
         _settled(prog, relay, 15)
         assert relay.refusals == []
         assert passes[-1] == NOW + timedelta(minutes=2)  # 15 at 5 a minute: 0, 1 and 2 minutes
-        assert _accepted(relay)[:3] == ["p0@example.net", "p1@example.net", "p2@example.net"]
+        assert _answers_first(relay, 3)
 
 
 def test_a_pause_is_kept_across_a_restart(prog: Program) -> None:
