@@ -80,4 +80,3 @@ def confirm_reply(
         ),
         now,
     )
-

@@ -61,9 +61,7 @@ def _count_recipients() -> None:
             sa.or_(outbox.c.status != "sent", outbox.c.sent_at >= since)
         )
     ).all()
-    counts = [
-        {"row_id": row_id, "n": len(_list(to)) + len(_list(cc))} for row_id, to, cc in rows
-    ]
+    counts = [{"row_id": row_id, "n": len(_list(to)) + len(_list(cc))} for row_id, to, cc in rows]
     wide = [c for c in counts if c["n"] != 1]
     if wide:
         bind.execute(
