@@ -391,6 +391,9 @@ ES = _rows(
 )  # fmt: skip
 
 PHRASES: dict[str, tuple[Row, ...]] = {"en": EN, "fr": FR, "es": ES}
+# Every row's pattern at once: most sentences match none, and one search of this is ~6x
+# cheaper than a search a row (~160 rows).
+_ANY_ROW = re.compile("|".join(f"(?:{r.pattern.pattern})" for rs in PHRASES.values() for r in rs))
 
 # What turns a command row off for one sentence (the FAQ rows still apply).
 _NEGATION = re.compile(
@@ -520,6 +523,8 @@ def _match_sentence(sentence: str) -> list[_Found]:
     when it is a command, any other command the rest of the sentence asks for ("pause me, or
     maybe I should leave the program"): the caller makes two commands a question."""
     cleaned = _clean(sentence[:_MAX_SENTENCE])
+    if not _ANY_ROW.search(cleaned):
+        return []
     commands_ok = not (_CONDITION.match(cleaned) or _NOT_A_REQUEST.match(cleaned))
     found: list[_Found] = []
     first = (0, 0)  # the first command's span: another must lie outside it
