@@ -55,8 +55,8 @@ from mailbot.domain.textutil import (
     strip_tags,
 )
 
-MAX_SCAN_CHARS = 40_000  # of a reply's text read (the survey mail itself is ~2 kB)
-MAX_LINES = 400
+MAX_SCAN_CHARS = 16_000  # of a reply's text read (the survey mail itself is ~2 kB)
+MAX_LINES = 200  # a line costs up to ~10 µs (it is folded, accents and all, and matched)
 MAX_LINE_CHARS = 2_000
 _LABEL_SCAN = 200  # characters of a line a label and its separator may take (labels: <= 60)
 
