@@ -1,9 +1,9 @@
 """Bytes and raw header values → text, whatever the charset or encoding claims.
 
 Decides how inbound text is decoded: a declared charset when it works, else UTF-8, else
-Latin-1 (never an exception); RFC 2047 encoded words decoded; every decoded header value on one
-line, without line breaks of any kind (an encoded word may hold CR LF). Every scan here is
-linear in its input.
+Latin-1 (never an exception); RFC 2047 encoded words decoded (the first `MAX_ENCODED_WORDS`
+of a value); every decoded header value on one line, without line breaks of any kind (an
+encoded word may hold CR LF). Every scan here is linear in its input.
 
 Must not: do I/O or read the clock.
 """
@@ -14,7 +14,8 @@ import binascii
 import codecs
 import re
 
-MAX_HEADER_CHARS = 8_000  # of one header value decoded; the rest is dropped (~8 µs a word)
+MAX_HEADER_CHARS = 8_000  # of one header value decoded; the rest is dropped
+MAX_ENCODED_WORDS = 100  # decoded of one value (~5 µs each); the rest stay as written
 MAX_BLOCK_LINES = 2_000  # lines of a header block read as text (DSN fields, returned headers)
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
@@ -102,16 +103,17 @@ def _decode_word(charset: str, encoding: str, payload: str) -> str | None:
 
 
 def decode_words(text: str) -> str:
-    """RFC 2047 encoded words in `text` decoded (whitespace between two of them dropped)."""
+    """RFC 2047 encoded words in `text` decoded (whitespace between two of them dropped), the
+    first MAX_ENCODED_WORDS of them."""
     if "=?" not in text:
         return text
-    text = _WS_BETWEEN_EW.sub(r"\1\2", text)
+    text = _WS_BETWEEN_EW.sub(r"\1\2", text, count=MAX_ENCODED_WORDS - 1)
 
     def repl(m: re.Match[str]) -> str:
         decoded = _decode_word(m.group(1), m.group(2), m.group(3))
         return m.group(0) if decoded is None else decoded
 
-    return _ENCODED_WORD.sub(repl, text)
+    return _ENCODED_WORD.sub(repl, text, count=MAX_ENCODED_WORDS)
 
 
 def decode_header_value(value: object) -> str:

@@ -27,14 +27,14 @@ from collections.abc import Iterator
 from email.feedparser import FeedParser
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy, Policy
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from mailbot.mail.decode import FOLD, unsurrogate
 
 MAX_DEPTH = 10  # multipart / message nesting followed (a bounce of a forward: ~6)
 MAX_PARTS = 500  # MIME parts looked at before giving up on the rest
 PARSE_PARTS = 200  # parts the parser may build (~35 µs each; a real mail has a few)
-PARSE_FIELDS = 2_000  # header fields the parser may read, all parts together (~3 µs each)
+PARSE_FIELDS = 1_000  # header fields the parser may read, all parts together (~8 µs each)
 # Lines the parser may read (~0.8 µs each, ~380 kB of base64: the text parts come first); a
 # line inside n nested parts counts (8 + n) / 8: it is checked against every open boundary.
 PARSE_LINES = 5_000
@@ -136,7 +136,7 @@ def parse_bytes(data: bytes, defects: list[str]) -> Message:
             made.append(part)  # the root (once the one FeedParser tries is cleared)
         return part
 
-    parser: FeedParser[Part] = FeedParser(factory, policy=cast("Policy[Part]", _POLICY))
+    parser = _Parser(budget, factory, policy=cast("Policy[Part]", _POLICY))
     budget.parts = 0  # FeedParser tried the factory once
     made.clear()
     raw = _cut_header_block(data, defects)
@@ -157,6 +157,28 @@ def parse_bytes(data: bytes, defects: list[str]) -> Message:
             return _checked(root, budget, defects)
         feed.run(text, body_start, len(text))
     return _checked(parser.close(), budget, defects)
+
+
+if TYPE_CHECKING:
+    _FeedParser = FeedParser[Part]
+else:  # not subscriptable at run time
+    _FeedParser = FeedParser
+
+
+class _Parser(_FeedParser):
+    """The stdlib feed parser, given at most PART_FIELDS lines of a part's header block: it
+    parses a block's lines all at once when the block ends (~8 µs a field), so the caps
+    checked between chunks could come a few thousand fields late."""
+
+    def __init__(self, budget: _Budget, factory: Any, policy: Policy[Part]) -> None:
+        super().__init__(factory, policy=policy)
+        self.budget = budget
+
+    def _parse_headers(self, lines: list[str]) -> None:
+        if len(lines) > PART_FIELDS:
+            self.budget.dropped += len(lines) - PART_FIELDS
+            lines = lines[:PART_FIELDS]
+        super()._parse_headers(lines)  # type: ignore[misc]
 
 
 def _checked(root: Message, budget: _Budget, defects: list[str]) -> Message:
@@ -233,25 +255,55 @@ _HEADER_END = re.compile(rb"\n\r?\n")
 def _cut_header_block(text: bytes, defects: list[str]) -> bytes:
     """The message with at most TOP_HEADER_LINES lines of its own header block (to the first
     blank line): the first half (our server's trace and authentication fields) and the last
-    (the sender's own); a line longer than HEADER_LINE_CHARS as its head and tail."""
+    (the sender's own); a line longer than HEADER_LINE_CHARS as its head and tail. Lines are
+    found one `find` at a time, so a block of megabytes is not split and copied whole."""
     m = _HEADER_END.search(text)
     end = m.start() + 1 if m else len(text)
     count = text.count(b"\n", 0, end)
     if count <= TOP_HEADER_LINES and end <= HEADER_LINE_CHARS:
         return text  # no line of it can be too long
-    lines = text[:end].split(b"\n")
     if count > TOP_HEADER_LINES:
         half = TOP_HEADER_LINES // 2
         defects.append(f"more than {TOP_HEADER_LINES} header lines; the middle ones ignored")
-        lines = lines[:half] + lines[-half - 1 :]
-    if any(len(line) > HEADER_LINE_CHARS for line in lines):
+        spans = _first_lines(text, end, half) + _last_lines(text, end, half + 1)
+    else:
+        spans = _first_lines(text, end, count + 1)
+    lines: list[bytes] = []
+    for start, stop in spans:
+        if stop - start > HEADER_LINE_CHARS:
+            lines.append(
+                text[start : start + HEADER_LINE_HEAD] + b" " + text[stop - HEADER_LINE_TAIL : stop]
+            )
+        else:
+            lines.append(text[start:stop])
+    if any(stop - start > HEADER_LINE_CHARS for start, stop in spans):
         defects.append(f"a header line longer than {HEADER_LINE_CHARS} characters; cut")
-        lines = [_ends(line) if len(line) > HEADER_LINE_CHARS else line for line in lines]
     return b"\n".join(lines) + text[end:]
 
 
-def _ends(line: bytes) -> bytes:
-    return line[:HEADER_LINE_HEAD] + b" " + line[-HEADER_LINE_TAIL:]
+def _first_lines(text: bytes, end: int, n: int) -> list[tuple[int, int]]:
+    """(start, stop) of the first `n` lines of text[:end] (the last may run to `end`)."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for _ in range(n):
+        newline = text.find(b"\n", pos, end)
+        if newline < 0:
+            spans.append((pos, end))
+            break
+        spans.append((pos, newline))
+        pos = newline + 1
+    return spans
+
+
+def _last_lines(text: bytes, end: int, n: int) -> list[tuple[int, int]]:
+    """(start, stop) of the last `n` lines of text[:end], which has more than `n` of them."""
+    spans: list[tuple[int, int]] = []
+    stop = end
+    for _ in range(n):
+        newline = text.rfind(b"\n", 0, stop)
+        spans.append((newline + 1, stop))
+        stop = newline
+    return spans[::-1]
 
 
 def content_type(part: Message) -> str:

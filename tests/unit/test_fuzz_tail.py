@@ -15,7 +15,13 @@ import pytest
 from mailbot.domain import autoreply, bounce_text
 from mailbot.domain.textutil import fold
 from mailbot.mail import mime
-from mailbot.mail.decode import decode_header_value, decode_words, one_line, unfold
+from mailbot.mail.decode import (
+    MAX_ENCODED_WORDS,
+    decode_header_value,
+    decode_words,
+    one_line,
+    unfold,
+)
 from mailbot.mail.parse import parse_message
 
 _BODIES = [
@@ -111,3 +117,23 @@ def test_month_names_grouped_by_letter_match_as_the_flat_alternation() -> None:
         reference = re.compile(pattern.pattern.replace(autoreply._MONTH_RE, flat), pattern.flags)
         got = [(m.span(), m.groups()) for m in pattern.finditer(text)]
         assert got == [(m.span(), m.groups()) for m in reference.finditer(text)], kind
+
+
+def test_a_value_decodes_its_first_max_encoded_words() -> None:
+    decoded = decode_words(" ".join(["=?utf-8?q?caf=C3=A9?="] * (MAX_ENCODED_WORDS + 5)))
+    assert decoded.startswith("café" * MAX_ENCODED_WORDS)
+    assert decoded.count("=?utf-8?q?caf=C3=A9?=") == 5
+
+
+def test_a_part_header_block_is_parsed_up_to_part_fields_lines() -> None:
+    part_head = "".join(f"X-{i}: v\n" for i in range(5_000))
+    raw = (
+        "From: a@example.net\nContent-Type: multipart/mixed; boundary=b\n\n"
+        f"--b\n{part_head}Content-Type: text/plain\n\nHi\n--b--\n"
+    ).encode()
+    defects: list[str] = []
+    root = mime.parse_bytes(raw, defects)
+    parts = root.get_payload()
+    assert isinstance(parts, list) and len(parts) == 1
+    assert len(parts[0]) == mime.PART_FIELDS
+    assert f"a part with more than {mime.PART_FIELDS} header fields; the rest ignored" in defects
