@@ -10,7 +10,8 @@ more once it has built `PARSE_PARTS` parts, `PARSE_FIELDS` header fields or read
 `PARSE_LINES` lines or `PARSE_BODY_CHARS` characters after the header block (it costs
 microseconds per line, part and field: 10 MB of short lines took 7 s, and each line is
 checked against the boundary of every open multipart; parse time was most of the fuzz
-benchmark's p99, hence caps no real mail reaches before its text parts); a
+benchmark's p99, hence caps no real mail reaches before its text parts), and is given at
+most `PART_FIELDS` lines of a part's header block (it parses a block all at once); a
 multipart or message part nested `MAX_DEPTH` deep is kept as an opaque leaf (1,000 levels
 raised RecursionError); a delivery-status part is kept as text, read by `mail.dsn` with
 its own caps (the parser made a message of every blank-line-separated block); the structural
