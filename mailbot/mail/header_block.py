@@ -22,10 +22,10 @@ import hashlib
 import re
 
 from mailbot.domain.model import Inbound
-from mailbot.mail.addresses import parse_addresses, parse_ids, parse_sender
+from mailbot.mail.addresses import parse_addresses, parse_ids
 from mailbot.mail.decode import decode_bytes, decode_header_value
 from mailbot.mail.mime import STRUCTURE_HEADER_CHARS
-from mailbot.mail.parse import parse_date
+from mailbot.mail.parse import envelope_fields
 
 MAX_BYTES = 32_768  # of a header block read here; a longer one goes to parse_message
 MAX_FIELDS = 200  # lines of a header block read here (the email parser's caps are far above)
@@ -85,17 +85,7 @@ def _inbound(fields: list[tuple[str, list[str]]], head: bytes) -> Inbound | None
     charset = _text_plain_charset(raw_values.get("content-type", [None])[0])
     if charset is None:
         return None
-    from_name, from_addr = parse_sender(raw_values.get("from", []), defects)
-    if not from_addr:
-        defects.append("missing or unreadable From")
-    mids = parse_ids(raw_values.get("message-id", ()))
-    if not mids:
-        defects.append("missing Message-ID")
-    date_values = headers.get("date", ())
-    date = parse_date(date_values[0]) if date_values else None
-    if date_values and date is None:
-        defects.append("unreadable Date")
-    return_path = next((a for _, a in parse_addresses(raw_values.get("return-path", ()))), "")
+    from_name, from_addr, mids, date, return_path = envelope_fields(raw_values, headers, defects)
     decode_bytes(b"", charset or None, defects)  # an unknown charset is a defect there too
 
     def addrs(name: str) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import parsedate_to_datetime
@@ -51,6 +52,28 @@ _DSN_FIELDS = _TYPED_FIELDS | {  # RFC 3464 §2.2, §2.3: a block with none of t
     "final-log-id",
     "will-retry-until",
 }
+
+
+def envelope_fields(
+    raw_values: Mapping[str, Sequence[str]],
+    headers: Mapping[str, Sequence[str]],
+    defects: list[str],
+) -> tuple[str, str, tuple[str, ...], datetime | None, str]:
+    """(From name, From address, Message-IDs, Date, Return-Path) of a header block, each read
+    strictly; what is missing or unreadable is added to `defects`. One reading for the whole
+    parse and the partner-mail header reader (`mail.header_block`)."""
+    from_name, from_addr = parse_sender(list(raw_values.get("from", ())), defects)
+    if not from_addr:
+        defects.append("missing or unreadable From")
+    mids = parse_ids(raw_values.get("message-id", ()))
+    if not mids:
+        defects.append("missing Message-ID")
+    date_values = headers.get("date", ())
+    date = parse_date(date_values[0]) if date_values else None
+    if date_values and date is None:
+        defects.append("unreadable Date")
+    return_path = next((a for _, a in parse_addresses(raw_values.get("return-path", ()))), "")
+    return from_name, from_addr, mids, date, return_path
 
 
 def parse_date(value: str) -> datetime | None:
@@ -205,23 +228,7 @@ def _parse(data: bytes, digest: str) -> Inbound:
     def addrs(name: str) -> list[tuple[str, str]]:
         return parse_addresses(raw_values.get(name, ()))
 
-    from_name, from_addr = parse_sender(raw_values.get("from", []), defects)
-    if not from_addr:
-        defects.append("missing or unreadable From")
-
-    mids = parse_ids(raw_values.get("message-id", ()))
-    if not mids:
-        defects.append("missing Message-ID")
-
-    date_values = headers.get("date", ())
-    date = parse_date(date_values[0]) if date_values else None
-    if date_values and date is None:
-        defects.append("unreadable Date")
-
-    return_path = ""
-    for _, addr in addrs("return-path"):
-        return_path = addr
-        break
+    from_name, from_addr, mids, date, return_path = envelope_fields(raw_values, headers, defects)
 
     content_type, text, html_raw, dsn_message, dsn, returned = _read_body(msg, defects)
 
