@@ -24,20 +24,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import random
-import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from aiosmtpd.smtp import SMTP as AiosmtpdServer
 from sqlalchemy import select
 
 from mailbot import settings as settings_mod
@@ -48,7 +43,7 @@ from mailbot.domain.model import Outgoing
 from mailbot.edges.smtp import SmtpSender, SmtpSettings
 from mailbot.edges.tables import Outbox
 from mailbot.flows import outbox
-from tests.support.relay import CappedRelay, Clock
+from tests.support.relay import CappedRelay, Clock, serving
 
 T0 = datetime(2027, 3, 2, 9, 0, tzinfo=UTC)
 PASS = timedelta(seconds=30)
@@ -63,25 +58,6 @@ class Result:
     slowest_pass_s: float
     wall_s: float
     sent: int
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def _serving(handler: Any) -> AsyncIterator[int]:
-    port = _free_port()
-    server = await asyncio.get_running_loop().create_server(
-        lambda: AiosmtpdServer(handler, hostname="relay.bench"), "127.0.0.1", port
-    )
-    try:
-        yield port
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 def _deps(root: Path, cap: int) -> Deps:
@@ -133,7 +109,7 @@ async def _run(deps: Deps, cap: int) -> tuple[CappedRelay, int, float]:
     clock = Clock(T0)
     relay = CappedRelay(clock, per_minute=cap, stage="rcpt")
     passes, slowest = 0, 0.0
-    async with _serving(relay) as port:
+    async with serving(relay) as port:
         smtp = SmtpSettings("127.0.0.1", port, None, None, "none", timeout=10.0)
         deps = replace(deps, sender=lambda: SmtpSender(smtp))
         while True:

@@ -4,18 +4,14 @@ server in the test's own event loop (or to a port where nothing listens)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email
 import email.policy
-import socket
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP as AiosmtpdServer
 from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import select
 
@@ -25,7 +21,7 @@ from mailbot.edges.smtp import SmtpSender, SmtpSettings
 from mailbot.edges.tables import BounceEvent, Outbox, Person
 from mailbot.flows import intake, letters, outbox, refusals
 from tests.support.program import Program, application
-from tests.support.relay import Recorder
+from tests.support.relay import Recorder, free_port, serving
 
 NOW = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
 
@@ -37,26 +33,6 @@ def prog(tmp_path: Path, db_url: str) -> Program:
     p.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def _serving(handler: Any) -> AsyncIterator[int]:
-    port = _free_port()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: AiosmtpdServer(handler, hostname="relay.test"), "127.0.0.1", port
-    )
-    try:
-        yield port
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
 def _use(prog: Program, port: int, tls: str = "none", user: str | None = None) -> None:
     settings = SmtpSettings("127.0.0.1", port, user, "pw" if user else None, tls, timeout=5.0)  # type: ignore[arg-type]
     prog.deps = replace(prog.deps, sender=lambda: SmtpSender(settings))
@@ -64,7 +40,7 @@ def _use(prog: Program, port: int, tls: str = "none", user: str | None = None) -
 
 def _deliver(prog: Program, handler: Any, when: datetime) -> outbox.DeliverReport:
     async def go() -> outbox.DeliverReport:
-        async with _serving(handler) as port:
+        async with serving(handler) as port:
             _use(prog, port)
             return await outbox.deliver(prog.deps, when)
 
@@ -93,7 +69,7 @@ def _message_id(content: bytes | str | None) -> str:
 
 def test_a_relay_down_for_hours_delays_mail_and_one_down_for_days_fails_it(prog: Program) -> None:
     _answers(prog)
-    _use(prog, _free_port())  # nothing listens: connection refused, a transient failure
+    _use(prog, free_port())  # nothing listens: connection refused, a transient failure
     t = NOW
     while t <= NOW + timedelta(hours=3):  # the daemon delivers every 30 s; minutes suffice
         asyncio.run(outbox.deliver(prog.deps, t))
@@ -107,7 +83,7 @@ def test_a_relay_down_for_hours_delays_mail_and_one_down_for_days_fails_it(prog:
 
 def test_transient_failures_end_after_give_up_after_days(prog: Program) -> None:
     _answers(prog)
-    _use(prog, _free_port())
+    _use(prog, free_port())
     days = prog.deps.settings.smtp.give_up_after_days
     t = NOW
     while _rows(prog)[0].status == "pending":
@@ -133,7 +109,7 @@ def test_a_relay_without_starttls_or_auth_leaves_rows_pending(
     _answers(prog)
 
     async def go() -> outbox.DeliverReport:
-        async with _serving(Recorder()) as port:
+        async with serving(Recorder()) as port:
             _use(prog, port, tls, user)
             return await outbox.deliver(prog.deps, NOW)
 
@@ -223,7 +199,7 @@ def test_a_relay_greeting_us_with_554_fails_nothing(prog: Program) -> None:
         writer.close()
 
     async def go() -> outbox.DeliverReport:
-        port = _free_port()
+        port = free_port()
         server = await asyncio.start_server(greet, "127.0.0.1", port)
         try:
             _use(prog, port)

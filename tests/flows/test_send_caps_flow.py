@@ -8,20 +8,16 @@ the caps counted from the outbox's own record, and a pause kept across a restart
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email
 import email.policy
 import itertools
 import re
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP as AiosmtpdServer
 from sqlalchemy import select
 
 from mailbot.contexts.samples import SAMPLES
@@ -31,7 +27,7 @@ from mailbot.edges.tables import BounceEvent, Outbox, Person, SendPause
 from mailbot.flows import intake, outbox
 from mailbot.flows.send_window import backlog, digest_backlog, pause
 from tests.support.program import Program, application
-from tests.support.relay import CappedRelay, Clock
+from tests.support.relay import CappedRelay, Clock, serving
 
 NOW = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
 
@@ -45,26 +41,6 @@ def _program(tmp_path: Path, db_url: str, caps: str = "") -> Iterator[Program]:
 @pytest.fixture
 def prog(tmp_path: Path, db_url: str) -> Iterator[Program]:
     yield from _program(tmp_path, db_url)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def _serving(handler: Any) -> AsyncIterator[int]:
-    port = _free_port()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: AiosmtpdServer(handler, hostname="relay.test"), "127.0.0.1", port
-    )
-    try:
-        yield port
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 def _queue(prog: Program, topics: int, answers: int) -> None:
@@ -96,7 +72,7 @@ def _run(prog: Program, relay: CappedRelay, clock: Clock, until: datetime) -> li
     passes: list[datetime] = []
 
     async def go() -> None:
-        async with _serving(relay) as port:
+        async with serving(relay) as port:
             settings = SmtpSettings("127.0.0.1", port, None, None, "none", timeout=5.0)
             prog.deps = replace(prog.deps, sender=lambda: SmtpSender(settings))
             while clock.now <= until:

@@ -4,10 +4,14 @@ clock (throttling per minute, a daily quota)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from aiosmtpd.smtp import SMTP as AiosmtpdServer
 from aiosmtpd.smtp import Envelope, Session
 
 
@@ -106,3 +110,25 @@ class CappedRelay(Recorder):
             return refusal
         self.sent.append((self.clock(), len(envelope.rcpt_tos)))
         return await super().handle_DATA(server, session, envelope)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serving(handler: Any) -> AsyncIterator[int]:
+    """An aiosmtpd relay with `handler` on a free loopback port, in the running event loop."""
+    port = free_port()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: AiosmtpdServer(handler, hostname="relay.test"), "127.0.0.1", port
+    )
+    try:
+        yield port
+    finally:
+        server.close()
+        await server.wait_closed()
