@@ -77,6 +77,7 @@ def _imap_factory(
         folder=s.folder,
         processed_folder=s.processed_folder,
         quarantine_folder=s.quarantine_folder,
+        hold_folder=settings.partner_hold,
         batch_size=s.batch_size,
         ca_file=s.ca_file or None,
         max_message_bytes=settings.program.max_message_bytes,
@@ -129,8 +130,11 @@ def build(settings: Settings, *, templates: str | None = None) -> Deps:
         inbox, sent = maildir_paths(settings)
         limit = settings.program.max_message_bytes
 
+        i = settings.imap
+        folders = (i.processed_folder, i.quarantine_folder, settings.partner_hold)
+
         def mailbox(folder: str | None = None) -> Mailbox:
-            return MaildirMailbox(inbox, limit, folder=folder)
+            return MaildirMailbox(inbox, limit, folder=folder, folders=folders)
 
         writer = EmlDirSender(sent)  # one numbering per folder for all delivery workers
         return Deps(settings, db, renderer, mailbox, lambda: writer)

@@ -68,6 +68,9 @@ class ImapSection:
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
+    # Partners' mail waits here for privacy.partner_mail_days instead of being expunged at
+    # once; created on demand, used only when that setting is above 0.
+    partner_hold_folder: str = "Partner-mail"
     batch_size: int = 100
     poll_seconds: int = 60
     idle: bool = True
@@ -175,6 +178,9 @@ class PrivacySection:
 
     retain_months: int = 24  # inactive and in no running or future round this long → erased
     processed_mail_days: int = 90  # handled (and quarantined) program mail kept this long
+    # Partners' conversation, once recorded: 0 = expunged at once; N = moved to
+    # imap.partner_hold_folder and removed N days after it arrived.
+    partner_mail_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,11 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.program.timezone)
+
+    @property
+    def partner_hold(self) -> str:
+        """The folder recorded partner mail waits in; "" when it is expunged at once."""
+        return self.imap.partner_hold_folder if self.privacy.partner_mail_days else ""
 
 
 _SECTIONS: dict[str, type] = {
@@ -412,6 +423,7 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("privacy.retain_months: expected 1 to 120 months")
     if not 1 <= s.privacy.processed_mail_days <= 3650:
         raise ConfigError("privacy.processed_mail_days: expected 1 to 3650 days")
+    _validate_partner_hold(s)
     if not s.database.url:
         raise ConfigError("database.url: empty")
     prog = ProgramSettings(**{**p.__dict__, "address": address, "coordinators": coordinators})
@@ -433,6 +445,26 @@ def _with_limits(
 def oauth_used(s: Settings) -> bool:
     """Whether IMAP or SMTP logs in with OAuth2 (SMTP without a username does not log in)."""
     return s.imap.auth == "oauth2" or (s.smtp.auth == "oauth2" and bool(s.smtp.username))
+
+
+def _validate_partner_hold(s: Settings) -> None:
+    days, hold = s.privacy.partner_mail_days, s.imap.partner_hold_folder
+    if not 0 <= days <= 3650:
+        raise ConfigError(
+            f"privacy.partner_mail_days: expected 0 (expunged at once) to 3650 days, got {days}"
+        )
+    if not days:
+        return
+    if not hold.strip():
+        raise ConfigError("imap.partner_hold_folder: empty (needed when partner_mail_days > 0)")
+    # Held mail moved into the watched folder would be read again for ever; into Processed or
+    # Quarantine it would be emptied on their schedule, not partner_mail_days'.
+    taken = {s.imap.folder, s.imap.processed_folder, s.imap.quarantine_folder, "INBOX"}
+    if hold.upper() == "INBOX" or hold in taken:
+        raise ConfigError(
+            f"imap.partner_hold_folder: {hold!r} is already the watched, Processed or "
+            "Quarantine folder; partner mail needs a folder of its own"
+        )
 
 
 def _validate_ladder(lad: LadderSection) -> None:

@@ -86,6 +86,7 @@ class ImapSettings:
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
+    hold_folder: str = ""  # partners' mail waiting to be emptied ("" = none: expunged at once)
     batch_size: int = 100
     timeout: float = 30.0
     ca_file: str | None = None
@@ -537,7 +538,9 @@ class ImapMailbox:
         await self._login(conn)
         await self._cmd(conn, client.protocol.capability())  # the login reply's list is unparsed
         conn.caps = frozenset(c.upper() for c in client.protocol.capabilities)
-        for folder in dict.fromkeys((s.processed_folder, s.quarantine_folder)):
+        for folder in dict.fromkeys(
+            f for f in (s.processed_folder, s.quarantine_folder, s.hold_folder) if f
+        ):
             resp = await self._cmd(conn, client.list('""', _quote(folder)))
             if not any(resp.lines[:-1]):  # "* LIST" data lines, stripped of "LIST"
                 made = await self._cmd(conn, client.create(_quote(folder)), check=False)

@@ -36,10 +36,15 @@ from mailbot.edges.ports import Fetched, SendResult
 
 class MaildirMailbox:
     def __init__(
-        self, root: Path | str, max_message_bytes: int = 10_000_000, folder: str | None = None
+        self,
+        root: Path | str,
+        max_message_bytes: int = 10_000_000,
+        folder: str | None = None,
+        folders: Sequence[str] = ("Processed", "Quarantine"),
     ) -> None:
         self.root = Path(root)
         self.folder = None if folder in (None, "INBOX") else folder
+        self.folders = tuple(f for f in folders if f)  # made on connect, as the IMAP edge does
         self.max_message_bytes = max_message_bytes
         self._top: mailbox.Maildir | None = None
         self._box: mailbox.Maildir | None = None
@@ -54,7 +59,7 @@ class MaildirMailbox:
     async def connect(self) -> None:
         self.root.parent.mkdir(parents=True, exist_ok=True)
         self._top = mailbox.Maildir(self.root, create=True)
-        for name in ("Processed", "Quarantine"):
+        for name in self.folders:
             if name not in self._top.list_folders():
                 self._top.add_folder(name)
         self._box = self._top.get_folder(self.folder) if self.folder else self._top

@@ -294,11 +294,14 @@ def _failure(error: BaseException) -> str:
 
 
 async def _file(deps: Deps, box: Mailbox, folder: str, done: dict[str, list[int]]) -> None:
-    """Move committed messages out of the inbox (partner mail: expunged, never kept) and
+    """Move committed messages out of the inbox (partner mail: expunged, or moved to the
+    holding folder the retention pass empties after `privacy.partner_mail_days`) and
     remember the highest UID filed."""
-    imap = deps.settings.imap
+    imap, hold = deps.settings.imap, deps.settings.partner_hold
     filed = done[PROCESSED] + done[QUARANTINED] + done[PARTNER]
-    if done[PARTNER]:
+    if done[PARTNER] and hold:
+        await box.move(done[PARTNER], hold)
+    elif done[PARTNER]:
         await box.expunge(done[PARTNER])
     if done[PROCESSED]:
         await box.move(done[PROCESSED], imap.processed_folder)
