@@ -129,6 +129,8 @@ class AutomaticCounts(TypedDict):
     silent_reports: int  # "my partner does not answer", left to the ladder and the pool
     erased_inactive: int  # people erased by retention (inactive privacy.retain_months)
     expired_mail: int  # handled and quarantined messages removed by age (retention)
+    # partners' mail emptied from the holding folder by age (privacy.partner_mail_days > 0)
+    expired_partner_mail: int
     erased_mail: int  # messages removed from the program folders by DELETE MY DATA
 
 

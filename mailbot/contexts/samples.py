@@ -564,6 +564,7 @@ DIGEST_WEEK: DigestMail = {
         "silent_reports": 2,
         "erased_inactive": 3,
         "expired_mail": 410,
+        "expired_partner_mail": 1250,
         "erased_mail": 6,
     },
     "unchanged": 2,

@@ -9,8 +9,9 @@ Decides, from plain facts, three things:
   before `now`. A wish to take part again (an application, CONTINUE) counts through the
   application it files, not through `Person.wants_next_round`, which an application that was
   never matched leaves set for ever;
-- before which day handled and quarantined program mail is removed from the mailbox
-  (`mail_cutoff`: IMAP `SEARCH BEFORE` takes a day, so the cutoff is the first day kept).
+- before which day handled and quarantined program mail, and partners' mail held in the
+  holding folder, is removed from the mailbox (`mail_cutoff`: IMAP `SEARCH BEFORE` takes a
+  day, so the cutoff is the first day kept).
 `RemovalCounts` is what a pass removed; `total` sums passes (the digest's "removed this week").
 
 Must not: do I/O or read the clock.
@@ -39,22 +40,27 @@ class PersonFacts:
 
 @dataclass(frozen=True, slots=True)
 class RemovalCounts:
-    """What retention removed: people erased, handled and quarantined messages expunged."""
+    """What retention removed: people erased, handled and quarantined messages expunged,
+    partners' messages emptied from the holding folder."""
 
     people: int = 0
     processed_mail: int = 0
     quarantined_mail: int = 0
+    partner_mail: int = 0
 
     def __add__(self, other: RemovalCounts) -> RemovalCounts:
         return RemovalCounts(
             self.people + other.people,
             self.processed_mail + other.processed_mail,
             self.quarantined_mail + other.quarantined_mail,
+            self.partner_mail + other.partner_mail,
         )
 
     @property
     def any(self) -> bool:
-        return bool(self.people or self.processed_mail or self.quarantined_mail)
+        return bool(
+            self.people or self.processed_mail or self.quarantined_mail or self.partner_mail
+        )
 
 
 def total(counts: Iterable[RemovalCounts]) -> RemovalCounts:

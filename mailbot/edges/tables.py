@@ -324,6 +324,8 @@ class RetentionRun(Base):
     people: Mapped[int] = mapped_column(Integer, default=0)  # erased after retain_months
     processed_mail: Mapped[int] = mapped_column(Integer, default=0)  # expunged from Processed
     quarantined_mail: Mapped[int] = mapped_column(Integer, default=0)  # expunged from Quarantine
+    # partners' mail emptied from imap.partner_hold_folder after privacy.partner_mail_days
+    partner_mail: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MailboxErasure(Base):

@@ -8,7 +8,9 @@ Once a day (`domain.retention.retention_due`, the program's time zone), in this 
    the day, it never erases twice);
 2. the Processed and Quarantine folders lose the messages received before
    `domain.retention.mail_cutoff` (IMAP `UID SEARCH BEFORE` + expunge, `Mailbox.
-   delete_older_than`); the counts are added to the pass's row.
+   delete_older_than`) of `privacy.processed_mail_days`, and the partner-mail holding folder
+   (when `privacy.partner_mail_days` > 0) those before the cutoff of that many days; the
+   counts are added to the pass's row, partner mail apart.
 3. the erased people's messages leave the program folders (`flows.mailbox_erasure`).
 `removal_counts` gives the digest what was removed since a date, as counts.
 """
@@ -141,9 +143,8 @@ def _forget_sent_exports(session: Session) -> None:
     )
 
 
-async def _expunge(deps: Deps, folder: str, now: datetime) -> int:
-    settings = deps.settings
-    cutoff = mail_cutoff(now, settings.privacy.processed_mail_days, settings.program.timezone)
+async def _expunge(deps: Deps, folder: str, days: int, now: datetime) -> int:
+    cutoff = mail_cutoff(now, days, deps.settings.program.timezone)
     box = deps.mailbox(folder)
     await box.connect()
     try:
@@ -161,17 +162,25 @@ async def retention_job(deps: Deps, now: datetime) -> str:
             return ""
         people = _erase_due(s, deps, now)
         _forget_sent_exports(s)
-        run = RetentionRun(at=now, people=people, processed_mail=0, quarantined_mail=0)
+        run = RetentionRun(
+            at=now, people=people, processed_mail=0, quarantined_mail=0, partner_mail=0
+        )
         s.add(run)
         s.flush()
         run_id = run.id
-    counts = {}
-    for name, folder in (
-        ("processed_mail", settings.imap.processed_folder),
-        ("quarantined_mail", settings.imap.quarantine_folder),
-    ):
+    counts = {"partner_mail": 0}
+    days = settings.privacy.processed_mail_days
+    folders = [
+        ("processed_mail", settings.imap.processed_folder, days),
+        ("quarantined_mail", settings.imap.quarantine_folder, days),
+    ]
+    if settings.partner_hold:
+        folders.append(
+            ("partner_mail", settings.partner_hold, settings.privacy.partner_mail_days)
+        )
+    for name, folder, keep_days in folders:
         try:
-            counts[name] = await _expunge(deps, folder, now)
+            counts[name] = await _expunge(deps, folder, keep_days, now)
         except Exception as exc:  # the mailbox is tried again tomorrow; the day goes on
             log.warning("retention: expunging %s failed: %s", folder, exc)
             counts[name] = 0
@@ -179,26 +188,30 @@ async def retention_job(deps: Deps, now: datetime) -> str:
         s.execute(update(RetentionRun).where(RetentionRun.id == run_id).values(**counts))
     if people:  # their messages leave the program folders now, not at the next tick
         await erase_pending(deps, now)
-    done = RemovalCounts(people, counts["processed_mail"], counts["quarantined_mail"])
+    done = RemovalCounts(
+        people, counts["processed_mail"], counts["quarantined_mail"], counts["partner_mail"]
+    )
     if not done.any:
         return ""
+    held = f", {done.partner_mail} held partner messages" if settings.partner_hold else ""
     return (
         f"retention: {done.people} people erased, {done.processed_mail} handled and "
-        f"{done.quarantined_mail} quarantined messages removed"
+        f"{done.quarantined_mail} quarantined messages{held} removed"
     )
 
 
 def removed_since(session: Session, since: datetime) -> RemovalCounts:
     """What the retention passes removed since `since` (the digest's week), as counts."""
     return total(
-        RemovalCounts(r.people, r.processed_mail, r.quarantined_mail)
+        RemovalCounts(r.people, r.processed_mail, r.quarantined_mail, r.partner_mail)
         for r in session.scalars(select(RetentionRun).where(RetentionRun.at >= since))
     )
 
 
 def removal_counts(session: Session, since: datetime) -> dict[str, int]:
     """The digest's counts of what was removed since `since`: people erased by retention,
-    program messages removed by age, messages removed from the folders for DELETE MY DATA."""
+    program messages removed by age, partners' messages emptied from the holding folder by
+    age, messages removed from the folders for DELETE MY DATA."""
     done = removed_since(session, since)
     erased_mail = session.scalar(
         select(func.coalesce(func.sum(MailboxErasure.removed), 0)).where(
@@ -208,5 +221,6 @@ def removal_counts(session: Session, since: datetime) -> dict[str, int]:
     return {
         "erased_inactive": done.people,
         "expired_mail": done.processed_mail + done.quarantined_mail,
+        "expired_partner_mail": done.partner_mail,
         "erased_mail": int(erased_mail or 0),
     }

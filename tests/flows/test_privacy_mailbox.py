@@ -240,10 +240,17 @@ def test_the_digest_counts_what_was_removed(prog: Program) -> None:  # noqa: F81
 
     week = datetime(2027, 2, 1, tzinfo=UTC)
     with prog.deps.db.transaction() as s:
-        s.add(RetentionRun(at=week, people=2, processed_mail=30, quarantined_mail=4))
+        s.add(
+            RetentionRun(at=week, people=2, processed_mail=30, quarantined_mail=4, partner_mail=7)
+        )
         s.add(RetentionRun(at=datetime(2027, 1, 1, tzinfo=UTC), people=9, processed_mail=9))
         s.add(MailboxErasure(address="", created_at=week, done_at=week, removed=5))
         s.add(MailboxErasure(address="x@example.net", created_at=week, removed=0))  # pending
     with prog.deps.db.transaction() as s:
         counts = removal_counts(s, datetime(2027, 1, 25, tzinfo=UTC))
-    assert counts == {"erased_inactive": 2, "expired_mail": 34, "erased_mail": 5}
+    assert counts == {
+        "erased_inactive": 2,
+        "expired_mail": 34,
+        "expired_partner_mail": 7,
+        "erased_mail": 5,
+    }
