@@ -4,14 +4,16 @@
 could not be rolled back, nor the transaction undo a removal), so it writes a
 `MailboxErasure` row in that transaction (`request`). `erase_pending`, run after intake has
 filed its mail (and after the retention pass), does the I/O: in the Processed and Quarantine
-folders it searches From/To/Cc for the address (`Mailbox.find_address`, a substring match),
-reads the candidates' header blocks, keeps those whose From, To or Cc is exactly the address
-(the person's messages and the answers to them), expunges them, and marks the row done with
-the address cleared. A crash or a mailbox failure leaves the row pending: the next run does it
-again, and finding nothing left is as good as done.
+folders, and the partner-mail holding folder when partner mail is kept a while
+(`privacy.partner_mail_days` > 0), it searches From/To/Cc for the address
+(`Mailbox.find_address`, a substring match), reads the candidates' header blocks, keeps those
+whose From, To or Cc is exactly the address (the person's messages and the answers to them
+— in the holding folder, the conversation they had with their partner), expunges them, and
+marks the row done with the address cleared. A crash or a mailbox failure leaves the row
+pending: the next run does it again, and finding nothing left is as good as done.
 
-The inbox is not searched: by then it holds only mail not yet read (partner mail is never
-kept, the rest was filed), which intake must still see.
+The inbox is not searched: by then it holds only mail not yet read (partner mail was
+expunged or held, the rest was filed), which intake must still see.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ async def erase_pending(deps: Deps, now: datetime) -> int:
 async def _remove_everywhere(deps: Deps, address: str) -> int:
     imap = deps.settings.imap
     total = 0
-    for folder in dict.fromkeys((imap.processed_folder, imap.quarantine_folder)):
+    folders = (imap.processed_folder, imap.quarantine_folder, deps.settings.partner_hold)
+    for folder in dict.fromkeys(f for f in folders if f):
         box = deps.mailbox(folder)
         await box.connect()
         try:

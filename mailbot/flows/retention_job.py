@@ -175,9 +175,7 @@ async def retention_job(deps: Deps, now: datetime) -> str:
         ("quarantined_mail", settings.imap.quarantine_folder, days),
     ]
     if settings.partner_hold:
-        folders.append(
-            ("partner_mail", settings.partner_hold, settings.privacy.partner_mail_days)
-        )
+        folders.append(("partner_mail", settings.partner_hold, settings.privacy.partner_mail_days))
     for name, folder, keep_days in folders:
         try:
             counts[name] = await _expunge(deps, folder, keep_days, now)
