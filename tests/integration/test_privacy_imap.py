@@ -40,14 +40,14 @@ def _person(k: int) -> str:
     return f"p{k}@partners.example.com"
 
 
-def _deps(stack: Stack, program: str, db_url: str, root: Path) -> Deps:
+def _deps(stack: Stack, program: str, db_url: str, root: Path, extra: str = "") -> Deps:
     root.mkdir(parents=True, exist_ok=True)
     config = root / "mailbot.toml"
     config.write_text(
         f'[program]\naddress = "{program}"\ncoordinators = ["director@example.org"]\n'
         f'max_auto_replies_per_day = 50\n[imap]\nhost = "{stack["MAILSTACK_HOST"]}"\n'
         f'port = {stack["MAILSTACK_IMAP_PORT"]}\nusername = "{program}"\ntls = "none"\n'
-        f'batch_size = 7\n[database]\nurl = "{db_url}"\n'
+        f'batch_size = 7\n[database]\nurl = "{db_url}"\n{extra}'
     )
     env = {
         "MAILBOT_PROGRAM_SECRET": SECRET,
