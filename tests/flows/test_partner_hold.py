@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from mailbot import settings as settings_mod
 from mailbot.app import maildir_paths
 from mailbot.domain import tokens
 from mailbot.domain.model import Route
@@ -41,6 +42,32 @@ from tests.support.program import SECRET, Program, application, instant
 HOLD = "Partner-mail"
 DAY0 = "2027-02-04T10:00:00Z"
 PROGRAM = "coordinator@example.org"
+
+
+@pytest.mark.parametrize(
+    ("toml", "problem"),
+    [
+        ("[privacy]\npartner_mail_days = -1", "privacy.partner_mail_days"),
+        ("[privacy]\npartner_mail_days = 3651", "privacy.partner_mail_days"),
+        ('[imap]\npartner_hold_folder = "inbox"\n[privacy]\npartner_mail_days = 7', "own"),
+        ('[imap]\npartner_hold_folder = "Processed"\n[privacy]\npartner_mail_days = 7', "own"),
+        ('[imap]\npartner_hold_folder = " "\n[privacy]\npartner_mail_days = 7', "empty"),
+    ],
+)
+def test_the_hold_settings_are_checked(tmp_path: Path, toml: str, problem: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[program]\ncoordinators = ["{DIRECTOR}"]\n{toml}\n')
+    with pytest.raises(settings_mod.ConfigError, match=problem):
+        settings_mod.load(config, {"MAILBOT_PROGRAM_SECRET": SECRET})
+
+
+def test_the_hold_is_used_only_with_days(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[program]\ncoordinators = ["{DIRECTOR}"]\n')
+    env = {"MAILBOT_PROGRAM_SECRET": SECRET}
+    assert settings_mod.load(config, env).partner_hold == ""  # the default: expunged at once
+    env["MAILBOT_PRIVACY_PARTNER_MAIL_DAYS"] = "7"
+    assert settings_mod.load(config, env).partner_hold == HOLD
 
 
 def _track(pair_id: int) -> str:
