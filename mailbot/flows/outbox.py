@@ -317,7 +317,6 @@ def _settle(
         report.stopped = f"throttled: {throttle[1]}"
         log.warning("send throttled key=%s reply=%s", row.key, throttle[1], extra=_ids(row))
         return
-    attempts = row.attempts + 1
     recipients = {*row.to, *row.cc}
     # Recipients refused because the provider limits us are nobody's fault: sent again later.
     held = send_window.held_recipients(result.refused)
@@ -329,61 +328,71 @@ def _settle(
     # took the mail, or were refused it for good.
     again = transient if result.ok or (permanent and recipients <= set(result.refused)) else {}
     retry_at = now + max(backoff(1), throttle[0] if throttle else timedelta(0))
-    values: dict[str, Any]
-    # Most sends only change the row's status: a Core statement, no ORM session to build.
-    plain = not permanent and throttle is None and not again
-    with deps.db.connection() if plain else deps.db.transaction() as s:
-        note = ""
-        if isinstance(s, Session):
+    if not permanent and throttle is None and not again:
+        # Most sends only change the row's status: a Core statement, no ORM session to build.
+        with deps.db.connection() as conn:
+            conn.execute(_SET, {"row_id": row.id, **_outcome(deps, row, result, now, report)})
+    else:
+        with deps.db.transaction() as s:
             refusals.record_bounces(s, deps, row, permanent, now)
             if throttle is not None:
                 send_window.pause(s, now + throttle[0], throttle[1], now)
+            note = ""
             if again:
                 out = refusals.retry(row, again, retry_at)
                 while not enqueue(s, deps, out, now):  # taken before (a resend by hand)
                     out = dataclasses.replace(out, key=refusals.retry_key(out.key))
                 note = f"; {', '.join(again)} again as {out.key}"
-        if result.uncertain:  # as after a crash mid-send: once more after the grace
-            values = {
-                "status": "uncertain",
-                "next_attempt_at": resend_at(deps, now),
-                "last_error": result.detail[:2000],
-            }
-            report.uncertain += 1
-            log.warning("send uncertain key=%s detail=%s", row.key, result.detail, extra=_ids(row))
-        elif result.ok:
-            values = {"status": "sent", "sent_at": now, "last_error": ""}
-            if result.refused:
-                values["last_error"] = f"refused: {result.refused}{note}"[:2000]
-            report.sent += 1
-            log.info(
-                "sent key=%s to=%s template=%s",
-                row.key,
-                row.primary_to,
-                row.template,
-                extra=_ids(row),
-            )
-        elif (
-            result.permanent
-            or again
-            or gives_up(row.first_attempt_at, now, deps.settings.smtp.give_up_after_days)
-        ):
-            values = {"status": "failed", "last_error": f"{result.detail}{note}"[:2000]}
-            report.failed += 1
-            log.warning("send failed key=%s detail=%s", row.key, result.detail, extra=_ids(row))
-        else:
-            values = {
-                "status": "pending",
-                "next_attempt_at": now + backoff(attempts),
-                "last_error": result.detail[:2000],
-            }
-            report.retried += 1
-            log.info("send deferred key=%s detail=%s", row.key, result.detail, extra=_ids(row))
-        s.execute(_SET, {"row_id": row.id, **values})
+            values = _outcome(deps, row, result, now, report, bool(again), note)
+            s.execute(_SET, {"row_id": row.id, **values})
     if result.blocked:  # the relay refuses us, not this mail: the next would fare alike
         report.stopped = result.detail or "the relay refused us"
     elif throttle is not None:
         report.stopped = f"throttled: {throttle[1]}"
+
+
+def _outcome(
+    deps: Deps,
+    row: Outbox,
+    result: SendResult,
+    now: datetime,
+    report: DeliverReport,
+    split: bool = False,
+    note: str = "",
+) -> dict[str, Any]:
+    """The row's new status from the relay's answer, counted and logged; `split`: refused
+    recipients were given a row of their own (`note` says which), so this one is settled."""
+    attempts = row.attempts + 1
+    if result.uncertain:  # as after a crash mid-send: once more after the grace
+        report.uncertain += 1
+        log.warning("send uncertain key=%s detail=%s", row.key, result.detail, extra=_ids(row))
+        return {
+            "status": "uncertain",
+            "next_attempt_at": resend_at(deps, now),
+            "last_error": result.detail[:2000],
+        }
+    if result.ok:
+        report.sent += 1
+        log.info(
+            "sent key=%s to=%s template=%s", row.key, row.primary_to, row.template, extra=_ids(row)
+        )
+        error = f"refused: {result.refused}{note}"[:2000] if result.refused else ""
+        return {"status": "sent", "sent_at": now, "last_error": error}
+    if (
+        result.permanent
+        or split
+        or gives_up(row.first_attempt_at, now, deps.settings.smtp.give_up_after_days)
+    ):
+        report.failed += 1
+        log.warning("send failed key=%s detail=%s", row.key, result.detail, extra=_ids(row))
+        return {"status": "failed", "last_error": f"{result.detail}{note}"[:2000]}
+    report.retried += 1
+    log.info("send deferred key=%s detail=%s", row.key, result.detail, extra=_ids(row))
+    return {
+        "status": "pending",
+        "next_attempt_at": now + backoff(attempts),
+        "last_error": result.detail[:2000],
+    }
 
 
 def _send_raised(
