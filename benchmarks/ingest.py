@@ -467,7 +467,7 @@ def main() -> None:
             f"{seen / parts:,.0f} msg/s (the tick takes {times['tick'] / parts:.2f}× as long; "
             "target <= 1.5)"
         )
-        print(f"expunged partner mail             {report.intake.expunged}")
+        print(f"partner mail out of the inbox      {report.intake.partner_removed}")
         budget_ms = 1000 * floor["total"] / floor["messages"] / 0.5
         mix = {"partner mail": 12, "application": 2, "out-of-office": 2, "STATUS": 2, "bounce": 2}
         mixed = sum(kinds_ms[k] * n for k, n in mix.items()) / 20

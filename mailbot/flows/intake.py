@@ -1,8 +1,9 @@
 """Inbound: fetch new mail, classify it, apply its effects, then file it — in that order.
 
 A batch is read as header blocks first, bodies only where needed (`flows.intake_fetch`):
-partner conversation is recorded from its headers and, once committed, expunged — the
-program keeps none of it. Any other message is moved to Processed only after the transaction
+partner conversation is recorded from its headers and, once committed, expunged — or, with
+`privacy.partner_mail_days` > 0, moved to the holding folder the retention pass empties; its
+body is never read. Any other message is moved to Processed only after the transaction
 holding its inbound row, its effects and its outbox rows has committed; a crash before the
 move (or the expunge) means the next run finds the row by (folder, UIDVALIDITY, UID) and only
 finishes the move (or the expunge). Anything that fails is recorded as quarantined with the
@@ -72,11 +73,12 @@ class IntakeReport:
     seen: int = 0
     processed: int = 0
     quarantined: int = 0
-    expunged: int = 0  # partner mail read from its headers, recorded, then expunged
+    # partner mail read from its headers, recorded, then expunged (or moved to the holding folder)
+    partner_removed: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
 
 
-# Partner mail recorded from its headers: expunged from the inbox, never filed.
+# Partner mail recorded from its headers: out of the inbox (expunged or held), never filed.
 PARTNER = "partner"
 
 # Committed messages moved out of the inbox per MOVE command (edges.imap moves at most 500 UIDs
@@ -197,7 +199,7 @@ def _handle_chunk(
         report.kinds[kind] += 1
         if state_name == PROCESSED:
             report.processed += 1
-            report.expunged += partner
+            report.partner_removed += partner
         else:
             report.quarantined += 1
     return done

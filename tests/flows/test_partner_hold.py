@@ -145,7 +145,7 @@ def test_with_0_days_partner_mail_is_gone_after_intake(
     prog = matched(0)
     put_at(prog, DAY0, *_talk(prog, LEA, 3))
     report = prog.tick(DAY0)
-    assert report.intake.expunged == 3
+    assert report.intake.partner_removed == 3
     assert prog.count("INBOX") == 0
     assert not _dir(prog, HOLD).exists()  # no holding folder is made
     everywhere = [p for p in _dir(prog, "INBOX").rglob("*") if p.is_file()]

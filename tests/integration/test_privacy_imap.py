@@ -156,7 +156,7 @@ def test_partner_mail_is_read_as_headers_and_not_kept_and_erasure_reaches_every_
 
     with caplog.at_level(logging.DEBUG, logger="mailbot.edges.imap"):
         report = asyncio.run(intake.run_once(deps, NOW))
-    assert report.seen == 43 and report.expunged == 40 and report.quarantined == 0
+    assert report.seen == 43 and report.partner_removed == 40 and report.quarantined == 0
     body_uids = _body_fetches(caplog.records)
     assert len(body_uids) == 3 and not body_uids & partner_uids  # bodies of the 3 to us only
     with deps.db.transaction() as s:
