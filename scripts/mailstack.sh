@@ -6,7 +6,10 @@
 #   mailstack.sh status DIR   print state; exit 0 if everything answers, 3 otherwise
 #   mailstack.sh restart DIR  stop + start (needed after changing MAILSTACK_* of a running stack)
 #   mailstack.sh adduser DIR EMAIL PASSWORD [EMAIL PASSWORD ...]   add (or change) logins at
-#                             runtime; takes up to 1 s (pitfall 17), so add several at once
+#                             runtime; takes up to 1 s (pitfall 17), so add several at once.
+#                             MAILSTACK_USER_FIELDS (e.g. "userdb_mail_plugins=lazy_expunge
+#                             userdb_lazy_expunge=Deleted") gives these users Dovecot extra
+#                             fields: a mailbox that keeps what is expunged, say
 #   mailstack.sh env    DIR   print the KEY=VALUE connection file (DIR/mailstack.env)
 #
 # IMAP: Debian's Dovecot (imap + lmtp).  SMTP: Debian's Postfix delivering to Dovecot over
@@ -224,11 +227,13 @@ write_users() {
 }
 
 add_user() {   # add_user EMAIL PASSWORD  (idempotent; replaces the password)
-    local email=${1,,} pw=$2 pf="$DIR/etc/passwd" tmp
+    local email=${1,,} pw=$2 pf="$DIR/etc/passwd" tmp fields=${MAILSTACK_USER_FIELDS:-}
     [[ $email == *@* ]] || die "user must be an email address: $email"
     [[ $pw != *:* && $pw != *$'\n'* ]] || die "password may not contain ':' or newlines"
+    [[ $fields != *:* && $fields != *$'\n'* ]] || die "MAILSTACK_USER_FIELDS may not contain ':' or newlines"
     tmp=$(mktemp "$DIR/etc/.passwd.XXXXXX")
-    { awk -F: -v u="$email" '$1 != u' "$pf" 2>/dev/null || true; echo "$email:{PLAIN}$pw::::::"; } > "$tmp"
+    # passwd-file's 8th field: extra fields; userdb_* ones reach the (static) userdb as settings
+    { awk -F: -v u="$email" '$1 != u' "$pf" 2>/dev/null || true; echo "$email:{PLAIN}$pw::::::$fields"; } > "$tmp"
     # users.txt: "email password" lines, for tests
     { awk -v u="$email" '$1 != u' "$DIR/users.txt" 2>/dev/null || true; echo "$email $pw"; } > "$DIR/users.txt.tmp"
     mv "$DIR/users.txt.tmp" "$DIR/users.txt"

@@ -265,6 +265,41 @@ class ImapMailbox:
         _log("find_address", t0, found=len(found))
         return found
 
+    async def folders_holding(self, message_id: str) -> dict[str, frozenset[str]]:
+        """`LIST "" *`, then in each selectable folder `EXAMINE` (read-only) and `UID SEARCH
+        HEADER Message-ID`; the folders where it is found, with their attributes. The session
+        is closed afterwards, so the next call selects `settings.folder` afresh."""
+        t0 = time.monotonic()
+        async with self._lock:
+
+            async def op() -> dict[str, frozenset[str]]:
+                conn = await self._ensure_connected()
+                listed = await self._cmd(conn, conn.client.list('""', "*"))
+                found: dict[str, frozenset[str]] = {}
+                for name, attributes in _listed_folders(listed.lines).items():
+                    if "\\noselect" in attributes or "\\nonexistent" in attributes:
+                        continue
+                    if (
+                        await self._cmd(conn, conn.client.examine(_quote(name)), check=False)
+                    ).result != "OK":
+                        continue  # listed but not open to us: nothing we could remove there
+                    resp = await self._cmd(
+                        conn,
+                        conn.client.uid_search(
+                            "HEADER", "Message-ID", _quote(message_id), charset=None
+                        ),
+                    )
+                    if _search_uids(resp.lines):
+                        found[name] = attributes
+                return found
+
+            try:
+                found = await self._run("folders_holding", op)
+            finally:
+                await self._drop(logout=True)
+        _log("folders_holding", t0, found=len(found))
+        return found
+
     async def delete_older_than(self, before: date) -> int:
         """Expunge the messages of `settings.folder` whose internal date is before the day
         `before`: UID SEARCH BEFORE, then only those UIDs flagged \\Deleted and UID EXPUNGEd
@@ -818,6 +853,27 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def _imap_date(day: date) -> str:
     """RFC 3501 date ("6-Dec-2026"), independent of the process locale."""
     return f"{day.day}-{_MONTHS[day.month - 1]}-{day.year}"
+
+
+_LISTED = re.compile(rb'^\(([^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (.*)$')
+
+
+def _listed_folders(lines: Sequence[bytes | bytearray]) -> dict[str, frozenset[str]]:
+    """Folder name -> attributes (lower case) of a LIST answer; a name sent as a literal
+    ("{11}") is the line after it. Names stay as the server sent them (modified UTF-7)."""
+    out: dict[str, frozenset[str]] = {}
+    items = [bytes(x) for x in lines[:-1]]
+    for i, line in enumerate(items):
+        m = _LISTED.match(line)
+        if m is None:
+            continue
+        raw = m.group(2)
+        if raw.startswith(b"{") and raw.endswith(b"}") and i + 1 < len(items):
+            raw = items[i + 1]
+        elif raw.startswith(b'"'):
+            raw = re.sub(rb"\\(.)", rb"\1", raw[1:-1])
+        out[raw.decode("ascii", "replace")] = frozenset(m.group(1).decode().lower().split())
+    return out
 
 
 def _quote(name: str) -> str:

@@ -223,6 +223,22 @@ class MaildirMailbox:
                     found.append(uid)
         return found
 
+    async def folders_holding(self, message_id: str) -> dict[str, frozenset[str]]:
+        """The folders (INBOX and every subfolder) whose header blocks name this Message-ID;
+        a Maildir has no special-use attributes."""
+        needle = f"<{message_id}>".lower().encode("utf-8", "replace")
+        found: dict[str, frozenset[str]] = {}
+        top = mailbox.Maildir(self.root, create=False)
+        for name in ["INBOX", *top.list_folders()]:
+            directory = self._dir(name)
+            for sub in ("new", "cur"):
+                with os.scandir(directory / sub) as entries:
+                    for entry in entries:
+                        with open(entry.path, "rb") as f:
+                            if needle in _read_header_block(f).lower():
+                                found[name] = frozenset()
+        return found
+
     async def delete_older_than(self, before: date) -> int:
         """Remove the messages delivered (file time, as Dovecot's internal date) before the
         UTC day `before`; returns how many."""

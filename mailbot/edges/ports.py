@@ -75,6 +75,12 @@ class Mailbox(Protocol):
         matches substrings: the caller checks the header fields before removing anything)."""
         ...
 
+    async def folders_holding(self, message_id: str) -> dict[str, frozenset[str]]:
+        """Every folder of the account (not only this mailbox's) holding a message with this
+        Message-ID (without <>), with its special-use attributes in lower case ("\\trash",
+        "\\all", "\\sent"): where mail this mailbox expunged may live on."""
+        ...
+
     async def wait_for_new(self, timeout: float) -> bool: ...
     async def delete_older_than(self, before: date) -> int:
         """Expunge the messages of this mailbox's folder received (IMAP internal date) before

@@ -8,6 +8,11 @@ the program To a signed `+r-selftest…` address of it, waits for it in the watc
 by its Message-ID among the UIDs new since the send) and expunges it. A daemon running at the
 same time reads it as our own mail and answers nothing.
 
+Then it looks for the expunged mail in every folder of the account: a server that keeps what is
+expunged (Gmail archives it to All Mail by default; Dovecot's lazy_expunge; a "move deleted
+mail to Trash" setting) would keep partner mail too, which the program promises not to keep.
+A copy in a Sent folder is the provider's copy of what was sent, not a kept expunged message.
+
 Reports lines for a person (capabilities, timings) and problems, each with what to do.
 """
 
@@ -56,6 +61,34 @@ PLUS_ADVICE = {
         "imap.folder names."
     ),
 }
+
+
+# What to change when expunged mail lives on, by provider preset.
+KEEP_ADVICE = {
+    "microsoft365": (
+        "Exchange Online: a retention tag that empties that folder after a day; and it keeps "
+        "expunged mail in Recoverable Items as well (out of IMAP's sight; 14 days by default): "
+        "Set-Mailbox -RetainDeletedItemsFor to the shortest your policy allows, no holds."
+    ),
+    "google": (
+        "Gmail settings → Forwarding and POP/IMAP: 'When a message is marked as deleted and "
+        "expunged from the last visible IMAP folder' → 'Immediately delete the message "
+        "forever'; and Settings → Labels: untick 'Show in IMAP' for All Mail, else the inbox "
+        "is never the last visible folder (an admin can set it: Gmail API ImapSettings, "
+        "expungeBehavior = deleteForever)."
+    ),
+    "generic": (
+        "The server keeps expunged mail (Dovecot: the lazy_expunge plugin; other servers: "
+        "'move deleted messages to Trash'): turn that off for this mailbox, or have that "
+        "folder emptied at least as often as privacy.partner_mail_days."
+    ),
+}
+KEEP_ADVICE["gmail"] = KEEP_ADVICE["google"]
+
+
+def kept_after_expunge(holding: dict[str, frozenset[str]]) -> list[str]:
+    """The folders still holding an expunged message, but for a Sent folder's copy."""
+    return sorted(name for name, uses in holding.items() if "\\sent" not in uses)
 
 
 @dataclass
@@ -150,6 +183,21 @@ async def self_test(
             f"self-test: mail to {address} arrived in {s.imap.folder} after "
             f"{clock() - t0:.1f} s; removed"
         )
+        kept = kept_after_expunge(await box.folders_holding(message_id))
+        if kept:
+            advice = KEEP_ADVICE.get(s.provider, KEEP_ADVICE["generic"])
+            out.problems.append(
+                f"the self-test mail, expunged from {s.imap.folder}, is still in "
+                f"{', '.join(kept)}: this account keeps expunged mail, so partners' mail the "
+                f"program removes would be kept there too. {advice}"
+            )
+        else:
+            out.lines.append("self-test: once expunged, no folder of the account holds it")
+        if s.provider == "microsoft365":  # what IMAP cannot see: said every time
+            out.lines.append(
+                "self-test: Exchange Online keeps expunged mail in Recoverable Items, which "
+                "IMAP cannot see (14 days by default; Set-Mailbox -RetainDeletedItemsFor)"
+            )
         return out
     finally:
         await sender.close()

@@ -23,8 +23,15 @@ class Live:
     env: dict[str, str]
 
     @classmethod
-    def create(cls, stack: dict[str, Any], db_url: str, root: Path, extra: str = "") -> Live:
-        program = mailbox.new_user(stack, "prog")
+    def create(
+        cls,
+        stack: dict[str, Any],
+        db_url: str,
+        root: Path,
+        extra: str = "",
+        program_fields: str = "",  # Dovecot extra fields of the program's mailbox
+    ) -> Live:
+        program = mailbox.new_user(stack, "prog", fields=program_fields)
         coordinator = mailbox.new_user(stack, "coord")
         root.mkdir(parents=True, exist_ok=True)
         config = root / "mailbot.toml"

@@ -17,6 +17,7 @@ import contextlib
 import email.message
 import email.policy
 import imaplib
+import os
 import pathlib
 import re
 import smtplib
@@ -192,16 +193,17 @@ def append(
 # mailstack.sh adduser call (Dovecot re-reads its passwd file at most once a second), so they
 # are added NEW_USER_BATCH at a time.  Per process, so pytest-xdist workers never share one.
 NEW_USER_BATCH = 16
-_spare_users: dict[tuple[str, str, str], list[str]] = {}
+_spare_users: dict[tuple[str, str, str, str], list[str]] = {}
 
 
-def new_user(stack: Stack, prefix: str = "t", domain: str = "example.org") -> str:
-    """A login nobody else uses (unique address, password "<localpart>-pass"), ready to use.
+def new_user(stack: Stack, prefix: str = "t", domain: str = "example.org", fields: str = "") -> str:
+    """A login nobody else uses (unique address, password "<localpart>-pass"), ready to use;
+    `fields`: Dovecot extra fields for it (`MAILSTACK_USER_FIELDS` of scripts/mailstack.sh).
 
     Gives a test a mailbox nobody else writes to, e.g. under pytest-xdist with a shared stack.
     """
     stack_dir = str(stack["MAILSTACK_DIR"])
-    spare = _spare_users.setdefault((stack_dir, prefix, domain), [])
+    spare = _spare_users.setdefault((stack_dir, prefix, domain, fields), [])
     if not spare:
         fresh = [f"{prefix}-{uuid.uuid4().hex[:10]}@{domain}" for _ in range(NEW_USER_BATCH)]
         pairs = [x for addr in fresh for x in (addr, f"{addr.partition('@')[0]}-pass")]
@@ -209,6 +211,7 @@ def new_user(stack: Stack, prefix: str = "t", domain: str = "example.org") -> st
             [str(_ROOT / "scripts" / "mailstack.sh"), "adduser", stack_dir, *pairs],
             check=True,
             capture_output=True,
+            env={**os.environ, "MAILSTACK_USER_FIELDS": fields},
         )
         spare.extend(fresh)
     return spare.pop(0)
