@@ -76,6 +76,9 @@ class MaildirMailbox:
     async def close(self) -> None:
         self._box = self._top = None
 
+    def capabilities(self) -> frozenset[str]:
+        return frozenset()  # no server
+
     async def __aenter__(self) -> MaildirMailbox:
         await self.connect()
         return self
@@ -316,6 +319,9 @@ class EmlDirSender:
         n = self._next[folder]
         self._next[folder] = n + 1
         return n
+
+    async def capabilities(self) -> list[str]:
+        return []  # no server
 
     async def send(
         self,

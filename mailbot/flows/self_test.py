@@ -143,15 +143,12 @@ async def self_test(
     sender = deps.sender()
     try:
         await box.connect()
-        caps = getattr(box, "capabilities", None)
-        if caps is not None:
-            out.lines.append(describe_caps(f"imap {s.imap.host}:{s.imap.port}", caps(), IMAP_CAPS))
+        imap_caps = box.capabilities()
+        out.lines.append(describe_caps(f"imap {s.imap.host}:{s.imap.port}", imap_caps, IMAP_CAPS))
         before = await box.new_uids(0)
         start = max(before, default=0)
-        login = getattr(sender, "capabilities", None)
-        if login is not None:
-            offered = await login()
-            out.lines.append(describe_caps(f"smtp {s.smtp.host}:{s.smtp.port}", offered, SMTP_CAPS))
+        offered = await sender.capabilities()
+        out.lines.append(describe_caps(f"smtp {s.smtp.host}:{s.smtp.port}", offered, SMTP_CAPS))
         env = Envelope(
             program_name=s.program.name,
             program_address=s.program.address,
