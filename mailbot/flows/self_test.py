@@ -86,9 +86,14 @@ KEEP_ADVICE = {
 KEEP_ADVICE["gmail"] = KEEP_ADVICE["google"]
 
 
-def kept_after_expunge(holding: dict[str, frozenset[str]]) -> list[str]:
-    """The folders still holding an expunged message, but for a Sent folder's copy."""
-    return sorted(name for name, uses in holding.items() if "\\sent" not in uses)
+def kept_after_expunge(
+    holding: dict[str, frozenset[str]], filed_by_us: frozenset[str] = frozenset()
+) -> list[str]:
+    """The folders still holding an expunged message, but for a Sent folder's copy and the
+    program's own folders (a daemon running meanwhile may have filed it there first)."""
+    return sorted(
+        name for name, uses in holding.items() if "\\sent" not in uses and name not in filed_by_us
+    )
 
 
 @dataclass
@@ -180,7 +185,16 @@ async def self_test(
             f"self-test: mail to {address} arrived in {s.imap.folder} after "
             f"{clock() - t0:.1f} s; removed"
         )
-        kept = kept_after_expunge(await box.folders_holding(message_id))
+        own = frozenset(
+            f for f in (s.imap.processed_folder, s.imap.quarantine_folder, s.partner_hold) if f
+        )
+        holding = await box.folders_holding(message_id)
+        kept = kept_after_expunge(holding, own)
+        if own & holding.keys():
+            out.lines.append(
+                f"self-test: a running daemon filed it in {', '.join(sorted(own & holding.keys()))}"
+                " first (removed there by the retention pass)"
+            )
         if kept:
             advice = KEEP_ADVICE.get(s.provider, KEEP_ADVICE["generic"])
             out.problems.append(

@@ -33,6 +33,8 @@ def test_a_sent_copy_is_not_kept_expunged_mail_but_any_other_folder_is() -> None
     }
     assert kept_after_expunge(holding) == ["Deleted", "[Gmail]/All Mail"]
     assert kept_after_expunge({"Sent": frozenset({"\\sent"})}) == []
+    # filed by a daemon running meanwhile, before the self-test removed it: not kept mail
+    assert kept_after_expunge({"Processed": frozenset()}, frozenset({"Processed"})) == []
     assert kept_after_expunge({}) == []
 
 
