@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -57,7 +58,15 @@ def record_activity(s: Session, person: Person | None, pair_ids: list[int], when
     )
 
 
-def count_activity(members: Iterable[PairMember], when: datetime) -> int:
+class Activity(Protocol):
+    """A membership's activity: a `PairMember`, or the plain row a buffered chunk counts on
+    (`flows.metadata_buffer.Membership`)."""
+
+    last_wrote_at: datetime | None
+    messages: int
+
+
+def count_activity(members: Iterable[Activity], when: datetime) -> int:
     """Each membership gets one more message, written at `when` (the latest one is kept)."""
     n = 0
     for m in members:

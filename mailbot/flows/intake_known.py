@@ -1,5 +1,10 @@
 """What handling a chunk of inbound messages needs to know from the database, read at once
-(five queries) and kept up to date as the chunk's messages are handled.
+(four queries, and the senders' pair memberships when activity is first counted) and kept up
+to date as the chunk's messages are handled.
+
+A chunk handled all together (`buffer` set) reads the memberships as plain rows and leaves
+their changed activity to the buffer (one UPDATE statement); one by one, they are ORM objects,
+flushed with each message's savepoint.
 """
 
 from __future__ import annotations
@@ -7,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,21 +21,23 @@ from mailbot.domain.model import Inbound, Verdict
 from mailbot.edges.tables import InboundRow, Outbox, PairMember, Person
 from mailbot.flows.activity import count_activity, record_activity
 from mailbot.flows.inbound_rows import PROCESSED, dedupe_id
-from mailbot.flows.metadata_buffer import MetadataBuffer
+from mailbot.flows.metadata_buffer import Membership, MetadataBuffer
 
 
 @dataclass
 class Known:
-    """What handling a chunk of messages needs from the database, read with five queries."""
+    """What handling a chunk of messages needs from the database, read with four queries;
+    the memberships when first needed."""
 
     existing: dict[str, tuple[str, str]]  # source_key -> (state, kind) of a committed row
     seen: set[str]  # dedupe ids of processed messages
     persons: dict[str, Person]  # by email
     answers: Counter[str]  # automatic answers to an address in the last 24 h
-    members: dict[tuple[int, int], PairMember]  # (person id, pair id) of the senders' pairs
+    # (person id, pair id) of the senders' pairs: rows when buffered, else ORM objects
+    members: dict[tuple[int, int], PairMember | Membership]
     # Inbound rows of metadata-only messages, inserted together (None: one by one, as ORM rows)
     buffer: MetadataBuffer | None = None
-    members_stale: bool = False  # a command ran: pairs may have changed since the load
+    members_stale: bool = True  # not read yet, or a command ran: pairs may have changed
     # source key -> the verdict partner mail got from its headers (flows.intake_fetch)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     _loaded: set[int] = field(default_factory=set)  # person ids `members` was read for
@@ -70,10 +78,7 @@ class Known:
                 )
             }
         )
-        known = cls(existing, seen, persons, answers, {})
-        known._loaded = known.member_ids
-        known.members = _members_of(session, known._loaded)
-        return known
+        return cls(existing, seen, persons, answers, {})
 
     @property
     def member_ids(self) -> set[int]:
@@ -83,19 +88,41 @@ class Known:
     def count_activity(
         self, session: Session, person: Person, pair_ids: list[int], when: datetime
     ) -> int:
-        """`person` wrote in these pairs at `when`: on the memberships loaded with the chunk —
-        read again, in one query, once a command may have changed pairs."""
+        """`person` wrote in these pairs at `when`: on the senders' memberships, read in one
+        query when first needed and again once a command may have changed pairs."""
+        buffer = self.buffer
         if self.members_stale:
+            if buffer is not None and buffer.holds_activity:
+                buffer.write(session)  # what is read again must include what was counted
             self._loaded = self.member_ids
-            self.members = _members_of(session, self._loaded)
+            self.members = _members_of(session, self._loaded, plain=buffer is not None)
             self.members_stale = False
         if person.id not in self._loaded:  # a sender the chunk did not know when loading
             return record_activity(session, person, pair_ids, when)
-        mine = (self.members.get((person.id, p)) for p in pair_ids)
-        return count_activity((m for m in mine if m is not None), when)
+        mine = [m for m in (self.members.get((person.id, p)) for p in pair_ids) if m is not None]
+        counted = count_activity(mine, when)
+        if buffer is not None:
+            buffer.add_activity(cast(list[Membership], mine))
+        return counted
 
 
-def _members_of(session: Session, person_ids: set[int]) -> dict[tuple[int, int], PairMember]:
+_PLAIN = select(
+    PairMember.person_id,
+    PairMember.pair_id,
+    PairMember.id,
+    PairMember.last_wrote_at,
+    PairMember.messages,
+)
+
+
+def _members_of(
+    session: Session, person_ids: set[int], plain: bool
+) -> dict[tuple[int, int], PairMember | Membership]:
+    """The memberships of these people: plain rows (`plain`: their activity written by the
+    buffer), else ORM objects."""
+    if plain:
+        rows = session.execute(_PLAIN.where(PairMember.person_id.in_(person_ids)))
+        return {(pid, pair): Membership(mid, when, n) for pid, pair, mid, when, n in rows}
     return {
         (m.person_id, m.pair_id): m
         for m in session.scalars(select(PairMember).where(PairMember.person_id.in_(person_ids)))

@@ -1,30 +1,53 @@
 """Intake's throughput buffer: the inbound rows of metadata-only messages (nothing to do but
-record them), held and written with one INSERT, instead of one ORM row each.
+record them), held and written with one INSERT, instead of one ORM row each; and the pair
+activity counted for them, written with one UPDATE statement (executemany) instead of one
+flushed ORM object each.
 
 Only the all-together pass over a fetch batch buffers. The buffer is written before any
-message whose effects may read or delete inbound rows is handled (`intake_dispatch.handle`
-says which) and at the end of the batch, inside the batch's transaction: a failure rolls the
-buffered rows back with the rest.
+message whose effects may read or delete inbound rows or read pair activity is handled
+(`intake_dispatch.handle` says which) and at the end of the batch, inside the batch's
+transaction: a failure rolls the buffered rows back with the rest.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from mailbot.edges.tables import InboundRow
+from mailbot.edges.tables import InboundRow, PairMember
 
 _INBOUND = cast(Table, InboundRow.__table__)  # the Core table: a plain multi-row INSERT
+_MEMBERS = cast(Table, PairMember.__table__)
+_SET_ACTIVITY = (
+    update(_MEMBERS)
+    .where(_MEMBERS.c.id == bindparam("m_id"))
+    .values(last_wrote_at=bindparam("m_when"), messages=bindparam("m_count"))
+)
+
+
+@dataclass(slots=True)
+class Membership:
+    """A pair membership's activity as a buffered chunk counts it (`activity.count_activity`);
+    the database has it once the buffer is written."""
+
+    id: int
+    last_wrote_at: datetime | None
+    messages: int
 
 
 class MetadataBuffer:
-    """Inbound rows (as `inbound_rows.row_values`) waiting for one INSERT."""
+    """Inbound rows (as `inbound_rows.row_values`) waiting for one INSERT; memberships whose
+    activity changed, waiting for one UPDATE."""
 
     def __init__(self) -> None:
         self._rows: list[dict[str, Any]] = []
         self._senders: set[str] = set()
+        self._activity: dict[int, Membership] = {}
 
     def add(self, values: dict[str, Any]) -> None:
         self._rows.append(values)
@@ -34,9 +57,40 @@ class MetadataBuffer:
         """Whether a row held so far is of mail from `sender`."""
         return sender in self._senders
 
+    def add_activity(self, members: list[Membership]) -> None:
+        """These memberships' activity changed (their values are written, not increments)."""
+        for m in members:
+            self._activity[m.id] = m
+
+    @property
+    def holds_activity(self) -> bool:
+        return bool(self._activity)
+
     def write(self, session: Session) -> None:
-        """Insert the rows held so far (before anything may read or delete them)."""
+        """Insert the rows held so far and update the memberships (before anything may read
+        them)."""
         if self._rows:
             session.execute(insert(_INBOUND), self._rows)
             self._rows.clear()
             self._senders.clear()
+        if self._activity:
+            members = list(self._activity.values())
+            self._activity.clear()
+            session.execute(
+                _SET_ACTIVITY,
+                [{"m_id": m.id, "m_when": m.last_wrote_at, "m_count": m.messages} for m in members],
+            )
+            _sync_loaded(session, members)
+
+
+def _sync_loaded(session: Session, members: list[Membership]) -> None:
+    """A membership an effect loaded as an ORM object in this session shows what was just
+    written (a later query returns that object as it is, not as the database has it)."""
+    identity = session.identity_map
+    if not len(identity):
+        return
+    for m in members:
+        obj = identity.get((PairMember, (m.id,), None))
+        if obj is not None:
+            set_committed_value(obj, "last_wrote_at", m.last_wrote_at)
+            set_committed_value(obj, "messages", m.messages)
