@@ -338,19 +338,20 @@ def read_text_bounce(
     original); the To of the returned message. Never our own (`is_ours`), the bounce's own
     sender and recipients (the original's sender), robots, senders and Message-IDs.
     """
-    text = msg.text[: bounce_text.MAX_SCAN]
-    lower = text.lower()
     subject = msg.subject.lower().strip()
     robot = is_robot(msg)
     bounce_subject = _bounce_subject(subject)
     failed_header = " ".join(msg.headers.get("x-failed-recipients", ()))[:2000]
-    starts = [i for i in (lower.find(p) for p in FAILURE_PHRASES) if i >= 0]
+    # The cheap gate first: most mail is no report, and its text is then never scanned.
+    if not (robot or bounce_subject or to_bounce_tag or failed_header):
+        return None
     if autoreply.ooo_subject(msg) and not failed_header:
         return None
     if "feedback-report" in msg.header("content-type").lower():
         return None  # an abuse or authentication failure report (RFC 5965), not a bounce
-    if not (robot or bounce_subject or to_bounce_tag or failed_header):
-        return None
+    text = msg.text[: bounce_text.MAX_SCAN]
+    lower = text.lower()
+    starts = [i for i in (lower.find(p) for p in FAILURE_PHRASES) if i >= 0]
     if not (
         starts
         or (failed_header and (robot or bounce_subject))
