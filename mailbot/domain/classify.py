@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from mailbot.domain import autoreply, bounces, commands, coordinator_reply, forms, intents, tokens
 from mailbot.domain.bounces import read_tag
@@ -58,11 +59,25 @@ class _State:
     ctx: ClassifyContext
     routes: list[RouteHit] = field(default_factory=list)
     intent: intents.Intent | None = None  # read once, by the first row that needs it
+    # The keyword command of subject or first line, once read (a list: read or not yet).
+    keyword: list[Command | None] = field(default_factory=list)
+
+    @property
+    def today(self) -> date | None:
+        return self.msg.date.date() if self.msg.date else None
+
+    def read_keyword(self) -> Command | None:
+        if not self.keyword:
+            self.keyword.append(
+                commands.parse_command(self.msg.subject, self.msg.text, today=self.today)
+            )
+        return self.keyword[0]
 
     def read_intent(self) -> intents.Intent:
         if self.intent is None:
-            today = self.msg.date.date() if self.msg.date else None
-            self.intent = intents.read_intent(self.msg.subject, self.msg.text, today=today)
+            self.intent = intents.intent_with(
+                self.msg.subject, self.msg.text, self.read_keyword(), today=self.today
+            )
         return self.intent
 
     @property
@@ -202,9 +217,11 @@ def _addressed_to_program(s: _State) -> bool:
 def _command(s: _State) -> Match | None:
     if not _addressed_to_program(s):
         return None
-    today = s.msg.date.date() if s.msg.date else None
+    today = s.today
     if s.from_coordinator:
-        cmd = commands.parse_command(s.msg.subject, s.msg.text, today=today)
+        cmd = s.read_keyword()
+    elif s.read_keyword() is None:
+        cmd = None  # no keyword: read_intent's sentences are for the rows below the form's
     else:  # a keyword, its PAUSE span read from the whole text (domain.intents)
         intent = s.read_intent()
         cmd = intent.command if intent.command and not intent.command.sentence else None
@@ -336,11 +353,13 @@ RULES: tuple[Rule, ...] = (
 _AUTOMATED_KINDS = frozenset({Kind.DUPLICATE, Kind.LOOP, Kind.BOUNCE, Kind.AUTO_REPLY})
 
 
-def classify(msg: Inbound, ctx: ClassifyContext) -> Verdict:
-    """Walk `RULES` top to bottom; the first row with a kind that fires decides."""
+def classify(msg: Inbound, ctx: ClassifyContext, rules: tuple[Rule, ...] = RULES) -> Verdict:
+    """Walk `RULES` top to bottom; the first row with a kind that fires decides. (`rules`: the
+    same table with a row's check made cheaper for mail a caller already knows more about,
+    as `domain.partner_mail` does; never a different verdict.)"""
     state = _State(msg=msg, ctx=ctx)
     hits: list[str] = []
-    for rule in RULES:
+    for rule in rules:
         match = rule.check(state)
         if match is None:
             continue

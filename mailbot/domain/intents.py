@@ -589,9 +589,17 @@ def _pause_from(
 
 def read_intent(subject: str, text: str, *, today: date | None = None) -> Intent:
     """What the mail asks for (see the module docstring for the order of the rules)."""
+    keyword = commands.parse_command(subject, text, today=today)
+    return intent_with(subject, text, keyword, today=today)
+
+
+def intent_with(
+    subject: str, text: str, keyword: Command | None, *, today: date | None = None
+) -> Intent:
+    """`read_intent` for a caller that has read the keyword command already
+    (`commands.parse_command` of the same subject, text and day)."""
     own = own_text(subject, text)
     parts = sentences(own)
-    keyword = commands.parse_command(subject, text, today=today)
     if keyword is not None:
         lang = guess_language(own)
         if keyword.name is CommandName.PAUSE and "address" not in keyword.args:
