@@ -99,11 +99,11 @@ def _triage(
             sizes[head.uid] = head.size
             continue
         key = source_key(folder, uidvalidity, head.uid)
-        msg = parse(head.raw, key, seconds, over, header_block=True)
+        # The whole message's size, not the header block's, is what the row records.
+        msg = parse(head.raw, key, seconds, over, header_block=True, size=head.size)
         verdict = None if key in over else _partner(msg, ctx, key, seconds, over)
         if key in over or verdict is not None:
-            # The whole message's size, not the header block's, is what the row records.
-            kept[head.uid] = (head, dataclasses.replace(msg, size=head.size))
+            kept[head.uid] = (head, msg)
             if verdict is not None:
                 verdicts[key] = verdict
         else:
@@ -122,18 +122,27 @@ def _partner(
 
 
 def parse(
-    raw: bytes, key: str, seconds: float, over: dict[str, OverBudget], header_block: bool = False
+    raw: bytes,
+    key: str,
+    seconds: float,
+    over: dict[str, OverBudget],
+    header_block: bool = False,
+    size: int | None = None,
 ) -> Inbound:
     """`raw` parsed within the budget (a plain header block without the email package:
     `mail.header_block`); past it, noted in `over` and read as nothing but its size and
-    digest (the digest keeps it apart from every other message)."""
+    digest (the digest keeps it apart from every other message). `size`: the whole
+    message's, when `raw` is its header block."""
     try:
         with budget(seconds, "parsing"):
-            return (header_block and read_header_block(raw)) or parse_message(raw)
+            msg = (header_block and read_header_block(raw, size)) or parse_message(raw)
     except OverBudget as exc:
         over[key] = exc
         digest = hashlib.sha256(raw).hexdigest()
-        return dataclasses.replace(parse_message(b""), raw_sha256=digest, size=len(raw))
+        msg = dataclasses.replace(parse_message(b""), raw_sha256=digest, size=len(raw))
+    if size is not None and msg.size != size:
+        msg = dataclasses.replace(msg, size=size)
+    return msg
 
 
 __all__ = ["Batch", "parse", "read_batch", "triage_context"]

@@ -43,8 +43,9 @@ _PLAIN_TEXT_TYPE = re.compile(
 _PARAM = re.compile(rf";[ \t]*({_NAME})[ \t]*=[ \t]*({_TOKEN}|\"[^\"\\\r\n]*\")")
 
 
-def read_header_block(head: bytes) -> Inbound | None:
-    """`head` as `parse_message(head)` reads it, or None when it is not plain (see above)."""
+def read_header_block(head: bytes, size: int | None = None) -> Inbound | None:
+    """`head` as `parse_message(head)` reads it, or None when it is not plain (see above).
+    `size`: what `Inbound.size` says (the whole message's; the block's when None)."""
     if len(head) > MAX_BYTES or not head.isascii():
         return None
     text = head.decode("ascii")
@@ -70,10 +71,10 @@ def read_header_block(head: bytes) -> Inbound | None:
         fields.append((line[: m.end() - 1], [line[m.end() :].lstrip(" \t") + eol]))
     if not fields:
         return None
-    return _inbound(fields, head)
+    return _inbound(fields, head, len(head) if size is None else size)
 
 
-def _inbound(fields: list[tuple[str, list[str]]], head: bytes) -> Inbound | None:
+def _inbound(fields: list[tuple[str, list[str]]], head: bytes, size: int) -> Inbound | None:
     headers: dict[str, list[str]] = {}
     raw_values: dict[str, list[str]] = {}
     for name, pieces in fields:
@@ -94,7 +95,7 @@ def _inbound(fields: list[tuple[str, list[str]]], head: bytes) -> Inbound | None
     return Inbound(
         message_id=mids[0] if mids else "",
         raw_sha256=hashlib.sha256(head).hexdigest(),
-        size=len(head),
+        size=size,
         from_addr=from_addr,
         from_name=from_name,
         to=addrs("to"),
