@@ -17,7 +17,16 @@ import pytest
 from tests.integration.live import Live
 from tests.support import mailbox
 
-pytestmark = pytest.mark.integration
+# On PostgreSQL only: the same flows run on both databases in tests/flows (in process, on the
+# Maildir transport), and SQLite has more flow tests of its own (demo, round benchmark, CLI,
+# database outage); what these tests add is real mail through `mailbot tick`, which does not
+# depend on the database.  Once on each database cost ~70 s of the suite's ~13 minutes.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize(
+        "db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+    ),
+]
 
 START = datetime(2027, 2, 8, 10)
 
