@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain.model import Inbound, Verdict
@@ -44,39 +44,14 @@ class Known:
 
     @classmethod
     def load(cls, session: Session, keys: list[str], msgs: list[Inbound], now: datetime) -> Known:
-        existing = {
-            k: (st, kd)
-            for k, st, kd in session.execute(
-                select(InboundRow.source_key, InboundRow.state, InboundRow.kind).where(
-                    InboundRow.source_key.in_(keys)
-                )
-            )
-        }
+        existing = {k: (st, kd) for k, st, kd in session.execute(_EXISTING, {"keys": keys})}
         ids = {dedupe_id(m)[:300] for m in msgs}
-        seen = set(
-            session.scalars(
-                select(InboundRow.dedupe_id).where(
-                    InboundRow.dedupe_id.in_(ids), InboundRow.state == PROCESSED
-                )
-            )
-        )
-        senders = {m.from_addr for m in msgs if m.from_addr}
-        persons = {
-            p.email: p for p in session.scalars(select(Person).where(Person.email.in_(senders)))
-        }
+        seen = set(session.scalars(_SEEN, {"ids": list(ids)}))
+        senders = [*{m.from_addr for m in msgs if m.from_addr}]
+        persons = {p.email: p for p in session.scalars(_PERSONS, {"senders": senders})}
+        since = now - timedelta(days=1)
         answers: Counter[str] = Counter(
-            {
-                addr: n
-                for addr, n in session.execute(
-                    select(Outbox.primary_to, func.count(Outbox.id))
-                    .where(
-                        Outbox.primary_to.in_(senders),
-                        Outbox.automatic_answer.is_(True),
-                        Outbox.created_at >= now - timedelta(days=1),
-                    )
-                    .group_by(Outbox.primary_to)
-                )
-            }
+            {a: n for a, n in session.execute(_ANSWERS, {"senders": senders, "since": since})}
         )
         return cls(existing, seen, persons, answers, {})
 
@@ -106,6 +81,23 @@ class Known:
         return counted
 
 
+# Built once (the chunk's keys, ids and senders are expanding parameters).
+_EXISTING = select(InboundRow.source_key, InboundRow.state, InboundRow.kind).where(
+    InboundRow.source_key.in_(bindparam("keys", expanding=True))
+)
+_SEEN = select(InboundRow.dedupe_id).where(
+    InboundRow.dedupe_id.in_(bindparam("ids", expanding=True)), InboundRow.state == PROCESSED
+)
+_PERSONS = select(Person).where(Person.email.in_(bindparam("senders", expanding=True)))
+_ANSWERS = (
+    select(Outbox.primary_to, func.count(Outbox.id))
+    .where(
+        Outbox.primary_to.in_(bindparam("senders", expanding=True)),
+        Outbox.automatic_answer.is_(True),
+        Outbox.created_at >= bindparam("since"),
+    )
+    .group_by(Outbox.primary_to)
+)
 _PLAIN = select(
     PairMember.person_id,
     PairMember.pair_id,
