@@ -1,9 +1,10 @@
-"""Pair activity counted in one fetch batch that mixes partner mail with a command touching
+"""Pair activity counted in one fetch batch that mixes partner mail with commands touching
 the same memberships: what the batch leaves is what handling the mail in order would.
 
 Partner mail's activity is held in the chunk's buffer (`flows.metadata_buffer`) and written
-with one statement; a command in between must see it, and its own change must not be
-overwritten by what the buffer writes afterwards.
+with one statement; a command after it must see it (also on a membership the session holds as
+an ORM object), and its own change must not be overwritten by what the buffer writes
+afterwards.
 """
 
 from __future__ import annotations
@@ -13,9 +14,21 @@ from email.message import EmailMessage
 
 from sqlalchemy import select
 
+from mailbot.domain import tokens
+from mailbot.domain.model import Route
 from mailbot.edges.tables import InboundRow, PairMember, Person
+from mailbot.flows.activity import count_activity
+from mailbot.flows.metadata_buffer import Membership, MetadataBuffer
+from tests.flows.test_commands_flow import (
+    DIRECTOR,
+    coordinator_key,
+    mail,
+    pairs,
+    prog,  # noqa: F401  (the matched-round fixture)
+    text,
+)
 from tests.flows.test_round_flow import at, pair_of, partner_mail, round_  # noqa: F401
-from tests.support.program import Program
+from tests.support.program import SECRET, Program
 
 PROGRAM = "coordinator@example.org"
 ANA = "ana@example.net"
@@ -32,8 +45,8 @@ def _command(sender: str, body: str) -> bytes:
     return bytes(msg)
 
 
-def _members(prog: Program, pair_id: int) -> dict[str, tuple[int, datetime | None]]:
-    with prog.deps.db.transaction() as s:
+def _members(program: Program, pair_id: int) -> dict[str, tuple[int, datetime | None]]:
+    with program.deps.db.transaction() as s:
         rows = s.execute(
             select(Person.email, PairMember.messages, PairMember.last_wrote_at)
             .join(Person, Person.id == PairMember.person_id)
@@ -62,3 +75,54 @@ def test_partner_mail_and_a_command_in_one_batch_count_as_in_order(round_: Progr
     got = _members(round_, pair_id)
     assert got[ANA] == (2, tick)  # the command's instant, not the earlier Date written after
     assert got[other] == (2, datetime(2027, 2, 12, 8, 30, tzinfo=UTC))
+
+
+def test_a_command_after_partner_mail_sees_its_activity_on_members_loaded_before(
+    prog: Program,  # noqa: F811
+) -> None:
+    """LIAISE writes to the most silent member: at the first LIAISE neither wrote (the first
+    joined is the silent one), that one then writes to the partner, and the second LIAISE, in
+    the same batch, must find the other silent."""
+    pair_id, (first, second) = next(iter(sorted(pairs(prog).items())))
+    track = tokens.tag_address(PROGRAM, Route.PAIR, str(pair_id), SECRET)
+    key = coordinator_key()
+    prog.put(
+        mail(DIRECTOR, f"LIAISE {pair_id} first note", to=key),
+        partner_mail(first, second, track, 1, Date="Fri, 05 Feb 2027 08:00:00 +0000"),
+        mail(DIRECTOR, f"LIAISE {pair_id} second note", to=key),
+    )
+    prog.tick("2027-02-05T09:00:00Z")
+    assert prog.count() == 0
+
+    def liaised(addr: str) -> list[str]:
+        return [
+            word
+            for m in prog.sent_to(addr)
+            if m["To"] and addr in m["To"]
+            for word in ("first note", "second note")
+            if word in text(m)
+        ]
+
+    assert liaised(first) == ["first note"]
+    assert liaised(second) == ["second note"]
+
+
+def test_writing_the_buffer_updates_a_membership_the_session_holds(
+    prog: Program,  # noqa: F811
+) -> None:
+    """An effect may hold a membership as an ORM object (a later query returns that object as
+    it is): written activity must show on it, as on the database."""
+    when = datetime(2027, 2, 5, 8, tzinfo=UTC)
+    with prog.deps.db.transaction() as s:
+        member = s.scalars(select(PairMember).order_by(PairMember.id).limit(1)).one()
+        before = member.messages
+        row = Membership(member.id, member.last_wrote_at, member.messages)
+        buffer = MetadataBuffer()
+        assert count_activity([row], when) == 1
+        buffer.add_activity([row])
+        buffer.write(s)
+        assert (member.messages, member.last_wrote_at) == (before + 1, when)
+        stored = s.execute(
+            select(PairMember.messages, PairMember.last_wrote_at).where(PairMember.id == member.id)
+        ).one()
+        assert tuple(stored) == (before + 1, when)
