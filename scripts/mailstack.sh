@@ -718,6 +718,9 @@ cmd_adduser() {   # cmd_adduser DIR EMAIL PASSWORD [EMAIL PASSWORD ...]: add, th
     setdir "${1:-}"; shift
     [ $# -ge 2 ] && [ $(( $# % 2 )) = 0 ] || die "usage: $PROG adduser DIR EMAIL PASSWORD [EMAIL PASSWORD ...]"
     mkdir -p "$DIR/etc"
+    # one adduser at a time (pytest-xdist workers add logins to one stack concurrently): the
+    # passwd and users.txt rewrites are read-modify-write, and users.txt.tmp has a fixed name
+    exec 7>"$DIR/.adduser.lock"; flock -w 60 7 || die "another adduser holds $DIR/.adduser.lock"
     local pf="$DIR/etc/passwd" old_mtime new_mtime written
     old_mtime=$(stat -c %Y "$pf" 2>/dev/null || echo 0)
     while [ $# -ge 2 ]; do add_user "$1" "$2"; shift 2; done

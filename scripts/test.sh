@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh - THE test command for mailbot (CI runs exactly this via .ci/run).
 #
-#   scripts/test.sh [PYTEST ARGS...]     default: the whole suite, -q
+#   scripts/test.sh [PYTEST ARGS...]     default: the whole suite, -q, on every core
+#                                        (pytest-xdist -n auto; MAILBOT_TEST_WORKERS=N sets N)
 #
 # 1. makes .venv if missing and installs the project with its test extras (skipped when the
 #    stamp in .venv matches pyproject.toml's hash)
@@ -170,7 +171,9 @@ if [ "${MAILBOT_TEST_NO_LINT:-0}" != 1 ]; then
         die "mypy found type errors ([tool.mypy] in pyproject.toml)"; }
 fi
 start_servers
-[ $# -gt 0 ] || set -- -q
+# the whole suite on every core (pytest-xdist), a file's tests on one worker (module fixtures
+# run once); all workers share the servers started above (tests/conftest.py)
+[ $# -gt 0 ] || set -- -q -n "${MAILBOT_TEST_WORKERS:-auto}" --dist loadfile
 rc=0
 "$VENV/bin/python" -m pytest "$@" || rc=$?
 [ $rc = 0 ] && TESTS_OK=1
