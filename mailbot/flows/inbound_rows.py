@@ -64,7 +64,7 @@ def row(*args: Any, **kwargs: Any) -> InboundRow:
 class PendingRow:
     """An inbound row its chunk's buffer writes after the message's effects, with one INSERT
     for many: what those effects read and change of it. It has no id yet, so it serves only
-    kinds whose effects refer to no inbound row by id (`intake_dispatch.ROW_BUFFERED`)."""
+    messages whose effects refer to no inbound row by id (`intake_dispatch._row_waits`)."""
 
     id: int | None = None
 

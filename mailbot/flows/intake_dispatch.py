@@ -90,9 +90,8 @@ def handle(
     if buffer is not None and metadata_only(decision, verdict, person):
         record_metadata(session, msg, verdict, decision, person, source_key, known, buffer, now)
         return _done(msg, verdict, decision, source_key, dedupe, known, person)
-    if buffer is not None and (
-        verdict.kind not in ROW_BUFFERED or buffer.holds_from(msg.from_addr)
-    ):
+    waits = buffer is not None and _row_waits(verdict, decision)
+    if buffer is not None and (not waits or buffer.holds_from(msg.from_addr)):
         # What follows may read or delete inbound rows; of the buffered kinds' effects, only
         # a confirmation reads any: the sender's earlier applications.
         buffer.write(session)
@@ -107,7 +106,7 @@ def handle(
         person.id if person else None,
     )
     record: InboundRow | PendingRow
-    if buffer is not None and verdict.kind in ROW_BUFFERED:
+    if waits:
         record = PendingRow(values)  # no flush for it: inserted with the buffer's next rows
     else:
         record = InboundRow(**values)
@@ -382,6 +381,16 @@ def _signals(h: Handling) -> None:
 # Kinds whose effects refer to no inbound row by id (no command, question or FAQ row points
 # at it): when the chunk buffers, their row is inserted with the buffer, not flushed alone.
 ROW_BUFFERED = frozenset({Kind.APPLICATION, Kind.BOUNCE, Kind.AUTO_REPLY})
+
+
+def _row_waits(verdict: Verdict, decision: Decision) -> bool:
+    """Whether the message's inbound row may wait for the buffer's next INSERT: no effect of
+    it refers to the row by id (a ROW_BUFFERED kind, or a command only answered — HELP,
+    STATUS — not recorded)."""
+    if verdict.kind is Kind.COMMAND:
+        return not decision.record_command
+    return verdict.kind in ROW_BUFFERED
+
 
 # Which effects each kind of message can have, in the order they apply.
 EFFECTS: dict[Kind, tuple[Effect, ...]] = {
