@@ -93,13 +93,22 @@ _OPEN_TO_CHANGE = ("planned",)
 
 
 def store_application(
-    session: Session, deps: Deps, fields: ApplicationFields, now: datetime
+    session: Session,
+    deps: Deps,
+    fields: ApplicationFields,
+    now: datetime,
+    *,
+    person: Person | None = None,
+    looked_up: bool = False,
 ) -> tuple[Person, str]:
     """Store a valid form as the sender's application: a new form updates the one that is still
     open to change (even after its round closed, until the round is matched), else
     it applies for the open round, or waits for the next one. Returns the person and the
-    round the form is filed in ("" for the next one)."""
-    person = person_by_email(session, fields.email)
+    round the form is filed in ("" for the next one). `looked_up`: the caller knows who has
+    the form's address (`person`; None: nobody), so it is not asked again."""
+    if not looked_up:
+        person = person_by_email(session, fields.email)
+    new = person is None
     if person is None:
         person = Person(email=fields.email, created_at=now, updated_at=now)
         session.add(person)
@@ -115,7 +124,7 @@ def store_application(
     states = {r.name: r.state for r in rounds.rounds(session)}
     pending = [
         a
-        for a in session.scalars(_APPLICATIONS_OF, {"person_id": person.id})
+        for a in ([] if new else session.scalars(_APPLICATIONS_OF, {"person_id": person.id}))
         if a.status in ("valid", "deferred")
         and (a.round_name == "" or states.get(a.round_name) in _OPEN_TO_CHANGE)
     ]

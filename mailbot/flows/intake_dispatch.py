@@ -260,7 +260,12 @@ def _store_application(h: Handling) -> None:
     """A valid form: the applicant stored (or updated) and filed in a round."""
     application = h.verdict.application
     if h.decision.store_application and application and application.fields:
-        person, h.filed_in = effects.store_application(h.session, h.deps, application.fields, h.now)
+        # The chunk knows who its senders are (read with it, kept up to date as it goes): a
+        # form with the sender's own address needs no look-up.
+        theirs = application.fields.email == h.msg.from_addr
+        person, h.filed_in = effects.store_application(
+            h.session, h.deps, application.fields, h.now, person=h.person, looked_up=theirs
+        )
         h.person = person
         h.row.person_id = person.id
 
