@@ -130,8 +130,7 @@ def build(settings: Settings, *, templates: str | None = None) -> Deps:
         inbox, sent = maildir_paths(settings)
         limit = settings.program.max_message_bytes
 
-        i = settings.imap
-        folders = (i.processed_folder, i.quarantine_folder, settings.partner_hold)
+        folders = settings.program_folders
 
         def mailbox(folder: str | None = None) -> Mailbox:
             return MaildirMailbox(inbox, limit, folder=folder, folders=folders)

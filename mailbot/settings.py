@@ -223,6 +223,17 @@ class Settings:
         """The folder recorded partner mail waits in; "" when it is expunged at once."""
         return self.imap.partner_hold_folder if self.privacy.partner_mail_days else ""
 
+    @property
+    def program_folders(self) -> tuple[str, ...]:
+        """The folders mail is filed in (Processed, Quarantine, the holding folder when partner
+        mail is held), each once."""
+        i = self.imap
+        return tuple(
+            dict.fromkeys(
+                f for f in (i.processed_folder, i.quarantine_folder, self.partner_hold) if f
+            )
+        )
+
 
 _SECTIONS: dict[str, type] = {
     "program": ProgramSettings,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -49,18 +49,11 @@ class RemovalCounts:
     partner_mail: int = 0
 
     def __add__(self, other: RemovalCounts) -> RemovalCounts:
-        return RemovalCounts(
-            self.people + other.people,
-            self.processed_mail + other.processed_mail,
-            self.quarantined_mail + other.quarantined_mail,
-            self.partner_mail + other.partner_mail,
-        )
+        return RemovalCounts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     @property
     def any(self) -> bool:
-        return bool(
-            self.people or self.processed_mail or self.quarantined_mail or self.partner_mail
-        )
+        return any(astuple(self))
 
 
 def total(counts: Iterable[RemovalCounts]) -> RemovalCounts:

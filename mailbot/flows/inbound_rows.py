@@ -61,6 +61,20 @@ def row(*args: Any, **kwargs: Any) -> InboundRow:
     return InboundRow(**row_values(*args, **kwargs))
 
 
+class _IdColumn:
+    """A `PendingRow` column holding a row id or None, read and set in its values."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, row: PendingRow, owner: type | None = None) -> int | None:
+        value = row.values[self.name]
+        return None if value is None else int(value)
+
+    def __set__(self, row: PendingRow, value: int | None) -> None:
+        row.values[self.name] = value
+
+
 class PendingRow:
     """An inbound row its chunk's buffer writes after the message's effects, with one INSERT
     for many: what those effects read and change of it. It has no id yet, so it serves only
@@ -83,20 +97,5 @@ class PendingRow:
     def reason(self, text: str) -> None:
         self.values["reason"] = text
 
-    @property
-    def person_id(self) -> int | None:
-        value = self.values["person_id"]
-        return None if value is None else int(value)
-
-    @person_id.setter
-    def person_id(self, value: int | None) -> None:
-        self.values["person_id"] = value
-
-    @property
-    def pair_id(self) -> int | None:
-        value = self.values["pair_id"]
-        return None if value is None else int(value)
-
-    @pair_id.setter
-    def pair_id(self, value: int | None) -> None:
-        self.values["pair_id"] = value
+    person_id = _IdColumn()
+    pair_id = _IdColumn()

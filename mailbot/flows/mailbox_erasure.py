@@ -68,10 +68,8 @@ async def erase_pending(deps: Deps, now: datetime) -> int:
 
 
 async def _remove_everywhere(deps: Deps, address: str) -> int:
-    imap = deps.settings.imap
     total = 0
-    folders = (imap.processed_folder, imap.quarantine_folder, deps.settings.partner_hold)
-    for folder in dict.fromkeys(f for f in folders if f):
+    for folder in deps.settings.program_folders:
         box = deps.mailbox(folder)
         await box.connect()
         try:

@@ -185,9 +185,7 @@ async def self_test(
             f"self-test: mail to {address} arrived in {s.imap.folder} after "
             f"{clock() - t0:.1f} s; removed"
         )
-        own = frozenset(
-            f for f in (s.imap.processed_folder, s.imap.quarantine_folder, s.partner_hold) if f
-        )
+        own = frozenset(s.program_folders)
         holding = await box.folders_holding(message_id)
         kept = kept_after_expunge(holding, own)
         if own & holding.keys():
