@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from mailbot.domain import autoreply, bounces, commands, coordinator_reply, forms, intents, tokens
 from mailbot.domain.bounces import read_tag
@@ -52,31 +53,27 @@ class Match:
 
 
 @dataclass
-class _State:
+class State:
     """The message, the context and what earlier rows found (routes)."""
 
     msg: Inbound
     ctx: ClassifyContext
     routes: list[RouteHit] = field(default_factory=list)
     intent: intents.Intent | None = None  # read once, by the first row that needs it
-    # The keyword command of subject or first line, once read (a list: read or not yet).
-    keyword: list[Command | None] = field(default_factory=list)
 
     @property
     def today(self) -> date | None:
         return self.msg.date.date() if self.msg.date else None
 
-    def read_keyword(self) -> Command | None:
-        if not self.keyword:
-            self.keyword.append(
-                commands.parse_command(self.msg.subject, self.msg.text, today=self.today)
-            )
-        return self.keyword[0]
+    @cached_property
+    def keyword(self) -> Command | None:
+        """The keyword command of the subject or first line, read once."""
+        return commands.parse_command(self.msg.subject, self.msg.text, today=self.today)
 
     def read_intent(self) -> intents.Intent:
         if self.intent is None:
             self.intent = intents.intent_with(
-                self.msg.subject, self.msg.text, self.read_keyword(), today=self.today
+                self.msg.subject, self.msg.text, self.keyword, today=self.today
             )
         return self.intent
 
@@ -104,13 +101,13 @@ class Rule:
     name: str
     kind: Kind | None  # None: the row records and the walk goes on
     description: str
-    check: Callable[[_State], Match | None]
+    check: Callable[[State], Match | None]
 
 
 # --------------------------------------------------------------------------- predicates
 
 
-def _duplicate(s: _State) -> Match | None:
+def _duplicate(s: State) -> Match | None:
     if not s.ctx.already_seen:
         return None
     if s.msg.message_id:
@@ -118,13 +115,13 @@ def _duplicate(s: _State) -> Match | None:
     return Match(f"a message with the same raw bytes (sha256 {s.msg.raw_sha256[:12]}…) was seen")
 
 
-def _loop_sender(s: _State) -> Match | None:
+def _loop_sender(s: State) -> Match | None:
     if s.msg.from_addr and s.is_ours(s.msg.from_addr):
         return Match(f"From {s.msg.from_addr} is one of our own addresses")
     return None
 
 
-def _loop_header(s: _State) -> Match | None:
+def _loop_header(s: State) -> Match | None:
     for value in s.msg.headers.get("x-loop", ()):
         for addr in value.replace(",", " ").replace("<", " ").replace(">", " ").split():
             if "@" in addr and s.is_ours(addr):
@@ -135,7 +132,7 @@ def _loop_header(s: _State) -> Match | None:
     return None
 
 
-def _bounce(s: _State) -> Match | None:
+def _bounce(s: State) -> Match | None:
     info = bounces.read_bounce(
         s.msg, s.ctx.program_address, s.ctx.secret, own_addresses=s.ctx.own_addresses
     )
@@ -157,10 +154,10 @@ def _bounce(s: _State) -> Match | None:
     return Match(reason, bounce=info)
 
 
-def _automated_check(name: str) -> Callable[[_State], Match | None]:
+def _automated_check(name: str) -> Callable[[State], Match | None]:
     check = {n: c for n, _d, c in autoreply.AUTOMATED_CHECKS}[name]
 
-    def run(s: _State) -> Match | None:
+    def run(s: State) -> Match | None:
         reason = check(s.msg)
         if reason is None:
             return None
@@ -171,7 +168,7 @@ def _automated_check(name: str) -> Callable[[_State], Match | None]:
     return run
 
 
-def _route_tags(s: _State) -> Match | None:
+def _route_tags(s: State) -> Match | None:
     found: list[str] = []
     for via, addrs in (("to", s.msg.to), ("cc", s.msg.cc), ("delivered_to", s.msg.delivered_to)):
         for addr in addrs:
@@ -185,7 +182,7 @@ def _route_tags(s: _State) -> Match | None:
     return Match("signed tag " + ", ".join(found)) if found else None
 
 
-def _route_thread(s: _State) -> Match | None:
+def _route_thread(s: State) -> Match | None:
     found: list[str] = []
     for via, ids in (("in_reply_to", s.msg.in_reply_to), ("references", s.msg.references)):
         for mid in ids:
@@ -198,7 +195,7 @@ def _route_thread(s: _State) -> Match | None:
     return Match("answers our message " + ", ".join(found)) if found else None
 
 
-def _pair_conversation(s: _State) -> Match | None:
+def _pair_conversation(s: State) -> Match | None:
     pairs = [h for h in s.routes if h.route is Route.PAIR]
     others = s.others
     if pairs and others:
@@ -209,18 +206,18 @@ def _pair_conversation(s: _State) -> Match | None:
     return None
 
 
-def _addressed_to_program(s: _State) -> bool:
+def _addressed_to_program(s: State) -> bool:
     """Commands are read only from mail whose To is the program (or a tag), or has no To."""
     return not s.msg.to or any(s.is_ours(a) for a in s.msg.to)
 
 
-def _command(s: _State) -> Match | None:
+def _command(s: State) -> Match | None:
     if not _addressed_to_program(s):
         return None
     today = s.today
     if s.from_coordinator:
-        cmd = s.read_keyword()
-    elif s.read_keyword() is None:
+        cmd = s.keyword
+    elif s.keyword is None:
         cmd = None  # no keyword: read_intent's sentences are for the rows below the form's
     else:  # a keyword, its PAUSE span read from the whole text (domain.intents)
         intent = s.read_intent()
@@ -233,7 +230,7 @@ def _command(s: _State) -> Match | None:
     return Match(f"command {cmd.name.value!r} in the {cmd.source}", command=cmd)
 
 
-def _person_intent(s: _State) -> intents.Intent | None:
+def _person_intent(s: State) -> intents.Intent | None:
     """What a participant's or a stranger's mail to the program asks for; never a
     coordinator's (their mail holds commands only)."""
     if not _addressed_to_program(s) or s.from_coordinator:
@@ -241,7 +238,7 @@ def _person_intent(s: _State) -> intents.Intent | None:
     return s.read_intent()
 
 
-def _sentence_command(s: _State) -> Match | None:
+def _sentence_command(s: State) -> Match | None:
     intent = _person_intent(s)
     if intent is None or intent.command is None or not intent.command.sentence:
         return None
@@ -251,7 +248,7 @@ def _sentence_command(s: _State) -> Match | None:
     )
 
 
-def _faq(s: _State) -> Match | None:
+def _faq(s: State) -> Match | None:
     intent = _person_intent(s)
     if intent is None or intent.faq is None:
         return None
@@ -262,7 +259,7 @@ def _faq(s: _State) -> Match | None:
     )
 
 
-def _question(s: _State) -> Match | None:
+def _question(s: State) -> Match | None:
     """A participant's own words to the program that no row understood: for a person. Mail
     reaching us only by a pair's tracking address stays the pair's (reply_routed)."""
     intent = _person_intent(s)
@@ -278,7 +275,7 @@ def _question(s: _State) -> Match | None:
     )
 
 
-def _application(s: _State) -> Match | None:
+def _application(s: State) -> Match | None:
     result = forms.read_application(
         s.msg.text, from_addr=s.msg.from_addr, from_name=s.msg.from_name
     )
@@ -290,7 +287,7 @@ def _application(s: _State) -> Match | None:
     return Match(f"an application form with problems in: {fields}", application=result)
 
 
-def _reply_routed(s: _State) -> Match | None:
+def _reply_routed(s: State) -> Match | None:
     if not s.routes:
         return None
     h = s.routes[0]
@@ -304,13 +301,13 @@ def _reply_routed(s: _State) -> Match | None:
     return Match(f"a reply to {what} (+{h.route.value}-{h.token} in {h.via})")
 
 
-def _reply_known_sender(s: _State) -> Match | None:
+def _reply_known_sender(s: State) -> Match | None:
     if s.ctx.sender_known or (s.msg.from_addr and s.msg.from_addr in s.ctx.coordinators):
         return Match(f"from a known sender {s.msg.from_addr}")
     return None
 
 
-def _unknown(s: _State) -> Match | None:
+def _unknown(s: State) -> Match | None:
     who = s.msg.from_addr or "a missing sender"
     return Match(f"nothing recognised in mail from {who}: held for the coordinators")
 
@@ -357,7 +354,7 @@ def classify(msg: Inbound, ctx: ClassifyContext, rules: tuple[Rule, ...] = RULES
     """Walk `RULES` top to bottom; the first row with a kind that fires decides. (`rules`: the
     same table with a row's check made cheaper for mail a caller already knows more about,
     as `domain.partner_mail` does; never a different verdict.)"""
-    state = _State(msg=msg, ctx=ctx)
+    state = State(msg=msg, ctx=ctx)
     hits: list[str] = []
     for rule in rules:
         match = rule.check(state)

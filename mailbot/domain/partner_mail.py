@@ -16,14 +16,10 @@ Must not: do I/O or read the clock.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from mailbot.domain import bounces
-from mailbot.domain.classify import RULES, ClassifyContext, Match, Rule, classify
+from mailbot.domain.classify import RULES, ClassifyContext, Match, Rule, State, classify
 from mailbot.domain.model import Inbound, Kind, Route, Verdict
-
-if TYPE_CHECKING:
-    from mailbot.domain.classify import _State
 
 _PAIR_TAG = ("+" + Route.PAIR.value + "-").encode()
 
@@ -52,7 +48,7 @@ def _cleared(rule: Rule) -> Rule:
     by our `+b-` tag, so without one the row cannot fire and the report is not read."""
     check = rule.check
 
-    def cheaper(s: _State) -> Match | None:
+    def cheaper(s: State) -> Match | None:
         if not s.msg.dsn and not bounces.bounce_token(s.msg, s.ctx.program_address, s.ctx.secret):
             return None
         return check(s)
