@@ -42,56 +42,53 @@ def send_topics(s: Session, deps: Deps, snap: Snapshot, now: datetime) -> Counte
     settings = deps.settings
     hour = settings.schedule.topic_hour
     counts: Counter[str] = Counter()
-    # Every key below is new (asked about first, one letter each), so the rows need not be
-    # flushed one by one before each enqueue's key check: they are written together.
-    with s.no_autoflush:
-        for name, views in snap.by_round().items():
-            r = snap.rounds[name]
-            rv = round_view(r, settings.program.topics)
-            due = due_topics(views, rv, now, hour)
-            sent = _queued(s, [t.key for t in due])
-            due = [t for t in due if t.key not in sent]
-            snap.people.load(t.person_id for t in due)  # one query for the letters' rows
-            for t in due:
-                person = snap.people[t.person_id]
-                partners = snap.partners(t.pair_id, person.id)
-                track = tracking_address(deps, t.pair_id)
-                lang = language(deps, person)
-                added = notify(
-                    s,
-                    deps,
-                    t.key,
-                    person,
-                    "topic",
-                    {
-                        "topic": topic_context(t.topic, lang, settings.program.topics),
-                        "pair": pair_context(deps, snap, t.pair_id, person.id),
-                        "round": {"name": name, "end": round_dates(deps, r)["end"]},
-                    },
-                    now,
-                    reply_to=",".join([*(p.email for p in partners), track]),
-                    bulk=True,
-                    not_before=t.not_before,
-                )
-                counts["topics"] += added
-            checkins = checkin_due(views, rv, now, hour)
-            sent = _queued(s, [c.key for c in checkins])
-            checkins = [c for c in checkins if c.key not in sent]
-            snap.people.load(c.person_id for c in checkins)
-            for c in checkins:
-                person = snap.people[c.person_id]
-                added = notify(
-                    s,
-                    deps,
-                    c.key,
-                    person,
-                    "checkin",
-                    {
-                        "pair": pair_context(deps, snap, c.pair_id, person.id),
-                        "round": {"name": name, "end": round_dates(deps, r)["end"]},
-                    },
-                    now,
-                    not_before=c.not_before,
-                )
-                counts["check-ins"] += added
+    for name, views in snap.by_round().items():
+        r = snap.rounds[name]
+        rv = round_view(r, settings.program.topics)
+        due = due_topics(views, rv, now, hour)
+        sent = _queued(s, [t.key for t in due])
+        due = [t for t in due if t.key not in sent]
+        snap.people.load(t.person_id for t in due)  # one query for the letters' rows
+        for t in due:
+            person = snap.people[t.person_id]
+            partners = snap.partners(t.pair_id, person.id)
+            track = tracking_address(deps, t.pair_id)
+            lang = language(deps, person)
+            added = notify(
+                s,
+                deps,
+                t.key,
+                person,
+                "topic",
+                {
+                    "topic": topic_context(t.topic, lang, settings.program.topics),
+                    "pair": pair_context(deps, snap, t.pair_id, person.id),
+                    "round": {"name": name, "end": round_dates(deps, r)["end"]},
+                },
+                now,
+                reply_to=",".join([*(p.email for p in partners), track]),
+                bulk=True,
+                not_before=t.not_before,
+            )
+            counts["topics"] += added
+        checkins = checkin_due(views, rv, now, hour)
+        sent = _queued(s, [c.key for c in checkins])
+        checkins = [c for c in checkins if c.key not in sent]
+        snap.people.load(c.person_id for c in checkins)
+        for c in checkins:
+            person = snap.people[c.person_id]
+            added = notify(
+                s,
+                deps,
+                c.key,
+                person,
+                "checkin",
+                {
+                    "pair": pair_context(deps, snap, c.pair_id, person.id),
+                    "round": {"name": name, "end": round_dates(deps, r)["end"]},
+                },
+                now,
+                not_before=c.not_before,
+            )
+            counts["check-ins"] += added
     return counts
