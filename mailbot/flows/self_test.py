@@ -188,10 +188,11 @@ async def self_test(
         own = frozenset(s.program_folders)
         holding = await box.folders_holding(message_id)
         kept = kept_after_expunge(holding, own)
-        if own & holding.keys():
+        filed = sorted(own & holding.keys())
+        if filed:
             out.lines.append(
-                f"self-test: a running daemon filed it in {', '.join(sorted(own & holding.keys()))}"
-                " first (removed there by the retention pass)"
+                f"self-test: a running daemon filed it in {', '.join(filed)} first (removed "
+                "there by the retention pass)"
             )
         if kept:
             advice = KEEP_ADVICE.get(s.provider, KEEP_ADVICE["generic"])
