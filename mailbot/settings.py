@@ -224,6 +224,18 @@ class Settings:
         return self.imap.partner_hold_folder if self.privacy.partner_mail_days else ""
 
     @property
+    def lapsed_hold(self) -> str:
+        """The holding folder partner mail may still wait in from when `partner_mail_days` was
+        above 0 (emptied and deleted by the retention pass, searched by DELETE MY DATA until
+        then); "" while partner mail is held, or when the name is blank or another program
+        folder's (never to be emptied)."""
+        i, hold = self.imap, self.imap.partner_hold_folder
+        taken = {i.folder, i.processed_folder, i.quarantine_folder}
+        if self.privacy.partner_mail_days or not hold.strip() or hold.upper() == "INBOX":
+            return ""
+        return "" if hold in taken else hold
+
+    @property
     def program_folders(self) -> tuple[str, ...]:
         """The folders mail is filed in (Processed, Quarantine, the holding folder when partner
         mail is held), each once."""

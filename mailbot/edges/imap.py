@@ -300,6 +300,39 @@ class ImapMailbox:
         _log("folders_holding", t0, found=len(found))
         return found
 
+    async def has_folder(self, name: str) -> bool:
+        """`LIST "" <name>`: whether `name` is listed, without \\Noselect or \\NonExistent."""
+        t0 = time.monotonic()
+        async with self._lock:
+
+            async def op() -> bool:
+                conn = await self._ensure_connected()
+                resp = await self._cmd(conn, conn.client.list('""', _quote(name)))
+                attributes = _listed_folders(resp.lines).get(name)
+                return attributes is not None and not attributes & {"\\noselect", "\\nonexistent"}
+
+            found = await self._run("has_folder", op)
+        _log("has_folder", t0, folder=name, found=found)
+        return found
+
+    async def delete_folder(self, name: str) -> None:
+        """`DELETE <name>`, its messages with it (RFC 3501 §6.3.4). NO [NONEXISTENT] is no
+        error: the folder is gone (perhaps by a DELETE whose answer a lost connection took)."""
+        if name.upper() == "INBOX" or name == self._s.folder:
+            raise ValueError(f"not deleting INBOX or the selected folder: {name!r}")
+        t0 = time.monotonic()
+        async with self._lock:
+
+            async def op() -> None:
+                conn = await self._ensure_connected()
+                resp = await self._cmd(conn, conn.client.delete(_quote(name)), check=False)
+                said = b" ".join(bytes(x) for x in resp.lines)
+                if resp.result != "OK" and b"[NONEXISTENT]" not in said:
+                    raise ImapError(f"DELETE {name!r} on {self._where()}: {_text(resp)}")
+
+            await self._run("delete_folder", op)
+        _log("delete_folder", t0, folder=name)
+
     async def delete_older_than(self, before: date) -> int:
         """Expunge the messages of `settings.folder` whose internal date is before the day
         `before`: UID SEARCH BEFORE, then only those UIDs flagged \\Deleted and UID EXPUNGEd

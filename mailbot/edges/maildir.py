@@ -21,6 +21,7 @@ import json
 import mailbox
 import os
 import re
+import shutil
 import socket
 import time
 from collections.abc import Mapping, Sequence
@@ -241,6 +242,17 @@ class MaildirMailbox:
                             if needle in _read_header_block(f).lower():
                                 found[name] = frozenset()
         return found
+
+    async def has_folder(self, name: str) -> bool:
+        """Whether the folder's directory exists (INBOX: the Maildir itself)."""
+        return name == "INBOX" or (self.root / f".{name}").is_dir()
+
+    async def delete_folder(self, name: str) -> None:
+        """Remove the folder's directory, its messages and `.uidlist` with it (gone: nothing)."""
+        if name in ("INBOX", self.folder) or not name or name.startswith(".") or "/" in name:
+            raise ValueError(f"not deleting INBOX, the open folder or a path: {name!r}")
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(self.root / f".{name}")
 
     async def delete_older_than(self, before: date) -> int:
         """Remove the messages delivered (file time, as Dovecot's internal date) before the

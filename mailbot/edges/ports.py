@@ -86,6 +86,16 @@ class Mailbox(Protocol):
         "\\all", "\\sent"): where mail this mailbox expunged may live on."""
         ...
 
+    async def has_folder(self, name: str) -> bool:
+        """Whether the account has a folder `name` that can hold messages (IMAP: `LIST ""
+        <name>`, answered without \\Noselect)."""
+        ...
+
+    async def delete_folder(self, name: str) -> None:
+        """Delete the folder `name` of the account with whatever it holds (IMAP DELETE; not
+        this mailbox's own folder, nor INBOX); a folder already gone is no error."""
+        ...
+
     async def wait_for_new(self, timeout: float) -> bool: ...
     async def delete_older_than(self, before: date) -> int:
         """Expunge the messages of this mailbox's folder received (IMAP internal date) before

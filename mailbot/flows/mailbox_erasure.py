@@ -5,7 +5,8 @@ could not be rolled back, nor the transaction undo a removal), so it writes a
 `MailboxErasure` row in that transaction (`request`). `erase_pending`, run after intake has
 filed its mail (and after the retention pass), does the I/O: in the Processed and Quarantine
 folders, and the partner-mail holding folder when partner mail is kept a while
-(`privacy.partner_mail_days` > 0), it searches From/To/Cc for the address
+(`privacy.partner_mail_days` > 0) or while a holding folder left from then still exists
+(`lapsed_hold`: the retention pass empties and deletes it), it searches From/To/Cc for the address
 (`Mailbox.find_address`, a substring match), reads the candidates' header blocks, keeps those
 whose From, To or Cc is exactly the address (the person's messages and the answers to them
 — in the holding folder, the conversation they had with their partner), expunges them, and
@@ -67,9 +68,24 @@ async def erase_pending(deps: Deps, now: datetime) -> int:
     return removed
 
 
+async def lapsed_hold(deps: Deps) -> str:
+    """`Settings.lapsed_hold` (a holding folder left from when partner mail was held) when the
+    program mailbox still has that folder, else "" (asked of the server only with a name)."""
+    name = deps.settings.lapsed_hold
+    if not name:
+        return ""
+    box = deps.mailbox()
+    await box.connect()
+    try:
+        return name if await box.has_folder(name) else ""
+    finally:
+        await box.close()
+
+
 async def _remove_everywhere(deps: Deps, address: str) -> int:
     total = 0
-    for folder in deps.settings.program_folders:
+    lapsed = await lapsed_hold(deps)
+    for folder in (*deps.settings.program_folders, *([lapsed] if lapsed else [])):
         box = deps.mailbox(folder)
         await box.connect()
         try:
@@ -96,4 +112,4 @@ def names(msg: Inbound, address: str) -> bool:
     return msg.from_addr.lower() == want or any(a.lower() == want for a in (*msg.to, *msg.cc))
 
 
-__all__ = ["erase_pending", "names", "request"]
+__all__ = ["erase_pending", "lapsed_hold", "names", "request"]

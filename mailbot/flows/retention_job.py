@@ -9,8 +9,10 @@ Once a day (`domain.retention.retention_due`, the program's time zone), in this 
 2. the Processed and Quarantine folders lose the messages received before
    `domain.retention.mail_cutoff` (IMAP `UID SEARCH BEFORE` + expunge, `Mailbox.
    delete_older_than`) of `privacy.processed_mail_days`, and the partner-mail holding folder
-   (when `privacy.partner_mail_days` > 0) those before the cutoff of that many days; the
-   counts are added to the pass's row, partner mail apart.
+   (when `privacy.partner_mail_days` > 0) those before the cutoff of that many days; with 0
+   days a holding folder left from before (`Settings.lapsed_hold`) loses every message and
+   is deleted, so no partner's mail stays (no such folder: nothing done); the counts are
+   added to the pass's row, partner mail apart.
 3. the erased people's messages leave the program folders (`flows.mailbox_erasure`).
 `removal_counts` gives the digest what was removed since a date, as counts.
 """
@@ -48,7 +50,7 @@ from mailbot.edges.tables import (
     SurveyAnswerRow,
 )
 from mailbot.flows.erasure import erase
-from mailbot.flows.mailbox_erasure import erase_pending
+from mailbot.flows.mailbox_erasure import erase_pending, lapsed_hold
 from mailbot.flows.pairs import RUNNING
 
 if TYPE_CHECKING:
@@ -153,6 +155,30 @@ async def _expunge(deps: Deps, folder: str, days: int, now: datetime) -> int:
         await box.close()
 
 
+async def _empty_lapsed_hold(deps: Deps) -> int:
+    """Expunge every message of the holding folder left from when partner mail was held, then
+    delete the folder; how many went (0 without the folder). A crash between the two leaves
+    an empty folder, deleted by the next pass."""
+    name = await lapsed_hold(deps)
+    if not name:
+        return 0
+    box = deps.mailbox(name)
+    await box.connect()
+    try:
+        uids = await box.new_uids(0)
+        await box.expunge(uids)
+    finally:
+        await box.close()
+    top = deps.mailbox()
+    await top.connect()
+    try:
+        await top.delete_folder(name)
+    finally:
+        await top.close()
+    log.info("retention: %d held partner messages removed with the folder %s", len(uids), name)
+    return len(uids)
+
+
 async def retention_job(deps: Deps, now: datetime) -> str:
     """The daily retention pass (see the module docstring); "" when not due."""
     settings = deps.settings
@@ -182,6 +208,11 @@ async def retention_job(deps: Deps, now: datetime) -> str:
         except Exception as exc:  # the mailbox is tried again tomorrow; the day goes on
             log.warning("retention: expunging %s failed: %s", folder, exc)
             counts[name] = 0
+    if settings.lapsed_hold:  # partner_mail_days is 0: nothing of a holding folder is kept
+        try:
+            counts["partner_mail"] = await _empty_lapsed_hold(deps)
+        except Exception as exc:
+            log.warning("retention: emptying %s failed: %s", settings.lapsed_hold, exc)
     with deps.db.transaction() as s:
         s.execute(update(RetentionRun).where(RetentionRun.id == run_id).values(**counts))
     if people:  # their messages leave the program folders now, not at the next tick
@@ -191,7 +222,11 @@ async def retention_job(deps: Deps, now: datetime) -> str:
     )
     if not done.any:
         return ""
-    held = f", {done.partner_mail} held partner messages" if settings.partner_hold else ""
+    held = (
+        f", {done.partner_mail} held partner messages"
+        if settings.partner_hold or done.partner_mail
+        else ""
+    )
     return (
         f"retention: {done.people} people erased, {done.processed_mail} handled and "
         f"{done.quarantined_mail} quarantined messages{held} removed"

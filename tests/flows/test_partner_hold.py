@@ -2,7 +2,10 @@
 round (Maildir + SQLite and PostgreSQL, `tick` at fixed instants): with 0 days it is expunged
 at intake; with 7 it waits in the holding folder, is still there on day 6 and emptied by the
 retention pass of day 8, counted apart in the pass's row and the digest; a crash between commit
-and the move records nothing twice; DELETE MY DATA removes the person's held messages.
+and the move records nothing twice; DELETE MY DATA removes the person's held messages. When the
+days go back to 0, the folder left behind is searched by DELETE MY DATA until the next retention
+pass empties it of every message (whatever its date) and deletes it; without one, nothing is
+done and nothing logged.
 
 A Maildir message's delivery time is its file's time (as Dovecot's internal date), so each
 message is dated the instant it is put in the inbox; moving keeps it, as IMAP's MOVE does.
@@ -10,8 +13,10 @@ message is dated the instant it is put in the inbox; moving keeps it, as IMAP's 
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -20,7 +25,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbot import settings as settings_mod
-from mailbot.app import maildir_paths
+from mailbot.app import build, maildir_paths
 from mailbot.domain import tokens
 from mailbot.domain.model import Route
 from mailbot.edges.maildir import MaildirMailbox
@@ -139,12 +144,28 @@ def _run(prog: Program, when: str) -> RetentionRun:
     return run
 
 
+def _lapse(prog: Program) -> None:
+    """The operator sets `partner_mail_days` back to 0 (from 3) and restarts."""
+    prog.config.write_text(
+        prog.config.read_text().replace("partner_mail_days = 3", "partner_mail_days = 0")
+    )
+    prog.deps.db.dispose()
+    prog.deps = build(settings_mod.load(prog.config, {"MAILBOT_PROGRAM_SECRET": SECRET}))
+    assert (prog.deps.settings.partner_hold, prog.deps.settings.lapsed_hold) == ("", HOLD)
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 def test_with_0_days_partner_mail_is_gone_after_intake(
-    matched: Callable[[int], Program],
+    matched: Callable[[int], Program], caplog: pytest.LogCaptureFixture
 ) -> None:
     prog = matched(0)
     put_at(prog, DAY0, *_talk(prog, LEA, 3))
-    report = prog.tick(DAY0)
+    with caplog.at_level(logging.INFO, logger="mailbot"):
+        report = prog.tick(DAY0)
+    assert _warnings(caplog) == []  # no holding folder ever: nothing to empty, nothing failed
     assert report.intake.partner_removed == 3
     assert prog.count("INBOX") == 0
     assert not _dir(prog, HOLD).exists()  # no holding folder is made
@@ -239,3 +260,77 @@ def test_delete_my_data_removes_their_held_messages(
     assert len(left) == 2 and all("Not Lea's" in str(m) for m in left)
     [job] = prog.query(select(MailboxErasure))
     assert job.done_at is not None and job.address == "" and job.removed >= 3
+
+
+def test_a_holding_folder_left_with_0_days_is_emptied_whole_and_deleted(
+    matched: Callable[[int], Program], caplog: pytest.LogCaptureFixture
+) -> None:
+    prog = matched(3)
+    put_at(prog, DAY0, *_talk(prog, LEA, 3))
+    prog.tick(DAY0)
+    put_at(prog, "2027-02-05T09:00:00Z", *_talk(prog, LEA, 1, words="Later words"))
+    prog.tick("2027-02-05T09:00:00Z")
+    assert len(held(prog)) == 4
+    # One dated after the pass (a skewed clock): with 0 days nothing of the folder is kept.
+    future = instant("2027-03-01T00:00:00Z").timestamp()
+    os.utime(next((_dir(prog, HOLD) / "new").iterdir()), (future, future))
+
+    _lapse(prog)
+    with caplog.at_level(logging.INFO, logger="mailbot"):
+        report = prog.tick("2027-02-06T09:00:00Z")
+    assert not _dir(prog, HOLD).exists()  # its messages gone, and the folder with them
+    run = _run(prog, "2027-02-06T09:00:00Z")
+    assert (run.partner_mail, run.processed_mail, run.quarantined_mail) == (4, 0, 0)
+    assert "4 held partner messages removed" in report.jobs["retention"]
+    assert _warnings(caplog) == []
+    everywhere = [p for p in _dir(prog, "INBOX").rglob("*") if p.is_file()]
+    assert not any(b"Secret words" in p.read_bytes() for p in everywhere)
+
+    caplog.clear()  # the next day there is no folder to look at: nothing done, nothing logged
+    with caplog.at_level(logging.INFO, logger="mailbot"):
+        prog.tick("2027-02-07T09:00:00Z")
+    assert _warnings(caplog) == [] and _run(prog, "2027-02-07T09:00:00Z").partner_mail == 0
+    prog.tick("2027-02-08T09:00:00Z")  # the weekly digest counts what went
+    assert "partners' mail removed from holding folder    4" in _digest(prog)
+
+
+def test_delete_my_data_searches_a_lapsed_holding_folder(
+    matched: Callable[[int], Program],
+) -> None:
+    prog = matched(3)
+    _, partner = partner_of(prog, LEA)
+    pair_id, _ = partner_of(prog, partner)
+    from_lea = mail(LEA, "Bonjour", to=partner, cc=_track(pair_id), subject="Re: Hi")
+    someone = next(m[0] for m in pairs(prog).values() if LEA not in m)
+    put_at(prog, DAY0, *_talk(prog, LEA, 2), from_lea, *_talk(prog, someone, 2, "Not Lea's"))
+    prog.tick(DAY0)  # the day's retention pass is done: the folder stays until tomorrow's
+    assert len(held(prog)) == 5
+
+    _lapse(prog)
+    put_at(prog, "2027-02-04T11:00:00Z", mail(LEA, "SUPPRIMER MES DONNÉES"))
+    prog.tick("2027-02-04T11:00:00Z")
+    token = person(prog, LEA).delete_token  # type: ignore[union-attr]
+    put_at(prog, "2027-02-04T12:00:00Z", mail(LEA, f"SUPPRIMER MES DONNÉES {token}"))
+    prog.tick("2027-02-04T12:00:00Z")
+    assert person(prog, LEA) is None
+    left = held(prog)
+    assert len(left) == 2 and all("Not Lea's" in str(m) for m in left)
+    [job] = prog.query(select(MailboxErasure))
+    assert job.done_at is not None and job.removed >= 3
+
+
+def test_the_maildir_edge_knows_and_deletes_folders(tmp_path: Path) -> None:
+    box = MaildirMailbox(tmp_path / "box", folders=("Processed", HOLD))
+
+    async def run() -> None:
+        await box.connect()
+        await box.append(b"Subject: x\r\n\r\nbody\r\n", HOLD)
+        assert await box.has_folder(HOLD) and await box.has_folder("INBOX")
+        await box.delete_folder(HOLD)
+        assert not await box.has_folder(HOLD) and await box.has_folder("Processed")
+        await box.delete_folder(HOLD)  # already gone: nothing
+        for name in ("INBOX", "", "..", "a/b"):
+            with pytest.raises(ValueError):
+                await box.delete_folder(name)
+
+    asyncio.run(run())
