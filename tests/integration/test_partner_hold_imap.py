@@ -2,7 +2,9 @@
 it, headers read and bodies never asked for, to the holding folder it creates (the program's
 own mail to Processed); DELETE MY DATA finds the person's held messages there; the retention
 pass keeps the rest on day 6 and empties the folder on day 8 by the messages' internal date,
-which the MOVE kept, counting them apart."""
+which the MOVE kept, counting them apart. Set back to 0 days, the folder left behind is searched
+by DELETE MY DATA and then emptied whole and deleted by the next pass; with no folder, the pass
+does nothing and logs no warning."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from mailbot import settings as settings_mod
+from mailbot.app import build
 from mailbot.domain import tokens
 from mailbot.domain.model import Route
 from mailbot.edges.tables import InboundRow, MailboxErasure, RetentionRun
@@ -105,4 +109,56 @@ def test_partner_mail_waits_in_the_holding_folder_and_is_emptied_after_its_days(
     with deps.db.transaction() as s:
         runs = list(s.scalars(select(RetentionRun).order_by(RetentionRun.at)))
     assert [(r.partner_mail, r.processed_mail) for r in runs] == [(0, 0), (8, 0)]
+    deps.db.dispose()
+
+
+def test_a_holding_folder_left_when_the_days_go_back_to_0_is_searched_emptied_and_deleted(
+    mailstack: Stack, db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    program = mbx.new_user(mailstack, "lapsed", "example.net")
+    root = tmp_path / "prog"
+    held = _deps(mailstack, program, db_url, root, "[privacy]\npartner_mail_days = 3\n")
+    partner = []
+    for n in range(6):  # p0 and p1 write to each other, p2..p5 likewise in their pairs
+        track = tokens.tag_address(program, Route.PAIR, str(n // 2 + 1), SECRET)
+        partner.append(_mail(_person(n), _person(n ^ 1), "Re: our work", f"words {n}", track, n))
+    _append_at(mailstack, program, partner, NOW)
+    assert asyncio.run(intake.run_once(held, NOW)).seen == 6
+    assert len(_held(mailstack, program)) == 6
+    held.db.dispose()
+
+    # The operator sets partner_mail_days back to 0 and restarts.
+    config = root / "mailbot.toml"
+    config.write_text(config.read_text().replace("partner_mail_days = 3", "partner_mail_days = 0"))
+    env = {
+        "MAILBOT_PROGRAM_SECRET": SECRET,
+        "MAILBOT_IMAP_PASSWORD": mbx.password_for(mailstack, program),
+    }
+    deps = build(settings_mod.load(config, env))
+    assert (deps.settings.partner_hold, deps.settings.lapsed_hold) == ("", HOLD)
+
+    # DELETE MY DATA still searches the folder while it exists.
+    with deps.db.transaction() as s:
+        mailbox_erasure.request(s, _person(0), NOW)
+    assert asyncio.run(mailbox_erasure.erase_pending(deps, NOW)) == 2
+    left = _held(mailstack, program)
+    assert len(left) == 4 and not any(_person(0).encode() in r for r in left)
+
+    # The pass empties it whole (its messages arrived today: no age spares them) and deletes it.
+    with caplog.at_level(logging.INFO, logger="mailbot"):
+        done = asyncio.run(retention_job(deps, NOW))
+    assert "4 held partner messages removed" in done
+    assert HOLD not in mbx.list_folders(mailstack, program)
+    with mbx.imap_login(mailstack, program) as im:
+        typ, data = im.list('""', HOLD)
+        assert typ == "OK" and data == [None]  # gone, not merely unselectable
+
+    # The next day there is no folder: nothing done, no warning.
+    with caplog.at_level(logging.INFO, logger="mailbot"):
+        assert asyncio.run(retention_job(deps, NOW + timedelta(days=1))) == ""
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    with deps.db.transaction() as s:
+        runs = list(s.scalars(select(RetentionRun).order_by(RetentionRun.at)))
+    assert [r.partner_mail for r in runs] == [4, 0]
+    assert HOLD not in mbx.list_folders(mailstack, program)  # not made again by any connection
     deps.db.dispose()
