@@ -11,7 +11,7 @@ Must not: do I/O or read the clock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 
@@ -385,3 +385,30 @@ def classify(msg: Inbound, ctx: ClassifyContext, rules: tuple[Rule, ...] = RULES
             automated=rule.kind in _AUTOMATED_KINDS,
         )
     raise AssertionError("the last rule always fires")  # pragma: no cover
+
+
+# The rows above "faq" read nothing about the sender (ClassifyContext.sender_known): a verdict
+# one of them decides holds whoever sent the message.
+_SENDER_BLIND = frozenset(r.name for r in RULES[: [r.name for r in RULES].index("faq")])
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A message's verdicts worked out before the database is read (intake's reader): as mail
+    from a stranger, and as mail from a known sender; both assume it was not seen before (a
+    duplicate is classified again, where the first row decides at once)."""
+
+    stranger: Verdict
+    known: Verdict
+
+    def verdict(self, sender_known: bool) -> Verdict:
+        return self.known if sender_known else self.stranger
+
+
+def classify_ahead(msg: Inbound, ctx: ClassifyContext) -> Ahead:
+    """`msg` classified for both answers to "is the sender known?"; the second walk only when
+    the first was decided by a row that asks (FAQ, question, reply, unknown)."""
+    stranger = classify(msg, replace(ctx, already_seen=False, sender_known=False))
+    if stranger.hits[-1] in _SENDER_BLIND:
+        return Ahead(stranger, stranger)
+    return Ahead(stranger, classify(msg, replace(ctx, already_seen=False, sender_known=True)))

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mailbot.domain.model import Inbound, Kind, Verdict
+from mailbot.domain.classify import Ahead
+from mailbot.domain.model import Inbound, Kind
 from mailbot.edges.db import describe, unavailable
 from mailbot.edges.tables import MailboxState
 from mailbot.flows import rounds
@@ -212,7 +213,7 @@ def _handle_together(
     msgs: list[Inbound],
     now: datetime,
     over: dict[str, OverBudget],
-    verdicts: dict[str, Verdict],
+    verdicts: dict[str, Ahead],
 ) -> list[tuple[str, str]] | None:
     """The whole chunk in one transaction; None (rolled back) when a message failed in it."""
     current = ""
@@ -242,7 +243,7 @@ def _handle_one_by_one(
     msgs: list[Inbound],
     now: datetime,
     over: dict[str, OverBudget],
-    verdicts: dict[str, Verdict],
+    verdicts: dict[str, Ahead],
 ) -> list[tuple[str, str]]:
     outcomes: list[tuple[str, str]] = []
     with deps.db.transaction() as s:

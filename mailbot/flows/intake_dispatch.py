@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain.answers import Decision, SenderFacts, decide
-from mailbot.domain.classify import ClassifyContext, classify
+from mailbot.domain.classify import Ahead, ClassifyContext, classify
 from mailbot.domain.model import BounceInfo, Inbound, Kind, Route, Verdict
 from mailbot.edges.tables import InboundRow, Outbox, Person
 from mailbot.flows import coordination, effects, pairs, participant_commands, questions
@@ -128,14 +128,15 @@ def _judge(
     person: Person | None,
     already_seen: bool,
     known: Known,
-    partner: Verdict | None = None,
+    ahead: Ahead | None = None,
 ) -> tuple[Verdict, SenderFacts, Decision]:
-    """What the message is (`domain.classify`; partner mail's verdict from its headers, unless
-    it is a duplicate) and what to do about it (`domain.answers`)."""
+    """What the message is (`domain.classify`; the verdict read ahead, unless it is a
+    duplicate) and what to do about it (`domain.answers`)."""
     program = deps.settings.program
     coordinators = frozenset(program.coordinators)
-    if partner is not None and not already_seen:
-        verdict = partner
+    sender_known = person is not None or msg.from_addr in coordinators
+    if ahead is not None and not already_seen:
+        verdict = ahead.verdict(sender_known)
     else:
         ctx = ClassifyContext(
             program_address=program.address,
@@ -143,7 +144,7 @@ def _judge(
             own_addresses=frozenset({program.address}),
             coordinators=coordinators,
             already_seen=already_seen,
-            sender_known=person is not None or msg.from_addr in coordinators,
+            sender_known=sender_known,
         )
         verdict = classify(msg, ctx)
     facts = SenderFacts(

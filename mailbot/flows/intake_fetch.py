@@ -4,8 +4,12 @@ them.
 Every message's header block and size are fetched (`Mailbox.fetch_headers`) and parsed; what
 `domain.partner_mail` recognises as partner conversation is handled from those headers and its
 body is never fetched. The rest (applications, commands, bounces, questions, anything not
-recognised) is fetched whole, in one more command, and parsed as before. Parsing runs under the
-per-message time budget: a header block past it is not fetched again but quarantined.
+recognised) is fetched whole, in one more command, parsed, and classified ahead
+(`domain.classify.classify_ahead`: a verdict for a stranger's and for a known sender's mail,
+so that handling only picks one once the database has said who the sender is). Reading needs
+nothing from the database, which is what lets `flows.intake_reader` do it in a second process.
+Parsing and classifying run under the per-message time budget: a message past it is not read
+again but quarantined.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mailbot.domain.classify import ClassifyContext
+from mailbot.domain.classify import Ahead, ClassifyContext, classify_ahead
 from mailbot.domain.model import Inbound, Verdict
 from mailbot.domain.partner_mail import may_be_partner_mail, partner_verdict
 from mailbot.flows.inbound_rows import source_key
@@ -36,9 +40,9 @@ class Batch:
     msgs: list[Inbound]
     keys: list[str]
     over: dict[str, OverBudget]  # source key -> the step that ran past the budget
-    # source key -> the verdict partner mail got from its headers (not classified again
-    # unless its Message-ID turns out to be a duplicate)
-    verdicts: dict[str, Verdict]
+    # source key -> its verdicts, read ahead (partner mail's from its headers): not classified
+    # again unless its Message-ID turns out to be a duplicate
+    verdicts: dict[str, Ahead]
 
 
 def triage_context(deps: Deps) -> ClassifyContext:
@@ -63,14 +67,19 @@ async def read_batch(
     heads = await box.fetch_headers(uids)
     kept: dict[int, tuple[Fetched, Inbound]] = {}
     sizes: dict[int, int] = {}
-    verdicts: dict[str, Verdict] = {}
+    verdicts: dict[str, Ahead] = {}
     with handler_held():
         _triage(heads, folder, uidvalidity, seconds, ctx, over, kept, sizes, verdicts)
     wholes = await box.fetch(list(sizes), sizes)
     with handler_held():
         for whole in wholes:
             key = source_key(folder, uidvalidity, whole.uid)
-            kept[whole.uid] = (whole, parse(whole.raw, key, seconds, over))
+            msg = parse(whole.raw, key, seconds, over)
+            kept[whole.uid] = (whole, msg)
+            if key not in over and not whole.truncated:
+                ahead = _classified(msg, ctx, key, seconds, over)
+                if ahead is not None:
+                    verdicts[key] = ahead
     ordered = [kept[u] for u in uids if u in kept]
     return Batch(
         fetched=[f for f, _m in ordered],
@@ -90,7 +99,7 @@ def _triage(
     over: dict[str, OverBudget],
     kept: dict[int, tuple[Fetched, Inbound]],
     sizes: dict[int, int],
-    verdicts: dict[str, Verdict],
+    verdicts: dict[str, Ahead],
 ) -> None:
     """Partner mail recognised from its header block (into `kept`, `verdicts`); the rest
     noted in `sizes`, to be fetched whole."""
@@ -105,7 +114,7 @@ def _triage(
         if key in over or verdict is not None:
             kept[head.uid] = (head, msg)
             if verdict is not None:
-                verdicts[key] = verdict
+                verdicts[key] = Ahead(verdict, verdict)
         else:
             sizes[head.uid] = head.size
 
@@ -117,6 +126,17 @@ def _partner(
         with budget(seconds, "classifying"):
             return partner_verdict(msg, ctx)
     except OverBudget as exc:  # quarantined from its headers: not fetched again
+        over[key] = exc
+        return None
+
+
+def _classified(
+    msg: Inbound, ctx: ClassifyContext, key: str, seconds: float, over: dict[str, OverBudget]
+) -> Ahead | None:
+    try:
+        with budget(seconds, "classifying"):
+            return classify_ahead(msg, ctx)
+    except OverBudget as exc:  # quarantined, not classified again
         over[key] = exc
         return None
 

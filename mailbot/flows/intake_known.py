@@ -17,7 +17,8 @@ from typing import cast
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from mailbot.domain.model import Inbound, Verdict
+from mailbot.domain.classify import Ahead
+from mailbot.domain.model import Inbound
 from mailbot.edges.tables import InboundRow, Outbox, PairMember, Person
 from mailbot.flows.activity import count_activity, record_activity
 from mailbot.flows.inbound_rows import PROCESSED, dedupe_id
@@ -38,8 +39,8 @@ class Known:
     # Inbound rows of metadata-only messages, inserted together (None: one by one, as ORM rows)
     buffer: MetadataBuffer | None = None
     members_stale: bool = True  # not read yet, or a command ran: pairs may have changed
-    # source key -> the verdict partner mail got from its headers (flows.intake_fetch)
-    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    # source key -> its verdicts, classified ahead when read (flows.intake_fetch)
+    verdicts: dict[str, Ahead] = field(default_factory=dict)
     _loaded: set[int] = field(default_factory=set)  # person ids `members` was read for
 
     @classmethod

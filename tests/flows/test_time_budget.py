@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.edges.tables import InboundRow, Outbox
-from mailbot.flows import intake, intake_dispatch, intake_fetch
+from mailbot.flows import intake, intake_fetch
 from mailbot.flows.time_budget import OverBudget, budget
 from tests.support.program import Program, application
 
@@ -61,17 +61,18 @@ def _inbound(prog: Program) -> dict[str, InboundRow]:
 def test_a_slow_classifier_quarantines_its_message_and_the_batch_goes_on(
     prog: Program, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = intake_dispatch.classify
+    # Messages are classified as they are read (flows.intake_fetch), before the database.
+    real = intake_fetch.classify_ahead
     slow_calls = 0
 
-    def classify(msg: Any, ctx: Any) -> Any:
+    def classify_ahead(msg: Any, ctx: Any) -> Any:
         nonlocal slow_calls
         if "slow" in msg.subject:
             slow_calls += 1
             _spin()
         return real(msg, ctx)
 
-    monkeypatch.setattr(intake_dispatch, "classify", classify)
+    monkeypatch.setattr(intake_fetch, "classify_ahead", classify_ahead)
     _batch(prog)
     started = time.monotonic()
     report = asyncio.run(intake.run_once(prog.deps, NOW))
