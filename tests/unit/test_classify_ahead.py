@@ -60,4 +60,3 @@ def test_a_verdict_no_sender_changes_is_worked_out_once() -> None:
     ahead = classify_ahead(_mail("STATUS\n", subject="Re: STATUS"), CTX)
     assert ahead.stranger.kind is Kind.COMMAND
     assert ahead.known is ahead.stranger
-
