@@ -1,6 +1,8 @@
 """Inbound: fetch new mail, classify it, apply its effects, then file it — in that order.
 
-A batch is read as header blocks first, bodies only where needed (`flows.intake_fetch`):
+A batch is read as header blocks first, bodies only where needed, parsed and classified
+(`flows.intake_fetch`) while the batch before it is handled — from `intake_reader.
+PROCESS_FROM` batches on in a second process (`flows.intake_reader`), on its own connection:
 partner conversation is recorded from its headers and, once committed, expunged — or, with
 `privacy.partner_mail_days` > 0, moved to the holding folder the retention pass empties; its
 body is never read. Any other message is moved to Processed only after the transaction
@@ -44,6 +46,7 @@ from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, row
 from mailbot.flows.intake_dispatch import handle
 from mailbot.flows.intake_fetch import Batch, read_batch
 from mailbot.flows.intake_known import Known
+from mailbot.flows.intake_reader import PROCESS_FROM, ReaderProcess
 from mailbot.flows.mailbox_erasure import erase_pending
 from mailbot.flows.metadata_buffer import MetadataBuffer
 from mailbot.flows.time_budget import OverBudget, handler_held
@@ -113,7 +116,11 @@ async def run_once(
         done: dict[str, list[int]] = {PROCESSED: [], QUARANTINED: [], PARTNER: []}
         size = settings.imap.batch_size
         batches = [uids[i : i + size] for i in range(0, len(uids), size)]
-        ahead = _ReadAhead(deps, box, batches, folder, uidvalidity)
+        ahead: _ReadAhead | ReaderProcess = (
+            ReaderProcess(deps, batches, folder, uidvalidity)
+            if len(batches) >= PROCESS_FROM
+            else _ReadAhead(deps, box, batches, folder, uidvalidity)
+        )
         try:
             for _ in batches:
                 # One fetch batch is one transaction. Committed messages are filed FILE_EVERY at

@@ -38,6 +38,9 @@ class OverBudget(BaseException):
         )
         self.step, self.seconds = step, seconds
 
+    def __reduce__(self) -> tuple[type[OverBudget], tuple[str, float]]:
+        return OverBudget, (self.step, self.seconds)  # as intake's reader process sends it
+
 
 _held = 0  # depth of `handler_held` blocks: the SIGALRM handler stays installed meanwhile
 _current: tuple[str, float] = ("", 0.0)  # the step and seconds of the budget running now

@@ -1,0 +1,158 @@
+"""Intake's reading of a large inbox in a second process, so that it runs on the other core
+while this one handles the batch before.
+
+Reading a batch (`flows.intake_fetch.read_batch`: header blocks, bodies where needed, parse,
+classify ahead) needs nothing from the database; handling needs little else. In one process
+the two take turns — the Python of reading (the IMAP client's parsing of answers, the MIME
+parser, the rule walk) cannot run while a batch is handled, whatever asyncio overlaps. From
+`PROCESS_FROM` batches on, a forked child opens its own connection to the same mailbox
+(`deps.mailbox()`), reads the batches in order and sends each, pickled, through a pipe; the
+parent handles and files them on its own connection. The pipe holds about a batch, so the
+child is never more than a batch or two ahead.
+
+Why it is safe: reading changes nothing (BODY.PEEK), so a batch read and never handled —
+the run stopped, the child died — is read again next run; the child never touches the
+database (its copy of the engine's pool is let go without closing the parent's
+connections) nor the parent's sockets, and it is killed, not asked, when intake is done
+with it. A child that dies or fails says so through the pipe (or by closing it), and
+`next()` raises as an in-process read would. Fork, not spawn: the child starts in
+milliseconds with the parent's settings and token sources, where a fresh interpreter would
+spend most of a second importing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+from mailbot.flows.intake_fetch import Batch, read_batch
+
+if TYPE_CHECKING:
+    from mailbot.deps import Deps
+
+log = logging.getLogger("mailbot.intake")
+
+# From this many fetch batches on, a run reads in a child process (below it, forking and a
+# second login cost more than they save).
+PROCESS_FROM = 4
+
+
+class ReaderProcess:
+    """The batches `batches` (lists of UIDs), read in a forked child, in order."""
+
+    def __init__(self, deps: Deps, batches: list[list[int]], folder: str, uidvalidity: int):
+        fork = multiprocessing.get_context("fork")
+        self._conn, child_end = fork.Pipe(duplex=False)
+        self._proc = fork.Process(
+            target=_serve,
+            args=(deps, batches, folder, uidvalidity, child_end, self._conn),
+            name="mailbot-intake-reader",
+            daemon=True,
+        )
+        self._proc.start()
+        child_end.close()  # the child's end: only the child may hold it, so its death is EOF
+
+    async def next(self) -> Batch:
+        """The next batch, as soon as the child has sent it."""
+        await _readable(self._conn)
+        try:
+            kind, value = self._conn.recv()
+        except EOFError:
+            self._proc.join(1)
+            raise RuntimeError(
+                f"intake reader process ended (exit code {self._proc.exitcode})"
+            ) from None
+        if kind == "error":
+            raise value
+        batch: Batch = value
+        return batch
+
+    async def drain(self) -> None:
+        """Stop the child (whatever it is reading is read again next run) and wait for it."""
+        if self._proc.is_alive():
+            self._proc.kill()
+        await asyncio.get_running_loop().run_in_executor(None, self._proc.join, 5)
+        self._conn.close()
+
+
+async def _readable(conn: Connection) -> None:
+    if conn.poll():
+        return
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    fd = conn.fileno()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+def _serve(
+    deps: Deps,
+    batches: list[list[int]],
+    folder: str,
+    uidvalidity: int,
+    conn: Connection,
+    parent_end: Connection,
+) -> None:
+    """The child: read every batch and send it; an error is sent and ends the reading."""
+    parent_end.close()
+    # The parent's event loop wakes on signals through a descriptor this child shares: the
+    # child must not write to it. Ctrl-C is for the parent, which then kills the child.
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    deps.db.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    try:
+        asyncio.run(_read_all(deps, batches, folder, uidvalidity, conn))
+    except BaseException as exc:  # whatever it was, the parent must hear it
+        _send_error(conn, exc)
+    finally:
+        conn.close()
+        os._exit(0)  # no atexit or finalizer of the parent's objects runs here
+
+
+async def _read_all(
+    deps: Deps, batches: list[list[int]], folder: str, uidvalidity: int, conn: Connection
+) -> None:
+    box = deps.mailbox()
+    await box.connect()
+    try:
+        for uids in batches:
+            batch = await read_batch(deps, box, uids, folder, uidvalidity)
+            # Handling reads nothing of the raw bytes once they are parsed: not sent.
+            batch.fetched = [dataclasses.replace(f, raw=b"") for f in batch.fetched]
+            conn.send(("batch", batch))
+    finally:
+        with contextlib.suppress(Exception):
+            await box.close()
+
+
+def _send_error(conn: Connection, exc: BaseException) -> None:
+    """`exc` to the parent as it is when it survives pickling both ways, else in words."""
+    error: Any = exc
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        error = None
+    if not isinstance(error, Exception):
+        error = RuntimeError(f"intake reader: {type(exc).__name__}: {exc}")
+    with contextlib.suppress(Exception):  # a closed pipe: the parent sees EOF instead
+        conn.send(("error", error))
+
+
+__all__ = ["PROCESS_FROM", "ReaderProcess"]
