@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import logging.handlers
 import multiprocessing
 import os
 import pickle
@@ -61,19 +62,24 @@ class ReaderProcess:
         child_end.close()  # the child's end: only the child may hold it, so its death is EOF
 
     async def next(self) -> Batch:
-        """The next batch, as soon as the child has sent it."""
-        await _readable(self._conn)
-        try:
-            kind, value = self._conn.recv()
-        except EOFError:
-            self._proc.join(1)
-            raise RuntimeError(
-                f"intake reader process ended (exit code {self._proc.exitcode})"
-            ) from None
-        if kind == "error":
-            raise value
-        batch: Batch = value
-        return batch
+        """The next batch, as soon as the child has sent it; the child's log records on the
+        way are logged here, where this process's handlers write them."""
+        while True:
+            await _readable(self._conn)
+            try:
+                kind, value = self._conn.recv()
+            except EOFError:
+                self._proc.join(1)
+                raise RuntimeError(
+                    f"intake reader process ended (exit code {self._proc.exitcode})"
+                ) from None
+            if kind == "log":
+                logging.getLogger(value.name).handle(value)
+            elif kind == "error":
+                raise value
+            else:
+                batch: Batch = value
+                return batch
 
     async def drain(self) -> None:
         """Stop the child (whatever it is reading is read again next run) and wait for it."""
@@ -117,6 +123,7 @@ def _serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     deps.db.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    _log_through(conn)
     try:
         asyncio.run(_read_all(deps, batches, folder, uidvalidity, conn))
     except BaseException as exc:  # whatever it was, the parent must hear it
@@ -140,6 +147,25 @@ async def _read_all(
     finally:
         with contextlib.suppress(Exception):
             await box.close()
+
+
+class _PipeQueue:
+    """What `logging.handlers.QueueHandler` puts records into: the pipe to the parent."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def put_nowait(self, record: logging.LogRecord) -> None:
+        self._conn.send(("log", record))
+
+
+def _log_through(conn: Connection) -> None:
+    """The child's log records go to the parent (formatted, as QueueHandler prepares them),
+    not to the handlers it inherited: one process writes the log, in order."""
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        root.removeHandler(handler)
+    root.addHandler(logging.handlers.QueueHandler(_PipeQueue(conn)))  # type: ignore[arg-type]
 
 
 def _send_error(conn: Connection, exc: BaseException) -> None:
