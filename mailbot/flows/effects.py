@@ -12,8 +12,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pycountry
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from mailbot.domain import vocab
 from mailbot.domain.ladder import paused_at
@@ -28,7 +29,7 @@ from mailbot.edges.tables import Application, CommandRow, InboundRow, Person
 from mailbot.flows import rounds
 from mailbot.flows.inbound_rows import PendingRow
 from mailbot.flows.letters import program_context, reply_address
-from mailbot.flows.pairs import partners, running_pair
+from mailbot.flows.pairs import current_partners
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
@@ -64,6 +65,7 @@ _LATEST_APPLICATION = (
     .order_by(Application.submitted_at.desc())
     .limit(1)
 )
+_NEW_APPLICATION = insert(Application.metadata.tables[Application.__tablename__])
 _EARLIER_APPLICATION = (
     select(InboundRow.id)
     .where(
@@ -78,6 +80,45 @@ _EARLIER_APPLICATION = (
 
 def person_by_email(session: Session, address: str) -> Person | None:
     return session.scalar(_PERSON_BY_EMAIL, {"email": address})
+
+
+_PERSON = Person.metadata.tables[Person.__tablename__]
+_INSERT_PERSON = insert(_PERSON).returning(_PERSON.c.id)
+
+
+def _plain_defaults(table: Table) -> dict[str, Any]:
+    """What the table gives a new row's columns when not told: an object built with them has
+    nothing left for the database to fill in (so none of its attributes is loaded again)."""
+    out: dict[str, Any] = {}
+    for c in table.columns:
+        default = c.default
+        if default is not None and not isinstance(default, ScalarElementColumnDefault):
+            raise TypeError(f"{table.name}.{c.key}: a default computed on insert")
+        if not c.primary_key:
+            out[c.key] = None if default is None else default.arg
+    return out
+
+
+_PERSON_DEFAULTS = _plain_defaults(_PERSON)
+
+
+def _new_person(session: Session, values: dict[str, Any]) -> Person:
+    """A new person with `values`, inserted at once (its id is in the answer's reply address).
+
+    Outside a savepoint, with one INSERT and the object attached as already stored: the unit
+    of work's flush cost several times that, and a failure rolls the whole transaction and
+    session back, so the object cannot outlive its row. Inside one (a chunk handled one
+    message at a time), added and flushed, so that a rolled-back savepoint forgets it too."""
+    if session.in_nested_transaction():
+        person = Person(**values)
+        session.add(person)
+        session.flush()
+        return person
+    row = _PERSON_DEFAULTS | values
+    person = Person(id=session.connection().execute(_INSERT_PERSON, row).scalar_one(), **row)
+    make_transient_to_detached(person)
+    session.add(person)
+    return person
 
 
 def round_for(session: Session, deps: Deps, now: datetime) -> tuple[str, Any, Any]:
@@ -109,17 +150,20 @@ def store_application(
     if not looked_up:
         person = person_by_email(session, fields.email)
     new = person is None
-    if person is None:
-        person = Person(email=fields.email, created_at=now, updated_at=now)
-        session.add(person)
-    person.name = fields.name
-    person.language = fields.language
-    person.timezone = fields.timezone
-    person.country = fields.country
-    person.updated_at = now
     # Applying is asking to take part (again): it outweighs a withdrawal or a past silence.
-    person.wants_next_round = True
-    session.flush()
+    values = {
+        "name": fields.name,
+        "language": fields.language,
+        "timezone": fields.timezone,
+        "country": fields.country,
+        "updated_at": now,
+        "wants_next_round": True,
+    }
+    if person is None:
+        person = _new_person(session, {"email": fields.email, "created_at": now, **values})
+    else:
+        for k, v in values.items():
+            setattr(person, k, v)
     target, _, _ = round_for(session, deps, now)
     states = {r.name: r.state for r in rounds.rounds(session)}
     pending = [
@@ -131,9 +175,21 @@ def store_application(
     app = next((a for a in pending if a.round_name == target), None)
     app = app or next((a for a in pending if a.round_name), None) or next(iter(pending), None)
     if app is None:
-        app = Application(person_id=person.id, round_name=target, submitted_at=now)
-        session.add(app)
-    elif app.round_name == "" and target:
+        # Inserted now, not an object for the unit of work: nothing here reads it again, and
+        # a later query (a second form, STATUS) finds it in the database.
+        session.connection().execute(
+            _NEW_APPLICATION,
+            {
+                "person_id": person.id,
+                "round_name": target,
+                "fields": fields.as_json(),
+                "status": "valid",
+                "submitted_at": now,
+                "updated_at": now,
+            },
+        )
+        return person, target
+    if app.round_name == "" and target:
         app.round_name = target  # was waiting; the open round takes it
     app.fields, app.status, app.updated_at = fields.as_json(), "valid", now
     return person, app.round_name
@@ -186,8 +242,7 @@ def _status_ctx(
     paused_until = person.paused_until if paused else None
     app = session.scalar(_LATEST_APPLICATION, {"person_id": person.id})
     pair_ctx = None
-    pair = running_pair(session, person.id)
-    partner = next(iter(partners(session, pair.id, person.id)), None) if pair else None
+    partner = next(iter(current_partners(session, person.id)), None)
     if partner is not None:
         pair_ctx = {
             "partner_name": partner.name,

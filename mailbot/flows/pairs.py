@@ -32,6 +32,18 @@ _RUNNING_PAIRS = (
 )
 _RUNNING_IDS = _RUNNING_PAIRS.with_only_columns(Pair.id).order_by(Pair.id)
 _NEWEST_RUNNING = _RUNNING_PAIRS.order_by(Pair.id.desc()).limit(1)
+# The others in the person's current pair (`running_pair`), in the order they joined: STATUS
+# reads its partner with one query.
+_OF_CURRENT_PAIR = (
+    select(Person)
+    .join(PairMember, PairMember.person_id == Person.id)
+    .where(
+        PairMember.pair_id
+        == _NEWEST_RUNNING.with_only_columns(Pair.id).correlate(None).scalar_subquery(),
+        Person.id != bindparam("person_id"),
+    )
+    .order_by(PairMember.id)
+)
 _MEMBERS = (
     select(PairMember, Person)
     .join(Person, Person.id == PairMember.person_id)
@@ -62,6 +74,12 @@ def partners(session: Session, pair_id: int, person_id: int) -> list[Person]:
     return [
         p for _, p in members(session, pair_id) if p.id != person_id and p.status != "withdrawn"
     ]
+
+
+def current_partners(session: Session, person_id: int) -> list[Person]:
+    """`partners` in the person's `running_pair` (none when they have none)."""
+    others = session.scalars(_OF_CURRENT_PAIR, {"person_id": person_id})
+    return [p for p in others if p.status != "withdrawn"]
 
 
 def latest_round(session: Session, person_id: int) -> str | None:
