@@ -121,6 +121,7 @@ async def run_once(
             if len(batches) >= PROCESS_FROM
             else _ReadAhead(deps, box, batches, folder, uidvalidity)
         )
+        filing = _Filing(deps, box, folder)
         try:
             for _ in batches:
                 # One fetch batch is one transaction. Committed messages are filed FILE_EVERY at
@@ -133,12 +134,15 @@ async def run_once(
                     done[state_name] += filed
                 stopping = stop is not None and stop()
                 if stopping or sum(len(v) for v in done.values()) >= FILE_EVERY:
-                    await _file(deps, box, folder, done)
+                    await filing.start(done)
                 if stopping:
+                    await filing.wait()
                     return report
         finally:
             await ahead.drain()
-        await _file(deps, box, folder, done)
+            await filing.wait(quiet=True)
+        await filing.start(done)
+        await filing.wait()
         await erase_pending(deps, now)
     finally:
         if own:
@@ -178,6 +182,37 @@ class _ReadAhead:
         if pending is not None:
             with contextlib.suppress(Exception):
                 await pending
+
+
+class _Filing:
+    """Committed messages filed behind the handling: a filing starts once its batches have
+    committed and runs while the next batch is handled (the server moves and expunges; this
+    process writes), one at a time on the connection; the run waits for the last."""
+
+    def __init__(self, deps: Deps, box: Mailbox, folder: str) -> None:
+        self._file = lambda done: _file(deps, box, folder, done)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, done: dict[str, list[int]]) -> None:
+        """File what `done` holds (and empty it), after the filing before has finished."""
+        await self.wait()
+        taken = {state_name: uids[:] for state_name, uids in done.items()}
+        for uids in done.values():
+            uids.clear()
+        self._task = asyncio.ensure_future(self._file(taken))
+        await asyncio.sleep(0)  # the command goes out before the handling blocks
+
+    async def wait(self, quiet: bool = False) -> None:
+        """Until the filing in flight is done; `quiet`: its failure matters no more (the run
+        is failing already; committed mail is filed next run)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if quiet:
+            with contextlib.suppress(Exception):
+                await task
+        else:
+            await task
 
 
 def _handle_chunk(
@@ -322,7 +357,6 @@ async def _file(deps: Deps, box: Mailbox, folder: str, done: dict[str, list[int]
             st = s.get(MailboxState, folder)
             if st is not None:
                 st.last_uid = max(st.last_uid, max(filed))
-    done[PROCESSED], done[QUARANTINED], done[PARTNER] = [], [], []
 
 
 __all__ = [
