@@ -123,14 +123,20 @@ def enqueue(
         "created_at": now,
     }
     conn = session.connection()
-    return bool(conn.execute(_INSERT_NEW[conn.dialect.name], values).rowcount == 1)
+    # The new row's id, or none when the key was there (rowcount is not reliable across
+    # drivers with ON CONFLICT: psycopg reports -1).
+    return conn.execute(_INSERT_NEW[conn.dialect.name], values).scalar() is not None
 
 
 # Built once per dialect (hot: every answer and letter); the two databases mailbot runs on
 # spell "unless the key is there" alike.
 _INSERT_NEW = {
-    "sqlite": sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["key"]),
-    "postgresql": postgresql_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["key"]),
+    "sqlite": sqlite_insert(_OUTBOX)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_OUTBOX.c.id),
+    "postgresql": postgresql_insert(_OUTBOX)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_OUTBOX.c.id),
 }
 
 
