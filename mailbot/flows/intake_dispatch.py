@@ -91,9 +91,12 @@ def handle(
         record_metadata(session, msg, verdict, decision, person, source_key, known, buffer, now)
         return _done(msg, verdict, decision, source_key, dedupe, known, person)
     waits = buffer is not None and _row_waits(verdict, decision)
-    if buffer is not None and (not waits or buffer.holds_from(msg.from_addr)):
+    if buffer is not None and (
+        not waits or (decision.answer == "confirmation" and buffer.holds_from(msg.from_addr))
+    ):
         # What follows may read or delete inbound rows; of the buffered kinds' effects, only
-        # a confirmation reads any: the sender's earlier applications.
+        # a confirmation reads any: the sender's earlier applications. (A bounce report from
+        # the MTA whose earlier reports wait in the buffer needs none of them written.)
         buffer.write(session)
     values = row_values(
         msg,
