@@ -41,13 +41,39 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mailbot.intake")
 
-# From this many fetch batches on, a run reads in a child process (below it, forking and a
+# From this many fetch batches on, a run reads in child processes (below it, forking and a
 # second login cost more than they save).
 PROCESS_FROM = 4
+# Children reading at once, each on its own connection: with the parent handling and the
+# server serving, two keep both cores of a small machine busy.
+READERS = 2
 
 
 class ReaderProcess:
-    """The batches `batches` (lists of UIDs), read in a forked child, in order."""
+    """The batches `batches` (lists of UIDs), read by `READERS` forked children (batch k by
+    child k mod READERS), handed out in order."""
+
+    def __init__(self, deps: Deps, batches: list[list[int]], folder: str, uidvalidity: int):
+        count = max(1, min(READERS, len(batches)))
+        self._children = [
+            _Child(deps, batches[i::count], folder, uidvalidity) for i in range(count)
+        ]
+        self._next = 0
+
+    async def next(self) -> Batch:
+        """The next batch, as soon as its child has sent it."""
+        child = self._children[self._next % len(self._children)]
+        self._next += 1
+        return await child.next()
+
+    async def drain(self) -> None:
+        """Stop the children (whatever they are reading is read again next run)."""
+        for child in self._children:
+            await child.drain()
+
+
+class _Child:
+    """One forked reader: its batches, in order, through its pipe."""
 
     def __init__(self, deps: Deps, batches: list[list[int]], folder: str, uidvalidity: int):
         fork = multiprocessing.get_context("fork")
@@ -82,7 +108,6 @@ class ReaderProcess:
                 return batch
 
     async def drain(self) -> None:
-        """Stop the child (whatever it is reading is read again next run) and wait for it."""
         if self._proc.is_alive():
             self._proc.kill()
         await asyncio.get_running_loop().run_in_executor(None, self._proc.join, 5)
