@@ -25,6 +25,7 @@ from mailbot.domain.model import (
     Outgoing,
     Verdict,
 )
+from mailbot.edges.db import core_rows
 from mailbot.edges.tables import Application, CommandRow, InboundRow, Person
 from mailbot.flows import rounds
 from mailbot.flows.inbound_rows import PendingRow
@@ -60,7 +61,7 @@ def country_name(code: str, lang: str) -> str:
 _PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
 _APPLICATIONS_OF = select(Application).where(Application.person_id == bindparam("person_id"))
 _LATEST_APPLICATION = (
-    select(Application)
+    select(Application.submitted_at, Application.round_name, Application.status)
     .where(Application.person_id == bindparam("person_id"))
     .order_by(Application.submitted_at.desc())
     .limit(1)
@@ -240,7 +241,7 @@ def _status_ctx(
     paused = paused_at(person.status, person.paused_until, now)  # a pause ends by itself
     status = "active" if person.status == "paused" and not paused else person.status
     paused_until = person.paused_until if paused else None
-    app = session.scalar(_LATEST_APPLICATION, {"person_id": person.id})
+    app = core_rows(session, _LATEST_APPLICATION, {"person_id": person.id}).first()
     pair_ctx = None
     partner = next(iter(current_partners(session, person.id)), None)
     if partner is not None:
@@ -301,7 +302,9 @@ def answer(
         current = next((r for r in rounds.rounds(session) if filed_in and r.name == filed_in), None)
         # A row not yet inserted (intake_dispatch.PendingRow) has no id, and is not there.
         row_id = -1 if row.id is None else row.id
-        earlier = session.scalar(_EARLIER_APPLICATION, {"sender": msg.from_addr, "row_id": row_id})
+        earlier = core_rows(
+            session, _EARLIER_APPLICATION, {"sender": msg.from_addr, "row_id": row_id}
+        ).first()
         context |= {
             "fields": _display_fields(app.fields),
             "round": rounds.round_context(deps, current),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.domain.classify import Ahead
 from mailbot.domain.model import Inbound
+from mailbot.edges.db import core_rows
 from mailbot.edges.tables import InboundRow, Outbox, PairMember, Person
 from mailbot.flows.activity import count_activity, record_activity
 from mailbot.flows.inbound_rows import PROCESSED, dedupe_id
@@ -45,14 +46,14 @@ class Known:
 
     @classmethod
     def load(cls, session: Session, keys: list[str], msgs: list[Inbound], now: datetime) -> Known:
-        existing = {k: (st, kd) for k, st, kd in session.execute(_EXISTING, {"keys": keys})}
+        existing = {k: (st, kd) for k, st, kd in core_rows(session, _EXISTING, {"keys": keys})}
         ids = {dedupe_id(m)[:300] for m in msgs}
-        seen = set(session.scalars(_SEEN, {"ids": list(ids)}))
+        seen = set(core_rows(session, _SEEN, {"ids": list(ids)}).scalars())
         senders = [*{m.from_addr for m in msgs if m.from_addr}]
         persons = {p.email: p for p in session.scalars(_PERSONS, {"senders": senders})}
         since = now - timedelta(days=1)
         answers: Counter[str] = Counter(
-            {a: n for a, n in session.execute(_ANSWERS, {"senders": senders, "since": since})}
+            {a: n for a, n in core_rows(session, _ANSWERS, {"senders": senders, "since": since})}
         )
         return cls(existing, seen, persons, answers, {})
 
@@ -107,6 +108,8 @@ _PLAIN = select(
     PairMember.messages,
 )
 
+_PLAIN_OF = _PLAIN.where(PairMember.person_id.in_(bindparam("ids", expanding=True)))
+
 
 def _members_of(
     session: Session, person_ids: set[int], plain: bool
@@ -114,7 +117,7 @@ def _members_of(
     """The memberships of these people: plain rows (`plain`: their activity written by the
     buffer), else ORM objects."""
     if plain:
-        rows = session.execute(_PLAIN.where(PairMember.person_id.in_(person_ids)))
+        rows = core_rows(session, _PLAIN_OF, {"ids": list(person_ids)})
         return {(pid, pair): Membership(mid, when, n) for pid, pair, mid, when, n in rows}
     return {
         (m.person_id, m.pair_id): m

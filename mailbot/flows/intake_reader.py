@@ -95,7 +95,7 @@ class _Child:
             try:
                 kind, value = self._conn.recv()
             except EOFError:
-                self._proc.join(1)
+                self._proc.join(5)  # the pipe closed: it is exiting, if not gone
                 raise RuntimeError(
                     f"intake reader process ended (exit code {self._proc.exitcode})"
                 ) from None

@@ -8,10 +8,13 @@ a round's matching and a REMATCH on who was a partner before.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.domain.matching import Exclusions
+from mailbot.edges.db import core_rows
 from mailbot.edges.tables import BlockedPair, Pair, PairMember, Person
 
 RUNNING = ("active", "paused")  # pair states that are still going ("ended", "closed" are not)
@@ -35,12 +38,13 @@ _NEWEST_RUNNING = _RUNNING_PAIRS.order_by(Pair.id.desc()).limit(1)
 # The others in the person's current pair (`running_pair`), in the order they joined: STATUS
 # reads its partner with one query.
 _OF_CURRENT_PAIR = (
-    select(Person)
+    select(Person.name, Person.country)
     .join(PairMember, PairMember.person_id == Person.id)
     .where(
         PairMember.pair_id
         == _NEWEST_RUNNING.with_only_columns(Pair.id).correlate(None).scalar_subquery(),
         Person.id != bindparam("person_id"),
+        Person.status != "withdrawn",
     )
     .order_by(PairMember.id)
 )
@@ -76,10 +80,16 @@ def partners(session: Session, pair_id: int, person_id: int) -> list[Person]:
     ]
 
 
-def current_partners(session: Session, person_id: int) -> list[Person]:
-    """`partners` in the person's `running_pair` (none when they have none)."""
-    others = session.scalars(_OF_CURRENT_PAIR, {"person_id": person_id})
-    return [p for p in others if p.status != "withdrawn"]
+class Partner(NamedTuple):
+    name: str
+    country: str
+
+
+def current_partners(session: Session, person_id: int) -> list[Partner]:
+    """The names and countries of `partners` in the person's `running_pair` (none when they
+    have none): one plain read, for STATUS."""
+    rows = core_rows(session, _OF_CURRENT_PAIR, {"person_id": person_id})
+    return [Partner(name, country) for name, country in rows]
 
 
 def latest_round(session: Session, person_id: int) -> str | None:
