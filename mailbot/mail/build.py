@@ -10,11 +10,12 @@ user text adds a header line or a recipient, whichever writer writes the message
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import quoprimime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -122,7 +123,7 @@ def _head(env: Envelope, subject: str, now: datetime) -> list[tuple[str, str]]:
         head.append(("Reply-To", _mailboxes(reply_to, len("Reply-To: "))))
     head += [
         ("Subject", _unstructured(subject, len("Subject: "))),
-        ("Date", format_datetime(now)),
+        ("Date", _date(now, now.utcoffset())),
         ("Message-ID", f"<{env.message_id}>"),
     ]
     if env.in_reply_to:
@@ -143,6 +144,12 @@ def _head(env: Envelope, subject: str, now: datetime) -> list[tuple[str, str]]:
     return head
 
 
+@functools.lru_cache(maxsize=8)  # one `now` for a whole delivery pass
+def _date(now: datetime, _offset: timedelta | None) -> str:
+    """`now` as a Date header; keyed on the offset too, as one instant in two zones is equal."""
+    return format_datetime(now)
+
+
 def _room(width: int) -> int:
     """Bytes of text a 'B' encoded word of at most `width` characters holds."""
     return (width - len("=?utf-8?b??=")) // 4 * 3
@@ -153,16 +160,23 @@ def _encoded_words(text: str, used: int) -> str:
     longer than 76 characters: the first word starts `used` characters into its line, the
     others on continuation lines of their own. The folding whitespace between them is not
     part of the text."""
+    data = text.encode("utf-8")
     words: list[bytes] = []
-    chunk = bytearray()
-    room = _room(_WORD_LINE - used)
-    for ch in text:
-        data = ch.encode("utf-8")
-        if chunk and len(chunk) + len(data) > room:
-            words.append(bytes(chunk))
-            chunk, room = bytearray(), _room(_WORD_LINE - 1)
-        chunk += data
-    words.append(bytes(chunk))
+    start, room = 0, _room(_WORD_LINE - used)
+    # Each word as many whole characters as its room holds (at least one): cut the UTF-8
+    # bytes at the room, then back to the start of the character cut in two.
+    while len(data) - start > room and start < len(data):
+        cut = start + max(room, 0)
+        while cut > start and data[cut] & 0xC0 == 0x80:
+            cut -= 1
+        if cut == start:  # not even one character fits: the first alone
+            cut += 1
+            while cut < len(data) and data[cut] & 0xC0 == 0x80:
+                cut += 1
+        words.append(data[start:cut])
+        start, room = cut, _room(_WORD_LINE - 1)
+    if start < len(data) or not words:
+        words.append(data[start:])
     return "\r\n ".join(
         f"=?utf-8?b?{binascii.b2a_base64(w, newline=False).decode('ascii')}?=" for w in words
     )
@@ -196,6 +210,7 @@ def _mailboxes(pairs: Iterable[tuple[str, str]], used: int) -> str:
     return ",\r\n ".join(_mailbox(n, a, used if i == 0 else 1) for i, (n, a) in enumerate(pairs))
 
 
+@functools.lru_cache(maxsize=512)  # a template's subject, the same for every row that uses it
 def _unstructured(value: str, used: int) -> str:
     """`value` (one line, single spaces) folded at its spaces within 78 characters, or as
     encoded words when it is not ASCII or has a word too long for a line."""

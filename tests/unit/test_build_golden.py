@@ -9,6 +9,7 @@ rewrites the file: `python tests/unit/test_build_golden.py --write`.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
 import re
@@ -19,6 +20,8 @@ from email.policy import SMTP
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -26,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from mailbot.contexts.samples import SAMPLES  # noqa: E402
 from mailbot.domain.model import WireMessage  # noqa: E402
 from mailbot.edges.render import Renderer  # noqa: E402
-from mailbot.mail.build import Envelope, build_message  # noqa: E402
+from mailbot.mail.build import Envelope, _encoded_words, _room, build_message  # noqa: E402
 
 GOLDEN = ROOT / "tests/fixtures/build/golden.json"
 NOW = datetime(2027, 2, 8, 9, 0, tzinfo=UTC)
@@ -111,6 +114,33 @@ def digests() -> dict[str, str]:
 def golden() -> dict[str, str]:
     golden: dict[str, str] = json.loads(GOLDEN.read_text())
     return golden
+
+
+def _encoded_words_as_before(text: str, used: int) -> str:
+    """`mail.build._encoded_words` as it was written first: one character at a time."""
+    words: list[bytes] = []
+    chunk = bytearray()
+    room = _room(76 - used)
+    for ch in text:
+        data = ch.encode("utf-8")
+        if chunk and len(chunk) + len(data) > room:
+            words.append(bytes(chunk))
+            chunk, room = bytearray(), _room(75)
+        chunk += data
+    words.append(bytes(chunk))
+    return "\r\n ".join(
+        f"=?utf-8?b?{binascii.b2a_base64(w, newline=False).decode('ascii')}?=" for w in words
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200)
+    | st.text(st.sampled_from("aé€𝄞"), max_size=120),
+    used=st.integers(0, 90),
+)
+def test_encoded_words_split_where_they_did(text: str, used: int) -> None:
+    assert _encoded_words(text, used) == _encoded_words_as_before(text, used)
 
 
 def test_every_message_is_byte_for_byte_what_it_was(golden: dict[str, str]) -> None:
