@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -224,14 +224,19 @@ async def deliver(
     senders = [deps.sender() for _ in range(deps.settings.smtp.connections)]
     gate = asyncio.Lock()
 
-    async def work(sender: Sender, rows: deque[Outbox]) -> None:
+    async def work(sender: Sender, rows: deque[Outbox], conn: Connection) -> None:
         while rows and not report.stopped and report.held_until is None:
             if not window.take(rows[0].recipients):  # the caps: the rest waits, in order
                 report.held_until = window.opens_at()
                 return
-            await _deliver_one(deps, sender, rows.popleft(), now, report, gate)
+            await _deliver_one(deps, sender, conn, rows.popleft(), now, report, gate)
 
+    # One connection for every row's claim and settlement, each still its own transaction
+    # (no await inside one, so the connections' tasks never share one): a pool checkout and
+    # return, and on PostgreSQL a pre-ping, per statement cost more than the statement.
+    conn: Connection | None = None
     try:
+        conn = deps.db.engine.connect()
         while True:
             with deps.db.transaction() as s:  # answers first: domain.send_caps.order_key
                 due = deque(s.scalars(send_window.due_rows(now, batch)))
@@ -241,7 +246,7 @@ async def deliver(
             try:
                 async with asyncio.TaskGroup() as group:  # one failing cancels the others
                     for sender in senders:
-                        group.create_task(work(sender, due))
+                        group.create_task(work(sender, due, conn))
             except ExceptionGroup as failed:
                 raise failed.exceptions[0] from None
             if limit is not None or report.stopped or report.held_until is not None:
@@ -249,12 +254,15 @@ async def deliver(
     finally:
         for sender in senders:
             await sender.close()
+        if conn is not None:
+            conn.close()
     return report
 
 
 async def _deliver_one(
     deps: Deps,
     sender: Sender,
+    conn: Connection,
     row: Outbox,
     now: datetime,
     report: DeliverReport,
@@ -284,10 +292,10 @@ async def _deliver_one(
         report.errors.append(f"{row.key}: {exc}")
         log.error("outbox render failed key=%s error=%s", row.key, exc)
         return
-    with deps.db.connection() as c:
-        claimed = c.execute(_CLAIM, {"row_id": row.id, "first": row.first_attempt_at or now})
-        if not claimed.rowcount:
-            return
+    with conn.begin():
+        claimed = conn.execute(_CLAIM, {"row_id": row.id, "first": row.first_attempt_at or now})
+    if not claimed.rowcount:
+        return
     try:
         prepared = await sender.prepare(
             message, envelope_from=bounce_to, recipients=[*row.to, *row.cc]
@@ -296,7 +304,7 @@ async def _deliver_one(
         _send_raised(deps, row, exc, report, now)
         return
     if isinstance(prepared, SendResult):  # settled before any data: the relay took nothing
-        _settle(deps, row, prepared, now, report)
+        _settle(deps, conn, row, prepared, now, report)
         return
     try:
         async with gate:  # from the final dot to the row recorded, one connection at a time
@@ -305,13 +313,18 @@ async def _deliver_one(
             except Exception as exc:
                 _send_raised(deps, row, exc, report, now)
                 return
-            _settle(deps, row, result, now, report)
+            _settle(deps, conn, row, result, now, report)
     finally:
         prepared.abort()  # a no-op once finished; cancelled at the gate: nothing was sent
 
 
 def _settle(
-    deps: Deps, row: Outbox, result: SendResult, now: datetime, report: DeliverReport
+    deps: Deps,
+    conn: Connection,
+    row: Outbox,
+    result: SendResult,
+    now: datetime,
+    report: DeliverReport,
 ) -> None:
     """Record what the relay said about `row` (claimed `sending`): sent, retried, failed."""
     throttle = send_window.throttle_of(result)
@@ -335,7 +348,7 @@ def _settle(
     retry_at = now + max(backoff(1), throttle[0] if throttle else timedelta(0))
     if not permanent and throttle is None and not again:
         # Most sends only change the row's status: a Core statement, no ORM session to build.
-        with deps.db.connection() as conn:
+        with conn.begin():
             conn.execute(_SET, {"row_id": row.id, **_outcome(deps, row, result, now, report)})
     else:
         with deps.db.transaction() as s:
