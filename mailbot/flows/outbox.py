@@ -327,6 +327,10 @@ def _settle(
     report: DeliverReport,
 ) -> None:
     """Record what the relay said about `row` (claimed `sending`): sent, retried, failed."""
+    if result.ok and not result.refused and not result.blocked:  # most sends: taken whole
+        with conn.begin():
+            conn.execute(_SET, {"row_id": row.id, **_outcome(deps, row, result, now, report)})
+        return
     throttle = send_window.throttle_of(result)
     if throttle is not None and not result.ok:  # put back untouched, due when the pause ends
         with deps.db.transaction() as s:
@@ -347,7 +351,7 @@ def _settle(
     again = transient if result.ok or (permanent and recipients <= set(result.refused)) else {}
     retry_at = now + max(backoff(1), throttle[0] if throttle else timedelta(0))
     if not permanent and throttle is None and not again:
-        # Most sends only change the row's status: a Core statement, no ORM session to build.
+        # Only the row's status changes: a Core statement, no ORM session to build.
         with conn.begin():
             conn.execute(_SET, {"row_id": row.id, **_outcome(deps, row, result, now, report)})
     else:
