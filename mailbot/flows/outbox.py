@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, Update, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from mailbot.domain import tokens
@@ -292,9 +293,7 @@ async def _deliver_one(
         report.errors.append(f"{row.key}: {exc}")
         log.error("outbox render failed key=%s error=%s", row.key, exc)
         return
-    with conn.begin():
-        claimed = conn.execute(_CLAIM, {"row_id": row.id, "first": row.first_attempt_at or now})
-    if not claimed.rowcount:
+    if not _write(conn, _CLAIM, {"row_id": row.id, "first": row.first_attempt_at or now}):
         return
     try:
         prepared = await sender.prepare(
@@ -318,6 +317,21 @@ async def _deliver_one(
         prepared.abort()  # a no-op once finished; cancelled at the gate: nothing was sent
 
 
+def _write(conn: Connection, statement: Update, values: dict[str, Any]) -> int:
+    """Run one UPDATE in a transaction of its own on the pass's connection; the rows it
+    matched. A connection found dead (a server restart between two rows) is replaced and the
+    statement run once more, as the pool's pre-ping did at each checkout: both statements
+    can run twice (the claim matches only a pending row, the settlement sets fixed values)."""
+    try:
+        with conn.begin():
+            return conn.execute(statement, values).rowcount
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with conn.begin():  # an invalidated connection reconnects on its next use
+        return conn.execute(statement, values).rowcount
+
+
 def _settle(
     deps: Deps,
     conn: Connection,
@@ -328,8 +342,7 @@ def _settle(
 ) -> None:
     """Record what the relay said about `row` (claimed `sending`): sent, retried, failed."""
     if result.ok and not result.refused and not result.blocked:  # most sends: taken whole
-        with conn.begin():
-            conn.execute(_SET, {"row_id": row.id, **_outcome(deps, row, result, now, report)})
+        _write(conn, _SET, {"row_id": row.id, **_outcome(deps, row, result, now, report)})
         return
     throttle = send_window.throttle_of(result)
     if throttle is not None and not result.ok:  # put back untouched, due when the pause ends
@@ -352,8 +365,7 @@ def _settle(
     retry_at = now + max(backoff(1), throttle[0] if throttle else timedelta(0))
     if not permanent and throttle is None and not again:
         # Only the row's status changes: a Core statement, no ORM session to build.
-        with conn.begin():
-            conn.execute(_SET, {"row_id": row.id, **_outcome(deps, row, result, now, report)})
+        _write(conn, _SET, {"row_id": row.id, **_outcome(deps, row, result, now, report)})
     else:
         with deps.db.transaction() as s:
             refusals.record_bounces(s, deps, row, permanent, now)
