@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from mailbot.domain.classify import Ahead, ClassifyContext, classify_ahead
-from mailbot.domain.model import Inbound, Verdict
+from mailbot.domain.model import Inbound
 from mailbot.domain.partner_mail import may_be_partner_mail, partner_verdict
 from mailbot.flows.inbound_rows import source_key
 from mailbot.flows.time_budget import OverBudget, budget, handler_held
@@ -77,7 +78,7 @@ async def read_batch(
             msg = parse(whole.raw, key, seconds, over)
             kept[whole.uid] = (whole, msg)
             if key not in over and not whole.truncated:
-                ahead = _classified(msg, ctx, key, seconds, over)
+                ahead = _judged(classify_ahead, msg, ctx, key, seconds, over)
                 if ahead is not None:
                     verdicts[key] = ahead
     ordered = [kept[u] for u in uids if u in kept]
@@ -110,7 +111,7 @@ def _triage(
         key = source_key(folder, uidvalidity, head.uid)
         # The whole message's size, not the header block's, is what the row records.
         msg = parse(head.raw, key, seconds, over, header_block=True, size=head.size)
-        verdict = None if key in over else _partner(msg, ctx, key, seconds, over)
+        verdict = None if key in over else _judged(partner_verdict, msg, ctx, key, seconds, over)
         if key in over or verdict is not None:
             kept[head.uid] = (head, msg)
             if verdict is not None:
@@ -119,24 +120,23 @@ def _triage(
             sizes[head.uid] = head.size
 
 
-def _partner(
-    msg: Inbound, ctx: ClassifyContext, key: str, seconds: float, over: dict[str, OverBudget]
-) -> Verdict | None:
-    try:
-        with budget(seconds, "classifying"):
-            return partner_verdict(msg, ctx)
-    except OverBudget as exc:  # quarantined from its headers: not fetched again
-        over[key] = exc
-        return None
+_T = TypeVar("_T")
 
 
-def _classified(
-    msg: Inbound, ctx: ClassifyContext, key: str, seconds: float, over: dict[str, OverBudget]
-) -> Ahead | None:
+def _judged(
+    judge: Callable[[Inbound, ClassifyContext], _T],
+    msg: Inbound,
+    ctx: ClassifyContext,
+    key: str,
+    seconds: float,
+    over: dict[str, OverBudget],
+) -> _T | None:
+    """`judge(msg, ctx)` within the budget; past it, noted in `over` (quarantined, not read
+    or classified again) and None."""
     try:
         with budget(seconds, "classifying"):
-            return classify_ahead(msg, ctx)
-    except OverBudget as exc:  # quarantined, not classified again
+            return judge(msg, ctx)
+    except OverBudget as exc:
         over[key] = exc
         return None
 
