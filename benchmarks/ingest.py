@@ -414,7 +414,8 @@ def main() -> None:
             prof = cProfile.Profile()
             report, times = prof.runcall(asyncio.run, timed_tick(deps, now))
             order = os.environ.get("BENCH_SORT", "cumulative")
-            pstats.Stats(prof).sort_stats(order).print_stats(int(os.environ.get("BENCH_LINES", "40")))
+            lines = int(os.environ.get("BENCH_LINES", "40"))
+            pstats.Stats(prof).sort_stats(order).print_stats(lines)
         else:
             report, times = asyncio.run(timed_tick(deps, now))
         sent = report.deliver.sent
