@@ -55,9 +55,12 @@ class ReaderProcess:
 
     def __init__(self, deps: Deps, batches: list[list[int]], folder: str, uidvalidity: int):
         count = max(1, min(READERS, len(batches)))
-        self._children = [
-            _Child(deps, batches[i::count], folder, uidvalidity) for i in range(count)
-        ]
+        self._children: list[_Child] = []
+        for i in range(count):
+            # A child closes its elder siblings' pipe ends it inherits: a pipe whose parent is
+            # gone then has no reader left, and its child ends on the broken pipe.
+            elder = [c.conn for c in self._children]
+            self._children.append(_Child(deps, batches[i::count], folder, uidvalidity, elder))
         self._next = 0
 
     async def next(self) -> Batch:
@@ -75,12 +78,19 @@ class ReaderProcess:
 class _Child:
     """One forked reader: its batches, in order, through its pipe."""
 
-    def __init__(self, deps: Deps, batches: list[list[int]], folder: str, uidvalidity: int):
+    def __init__(
+        self,
+        deps: Deps,
+        batches: list[list[int]],
+        folder: str,
+        uidvalidity: int,
+        inherited: list[Connection],
+    ):
         fork = multiprocessing.get_context("fork")
-        self._conn, child_end = fork.Pipe(duplex=False)
+        self.conn, child_end = fork.Pipe(duplex=False)
         self._proc = fork.Process(
             target=_serve,
-            args=(deps, batches, folder, uidvalidity, child_end, self._conn),
+            args=(deps, batches, folder, uidvalidity, child_end, [self.conn, *inherited]),
             name="mailbot-intake-reader",
             daemon=True,
         )
@@ -91,9 +101,9 @@ class _Child:
         """The next batch, as soon as the child has sent it; the child's log records on the
         way are logged here, where this process's handlers write them."""
         while True:
-            await _readable(self._conn)
+            await _readable(self.conn)
             try:
-                kind, value = self._conn.recv()
+                kind, value = self.conn.recv()
             except EOFError:
                 self._proc.join(5)  # the pipe closed: it is exiting, if not gone
                 raise RuntimeError(
@@ -111,7 +121,7 @@ class _Child:
         if self._proc.is_alive():
             self._proc.kill()
         await asyncio.get_running_loop().run_in_executor(None, self._proc.join, 5)
-        self._conn.close()
+        self.conn.close()
 
 
 async def _readable(conn: Connection) -> None:
@@ -138,10 +148,11 @@ def _serve(
     folder: str,
     uidvalidity: int,
     conn: Connection,
-    parent_end: Connection,
+    parents_ends: list[Connection],
 ) -> None:
     """The child: read every batch and send it; an error is sent and ends the reading."""
-    parent_end.close()
+    for end in parents_ends:  # its own pipe's and its elder siblings' reading ends
+        end.close()
     # The parent's event loop wakes on signals through a descriptor this child shares: the
     # child must not write to it. Ctrl-C is for the parent, which then kills the child.
     signal.set_wakeup_fd(-1)
@@ -178,10 +189,10 @@ class _PipeQueue:
     """What `logging.handlers.QueueHandler` puts records into: the pipe to the parent."""
 
     def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+        self.conn = conn
 
     def put_nowait(self, record: logging.LogRecord) -> None:
-        self._conn.send(("log", record))
+        self.conn.send(("log", record))
 
 
 def _log_through(conn: Connection) -> None:

@@ -212,3 +212,51 @@ def test_a_slow_message_in_the_child_is_quarantined_and_the_rest_handled(
     assert (slow.state, slow.hits) == ("quarantined", ["over_budget"])
     assert "parsing" in slow.reason
     prog.close()
+
+
+def _pipes_read_in(pid: int) -> set[str]:
+    """The pipes process `pid` holds open for reading (a pipe's two ends share its name)."""
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        name = os.readlink(fd)
+        info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
+        flags = int(
+            next(
+                v for k, _, v in (ln.partition(":") for ln in info.splitlines()) if k == "flags"
+            ).strip(),
+            8,
+        )
+        if name.startswith("pipe:") and flags & os.O_ACCMODE == os.O_RDONLY:
+            held.add(name)
+    return held
+
+
+def test_no_child_holds_a_reading_end_of_a_pipe(tmp_path: Path) -> None:
+    """Each child closes its own pipe's reading end and its elder siblings' it inherited: when
+    the parent is gone, nothing reads the pipes, and a child ends on the broken pipe instead of
+    waiting for ever."""
+    prog = Program.create(
+        tmp_path / "prog", f"sqlite:///{tmp_path}/db.sqlite3", "[imap]\nbatch_size = 40"
+    )
+    prog.put(*(application(f"a{i}@example.net", f"A{i}") for i in range(160)))
+
+    async def look() -> list[set[str]]:
+        box = prog.deps.mailbox()
+        await box.connect()
+        uids = await box.new_uids(0)
+        batches = [uids[i : i + 40] for i in range(0, len(uids), 40)]
+        reader = intake_reader.ReaderProcess(prog.deps, batches, "INBOX", 1)
+        try:
+            # A batch of 40 forms is more than a pipe holds: each child waits on its first.
+            reading = [f"pipe:[{os.fstat(c.conn.fileno()).st_ino}]" for c in reader._children]
+            await asyncio.sleep(0.5)
+            held = [_pipes_read_in(c._proc.pid or 0) & set(reading) for c in reader._children]
+            batch = await reader.next()
+            assert len(batch.msgs) == 40
+            return held
+        finally:
+            await reader.drain()
+            await box.close()
+
+    assert asyncio.run(look()) == [set(), set()]
+    prog.close()
