@@ -1,23 +1,24 @@
-"""Intake's reading of a large inbox in a second process, so that it runs on the other core
+"""Intake's reading of a large inbox in other processes, so that it runs on the other core
 while this one handles the batch before.
 
 Reading a batch (`flows.intake_fetch.read_batch`: header blocks, bodies where needed, parse,
 classify ahead) needs nothing from the database; handling needs little else. In one process
 the two take turns — the Python of reading (the IMAP client's parsing of answers, the MIME
 parser, the rule walk) cannot run while a batch is handled, whatever asyncio overlaps. From
-`PROCESS_FROM` batches on, a forked child opens its own connection to the same mailbox
-(`deps.mailbox()`), reads the batches in order and sends each, pickled, through a pipe; the
-parent handles and files them on its own connection. The pipe holds about a batch, so the
-child is never more than a batch or two ahead.
+`PROCESS_FROM` batches on, `READERS` forked children each open their own connection to the
+same mailbox (`deps.mailbox()`), read alternate batches in order and send each, pickled,
+through a pipe; the parent takes them in turn and handles and files them on its own
+connection. A pipe holds about a batch, so no child is more than a batch or two ahead.
 
 Why it is safe: reading changes nothing (BODY.PEEK), so a batch read and never handled —
-the run stopped, the child died — is read again next run; the child never touches the
-database (its copy of the engine's pool is let go without closing the parent's
-connections) nor the parent's sockets, and it is killed, not asked, when intake is done
-with it. A child that dies or fails says so through the pipe (or by closing it), and
-`next()` raises as an in-process read would. Fork, not spawn: the child starts in
-milliseconds with the parent's settings and token sources, where a fresh interpreter would
-spend most of a second importing.
+the run stopped, a child died — is read again next run; a child never touches the database
+(its copy of the engine's pool is let go without closing the parent's connections) nor the
+parent's sockets, and it is killed, not asked, when intake is done with it; if the parent
+dies first, the child's next send finds its pipe broken (no child keeps another's reading
+end) and it ends. A child that dies or fails says so through the pipe (or by closing it),
+and `next()` raises as an in-process read would. Its log records go through the pipe too,
+to the parent's handlers. Fork, not spawn: a child starts in milliseconds with the parent's
+settings and token sources, where a fresh interpreter would spend most of a second importing.
 """
 
 from __future__ import annotations
