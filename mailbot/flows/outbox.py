@@ -341,9 +341,6 @@ def _settle(
     report: DeliverReport,
 ) -> None:
     """Record what the relay said about `row` (claimed `sending`): sent, retried, failed."""
-    if result.ok and not result.refused and not result.blocked:  # most sends: taken whole
-        _write(conn, _SET, {"row_id": row.id, **_outcome(deps, row, result, now, report)})
-        return
     throttle = send_window.throttle_of(result)
     if throttle is not None and not result.ok:  # put back untouched, due when the pause ends
         with deps.db.transaction() as s:

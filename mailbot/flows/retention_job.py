@@ -50,7 +50,7 @@ from mailbot.edges.tables import (
     SurveyAnswerRow,
 )
 from mailbot.flows.erasure import erase
-from mailbot.flows.mailbox_erasure import erase_pending, lapsed_hold
+from mailbot.flows.mailbox_erasure import erase_pending
 from mailbot.flows.pairs import RUNNING
 
 if TYPE_CHECKING:
@@ -159,19 +159,19 @@ async def _empty_lapsed_hold(deps: Deps) -> int:
     """Expunge every message of the holding folder left from when partner mail was held, then
     delete the folder; how many went (0 without the folder). A crash between the two leaves
     an empty folder, deleted by the next pass."""
-    name = await lapsed_hold(deps)
-    if not name:
-        return 0
-    box = deps.mailbox(name)
-    await box.connect()
-    try:
-        uids = await box.new_uids(0)
-        await box.expunge(uids)
-    finally:
-        await box.close()
-    top = deps.mailbox()
+    name = deps.settings.lapsed_hold
+    top = deps.mailbox()  # asks whether the folder is there, and deletes it
     await top.connect()
     try:
+        if not await top.has_folder(name):
+            return 0
+        box = deps.mailbox(name)
+        await box.connect()
+        try:
+            uids = await box.new_uids(0)
+            await box.expunge(uids)
+        finally:
+            await box.close()
         await top.delete_folder(name)
     finally:
         await top.close()
