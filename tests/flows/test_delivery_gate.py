@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 
 from mailbot.edges.ports import SendResult
 from mailbot.edges.tables import Outbox
-from mailbot.flows import intake, outbox
-from tests.support.program import Program, application
+from mailbot.flows import outbox
+from tests.support.program import Program, with_answers
 
 NOW = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
 ROWS = 12
@@ -29,9 +29,7 @@ ROWS = 12
 
 @pytest.fixture
 def prog(tmp_path: Path, db_url: str) -> Iterator[Program]:
-    p = Program.create(tmp_path / "prog", db_url)
-    p.put(*(application(f"p{i}@example.net", f"P{i}", message_id=f"<m{i}@x>") for i in range(ROWS)))
-    asyncio.run(intake.run_once(p.deps, NOW))
+    p = with_answers(tmp_path / "prog", db_url, ROWS, NOW)
     yield p
     p.close()
 

@@ -154,6 +154,15 @@ def _lapse(prog: Program) -> None:
     assert (prog.deps.settings.partner_hold, prog.deps.settings.lapsed_hold) == ("", HOLD)
 
 
+def _delete_my_data(prog: Program, asked: str, confirmed: str) -> None:
+    """Lea asks, in French, to have her data deleted, and confirms with the code sent."""
+    put_at(prog, asked, mail(LEA, "SUPPRIMER MES DONNÉES"))
+    prog.tick(asked)
+    token = person(prog, LEA).delete_token  # type: ignore[union-attr]
+    put_at(prog, confirmed, mail(LEA, f"SUPPRIMER MES DONNÉES {token}"))
+    prog.tick(confirmed)
+
+
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
@@ -250,11 +259,7 @@ def test_delete_my_data_removes_their_held_messages(
     prog.tick(DAY0)
     assert len(held(prog)) == 5
 
-    put_at(prog, "2027-02-05T09:00:00Z", mail(LEA, "SUPPRIMER MES DONNÉES"))
-    prog.tick("2027-02-05T09:00:00Z")
-    token = person(prog, LEA).delete_token  # type: ignore[union-attr]
-    put_at(prog, "2027-02-05T10:00:00Z", mail(LEA, f"SUPPRIMER MES DONNÉES {token}"))
-    prog.tick("2027-02-05T10:00:00Z")
+    _delete_my_data(prog, "2027-02-05T09:00:00Z", "2027-02-05T10:00:00Z")
     assert person(prog, LEA) is None
     left = held(prog)
     assert len(left) == 2 and all("Not Lea's" in str(m) for m in left)
@@ -307,11 +312,7 @@ def test_delete_my_data_searches_a_lapsed_holding_folder(
     assert len(held(prog)) == 5
 
     _lapse(prog)
-    put_at(prog, "2027-02-04T11:00:00Z", mail(LEA, "SUPPRIMER MES DONNÉES"))
-    prog.tick("2027-02-04T11:00:00Z")
-    token = person(prog, LEA).delete_token  # type: ignore[union-attr]
-    put_at(prog, "2027-02-04T12:00:00Z", mail(LEA, f"SUPPRIMER MES DONNÉES {token}"))
-    prog.tick("2027-02-04T12:00:00Z")
+    _delete_my_data(prog, "2027-02-04T11:00:00Z", "2027-02-04T12:00:00Z")
     assert person(prog, LEA) is None
     left = held(prog)
     assert len(left) == 2 and all("Not Lea's" in str(m) for m in left)

@@ -21,6 +21,7 @@ from mailbot import settings as settings_mod
 from mailbot.app import build, maildir_paths
 from mailbot.deps import Deps
 from mailbot.edges.maildir import MaildirMailbox
+from mailbot.flows import intake
 from mailbot.flows.tick import TickReport, tick
 
 SECRET = "test-secret"
@@ -143,3 +144,12 @@ def application(
         )
     )
     return bytes(msg)
+
+
+def with_answers(root: Path, db_url: str, rows: int, now: datetime) -> Program:
+    """A program whose outbox holds `rows` confirmations due at `now` (one application each,
+    taken in by intake): what delivery tests send."""
+    p = Program.create(root, db_url)
+    p.put(*(application(f"p{i}@example.net", f"P{i}", message_id=f"<m{i}@x>") for i in range(rows)))
+    asyncio.run(intake.run_once(p.deps, now))
+    return p

@@ -4,22 +4,18 @@ sender is must be the ones `classify` gives once it knows."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from mailbot.domain.classify import ClassifyContext, classify, classify_ahead
+from mailbot.domain.classify import classify, classify_ahead
 from mailbot.domain.model import Inbound, Kind
 from mailbot.mail.parse import parse_message
+from tests.unit.test_classify import CTX as CLASSIFY_CTX
+from tests.unit.test_classify import FIXTURES, PROGRAM
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml"
-PROGRAM = "coordinator@example.org"
-CTX = ClassifyContext(
-    program_address=PROGRAM,
-    secret="test-secret",
-    own_addresses=frozenset({PROGRAM}),
-    coordinators=frozenset({"director@example.org"}),
-)
+# The classifier tests' context (their fixtures' tags are signed with its secret), with a
+# coordinator.
+CTX = replace(CLASSIFY_CTX, coordinators=frozenset({"director@example.org"}))
 
 
 def _mail(body: str, subject: str = "Hello", frm: str = "alice@example.net") -> Inbound:
