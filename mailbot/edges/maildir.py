@@ -129,11 +129,21 @@ class MaildirMailbox:
         if changed or set(known) - present:
             kept = {k: v for k, v in known.items() if k in present}
             kept["__next__"] = next_uid
-            tmp = self._uidlist_path().with_suffix(".tmp")
+            # Named per process: another connection (intake's reader children) may be
+            # listing the same folder at this moment.
+            tmp = self._uidlist_path().with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(kept))
             tmp.replace(self._uidlist_path())
             known = kept
         return {v: k for k, v in known.items() if k != "__next__" and k in present}
+
+    def _listed(self) -> dict[int, str]:
+        """uid -> key of the messages present that already have a UID, read only: fetching,
+        moving and expunging by UID use UIDs a listing for new mail gave, and a connection that
+        wrote the list here could put back what a concurrent listing had just changed."""
+        known = self._uidlist()
+        self._paths = self._list()
+        return {v: k for k, v in known.items() if k != "__next__" and k in self._paths}
 
     async def uidvalidity(self) -> int:
         return 1
@@ -146,7 +156,7 @@ class MaildirMailbox:
         """uid -> key from the last listing; list again only when a uid is not in it."""
         cached = getattr(self, "_by_uid", None)
         if cached is None or any(u not in cached for u in uids):
-            cached = self._by_uid = self._assign()
+            cached = self._by_uid = self._listed()
         return cached
 
     async def fetch_headers(self, uids: Sequence[int]) -> list[Fetched]:
