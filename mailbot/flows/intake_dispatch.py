@@ -42,7 +42,7 @@ from mailbot.flows.intake_metadata import (
     metadata_only,
     record_metadata,
 )
-from mailbot.flows.outbox import enqueue
+from mailbot.flows.outbox import enqueue, outbox_row
 from mailbot.flows.survey_answers import record_survey_answer
 from mailbot.flows.time_budget import budget
 from mailbot.mail.parse import parse_message
@@ -314,7 +314,10 @@ def _answer(h: Handling) -> None:
             h.now,
             h.filed_in,
         )
-        enqueue(h.session, h.deps, out, h.now, automatic_answer=True)
+        if h.known.buffer is not None:  # queued with the chunk's other answers
+            h.known.buffer.add_outbox(outbox_row(h.deps, out, h.now, automatic_answer=True))
+        else:
+            enqueue(h.session, h.deps, out, h.now, automatic_answer=True)
 
 
 def _may_answer(h: Handling) -> bool:

@@ -1,12 +1,15 @@
 """Intake's throughput buffer: the inbound rows of metadata-only messages (nothing to do but
-record them), held and written with one INSERT, instead of one ORM row each; and the pair
+record them), held and written with one INSERT, instead of one ORM row each; the pair
 activity counted for them, written with one UPDATE statement (executemany) instead of one
-flushed ORM object each.
+flushed ORM object each; and the automatic answers to the chunk's messages, queued with one
+INSERT statement (executemany, each row unless its key is there: `outbox.enqueue_rows`).
 
 Only the all-together pass over a fetch batch buffers. The buffer is written before any
 message whose effects may read or delete inbound rows or read pair activity is handled
 (`intake_dispatch.handle` says which) and at the end of the batch, inside the batch's
-transaction: a failure rolls the buffered rows back with the rest.
+transaction: a failure rolls the buffered rows back with the rest. Nothing intake does to a
+chunk reads the outbox but a command (which writes the buffer first), so answers held here are
+queued in the order they were decided.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot.edges.tables import InboundRow, PairMember
+from mailbot.flows.outbox import enqueue_rows
 
 _INBOUND = cast(Table, InboundRow.__table__)  # the Core table: a plain multi-row INSERT
 _MEMBERS = cast(Table, PairMember.__table__)
@@ -48,6 +52,7 @@ class MetadataBuffer:
         self._rows: list[dict[str, Any]] = []
         self._senders: set[str] = set()
         self._activity: dict[int, Membership] = {}
+        self._outbox: list[dict[str, Any]] = []
 
     def add(self, values: dict[str, Any]) -> None:
         self._rows.append(values)
@@ -62,13 +67,17 @@ class MetadataBuffer:
         for m in members:
             self._activity[m.id] = m
 
+    def add_outbox(self, values: dict[str, Any]) -> None:
+        """An answer to queue (`outbox.outbox_row`)."""
+        self._outbox.append(values)
+
     @property
     def holds_activity(self) -> bool:
         return bool(self._activity)
 
     def write(self, session: Session) -> None:
-        """Insert the rows held so far and update the memberships (before anything may read
-        them)."""
+        """Insert the rows held so far, update the memberships and queue the answers (before
+        anything may read them)."""
         if self._rows:
             session.execute(insert(_INBOUND), self._rows)
             self._rows.clear()
@@ -81,6 +90,9 @@ class MetadataBuffer:
                 [{"m_id": m.id, "m_when": m.last_wrote_at, "m_count": m.messages} for m in members],
             )
             _sync_loaded(session, members)
+        if self._outbox:
+            enqueue_rows(session, self._outbox)
+            self._outbox = []
 
 
 def _sync_loaded(session: Session, members: list[Membership]) -> None:

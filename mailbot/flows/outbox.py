@@ -62,6 +62,8 @@ __all__ = [
     "DeliverReport",
     "deliver",
     "enqueue",
+    "enqueue_rows",
+    "outbox_row",
     "recover_interrupted",
     "render_row",
     "requeue_uncertain",
@@ -101,8 +103,26 @@ def enqueue(
     (intake's answers made every next query flush the one before), and a savepoint rolled back
     takes the row with it like any other write. No one reads the row again in this transaction
     but by a query, which finds it in the database."""
+    values = outbox_row(deps, out, now, automatic_answer=automatic_answer)
+    conn = session.connection()
+    # The new row's id, or none when the key was there (rowcount is not reliable across
+    # drivers with ON CONFLICT: psycopg reports -1).
+    return conn.execute(_INSERT_NEW[conn.dialect.name], values).scalar() is not None
+
+
+def enqueue_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add these `outbox_row`s, each unless its key is there (the same rule as `enqueue`), in
+    one executemany: intake's answers to a chunk, held by its buffer (flows.metadata_buffer)."""
+    conn = session.connection()
+    conn.execute(_INSERT_EACH[conn.dialect.name], rows)
+
+
+def outbox_row(
+    deps: Deps, out: Outgoing, now: datetime, *, automatic_answer: bool = False
+) -> dict[str, Any]:
+    """The outbox row that queues `out`: its key, the Message-ID derived from it, pending."""
     settings = deps.settings
-    values = {
+    return {
         "key": out.key,
         "key_digest": tokens.key_digest(out.key),
         "message_id": tokens.message_id_for(
@@ -123,22 +143,15 @@ def enqueue(
         "next_attempt_at": out.not_before or now,
         "created_at": now,
     }
-    conn = session.connection()
-    # The new row's id, or none when the key was there (rowcount is not reliable across
-    # drivers with ON CONFLICT: psycopg reports -1).
-    return conn.execute(_INSERT_NEW[conn.dialect.name], values).scalar() is not None
 
 
 # Built once per dialect (hot: every answer and letter); the two databases mailbot runs on
 # spell "unless the key is there" alike.
-_INSERT_NEW = {
-    "sqlite": sqlite_insert(_OUTBOX)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(_OUTBOX.c.id),
-    "postgresql": postgresql_insert(_OUTBOX)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(_OUTBOX.c.id),
+_INSERT_EACH = {
+    "sqlite": sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["key"]),
+    "postgresql": postgresql_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["key"]),
 }
+_INSERT_NEW = {name: stmt.returning(_OUTBOX.c.id) for name, stmt in _INSERT_EACH.items()}
 
 
 @dataclass

@@ -192,3 +192,27 @@ def test_a_key_already_queued_leaves_its_row_as_it_was(prog: Program) -> None:
         ["ana@example.net"],
     )
     assert (row.status, row.attempts, row.cc, row.next_attempt_at) == ("pending", 0, [], now)
+
+
+def test_a_chunks_answers_are_queued_in_order_each_key_once(prog: Program) -> None:
+    """The answers of a chunk handled together wait in its buffer and are queued together:
+    in the order of the messages, and a key already there (or twice in the batch) once."""
+    senders = [f"p{i}@example.net" for i in range(5)]
+    prog.put(*(status(a, i) for i, a in enumerate(senders)))
+    prog.tick(NOW)
+    rows = sorted(prog.query(select(Outbox)), key=lambda r: r.id)
+    assert [r.primary_to for r in rows] == senders
+    assert all(r.automatic_answer and r.template == "status" for r in rows)
+
+    now = instant(NOW)
+
+    def row(key: str, template: str) -> dict[str, object]:
+        out = Outgoing(key=key, to=("q@example.net",), template=template, language="en", context={})
+        return outbox.outbox_row(prog.deps, out, now)
+
+    with prog.deps.db.transaction() as s:
+        outbox.enqueue_rows(s, [row(rows[0].key, "help"), row("k:2", "help"), row("k:2", "x")])
+    after = sorted(prog.query(select(Outbox)), key=lambda r: r.id)
+    assert [(r.key, r.template) for r in after] == [(r.key, r.template) for r in rows] + [
+        ("k:2", "help")
+    ]
