@@ -275,9 +275,12 @@ def answer(
     row: InboundRow | PendingRow,
     now: datetime,
     filed_in: str = "",
+    earlier: bool | None = None,
 ) -> Outgoing:
     """The answer with `template` to `msg`; a confirmation names `filed_in`, the round
-    `store_application` filed the form in ("" for the next one)."""
+    `store_application` filed the form in ("" for the next one), and says whether it updates
+    an earlier application: `earlier`, or (None) whether the sender's earlier forms are on
+    record."""
     settings = deps.settings
     app = verdict.application
     if app is not None:
@@ -300,16 +303,16 @@ def answer(
     if template == "confirmation" and app is not None and app.fields is not None:
         _, _, upcoming = round_for(session, deps, now)
         current = next((r for r in rounds.rounds(session) if filed_in and r.name == filed_in), None)
-        # A row not yet inserted (intake_dispatch.PendingRow) has no id, and is not there.
-        row_id = -1 if row.id is None else row.id
-        earlier = core_rows(
-            session, _EARLIER_APPLICATION, {"sender": msg.from_addr, "row_id": row_id}
-        ).first()
+        if earlier is None:
+            # A row not yet inserted (intake_dispatch.PendingRow) has no id, and is not there.
+            row_id = -1 if row.id is None else row.id
+            params = {"sender": msg.from_addr, "row_id": row_id}
+            earlier = core_rows(session, _EARLIER_APPLICATION, params).first() is not None
         context |= {
             "fields": _display_fields(app.fields),
             "round": rounds.round_context(deps, current),
             "next_round": rounds.round_context(deps, upcoming),
-            "updated": earlier is not None,
+            "updated": earlier,
         }
     elif template == "application_invalid" and app is not None:
         context["problems"] = [

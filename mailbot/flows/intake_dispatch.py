@@ -91,12 +91,9 @@ def handle(
         record_metadata(session, msg, verdict, decision, person, source_key, known, buffer, now)
         return _done(msg, verdict, decision, source_key, dedupe, known, person)
     waits = buffer is not None and _row_waits(verdict, decision)
-    if buffer is not None and (
-        not waits or (decision.answer == "confirmation" and buffer.holds_from(msg.from_addr))
-    ):
-        # What follows may read or delete inbound rows; of the buffered kinds' effects, only
-        # a confirmation reads any: the sender's earlier applications. (A bounce report from
-        # the MTA whose earlier reports wait in the buffer needs none of them written.)
+    if buffer is not None and not waits:
+        # What follows may read or delete inbound rows. The buffered kinds' effects read none:
+        # a confirmation asks `known` whether the sender applied before.
         buffer.write(session)
     values = row_values(
         msg,
@@ -171,6 +168,8 @@ def _done(
     """What the rest of the chunk must know about a handled message; the log line."""
     known.seen.add(dedupe)
     known.existing[source_key] = (PROCESSED, verdict.kind.value)
+    if verdict.kind is Kind.APPLICATION:
+        known.applied_here.add(msg.from_addr)
     if person is not None:
         known.persons[person.email] = person
     if decision.answer:
@@ -313,11 +312,21 @@ def _answer(h: Handling) -> None:
             h.row,
             h.now,
             h.filed_in,
+            earlier=_applied_earlier(h),
         )
         if h.known.buffer is not None:  # queued with the chunk's other answers
             h.known.buffer.add_outbox(outbox_row(h.deps, out, h.now, automatic_answer=True))
         else:
             enqueue(h.session, h.deps, out, h.now, automatic_answer=True)
+
+
+def _applied_earlier(h: Handling) -> bool | None:
+    """For a confirmation in a chunk handled together: whether the sender applied before,
+    as the chunk knows it (its buffered rows are not in the database yet). None: one by one,
+    the row is there and the answer reads the others."""
+    if h.decision.answer != "confirmation" or h.known.buffer is None:
+        return None
+    return h.known.applied_earlier(h.session, h.msg.from_addr)
 
 
 def _may_answer(h: Handling) -> bool:

@@ -1,6 +1,7 @@
 """What handling a chunk of inbound messages needs to know from the database, read at once
-(four queries, and the senders' pair memberships when activity is first counted) and kept up
-to date as the chunk's messages are handled.
+(four queries; the senders' pair memberships when activity is first counted, and which of
+them applied before when a confirmation first asks) and kept up to date as the chunk's
+messages are handled.
 
 A chunk handled all together (`buffer` set) reads the memberships as plain rows and leaves
 their changed activity to the buffer (one UPDATE statement); one by one, they are ORM objects,
@@ -37,12 +38,17 @@ class Known:
     answers: Counter[str]  # automatic answers to an address in the last 24 h
     # (person id, pair id) of the senders' pairs: rows when buffered, else ORM objects
     members: dict[tuple[int, int], PairMember | Membership]
+    senders: list[str] = field(default_factory=list)  # the chunk's From addresses
     # Inbound rows of metadata-only messages, inserted together (None: one by one, as ORM rows)
     buffer: MetadataBuffer | None = None
     members_stale: bool = True  # not read yet, or a command ran: pairs may have changed
     # source key -> its verdicts, classified ahead when read (flows.intake_fetch)
     verdicts: dict[str, Ahead] = field(default_factory=dict)
     _loaded: set[int] = field(default_factory=set)  # person ids `members` was read for
+    # Senders with an application on record before the chunk (read when first asked), and
+    # those whose application the chunk recorded: buffered rows are not in the database yet.
+    _applied_before: set[str] | None = None
+    applied_here: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, session: Session, keys: list[str], msgs: list[Inbound], now: datetime) -> Known:
@@ -55,7 +61,15 @@ class Known:
         answers: Counter[str] = Counter(
             {a: n for a, n in core_rows(session, _ANSWERS, {"senders": senders, "since": since})}
         )
-        return cls(existing, seen, persons, answers, {})
+        return cls(existing, seen, persons, answers, {}, senders=senders)
+
+    def applied_earlier(self, session: Session, sender: str) -> bool:
+        """Whether `sender` has an application on record other than the one being handled
+        (recorded in `applied_here` only once handled): for the whole chunk in one query."""
+        if self._applied_before is None:
+            senders = [*self.senders]
+            self._applied_before = set(core_rows(session, _APPLIED, {"senders": senders}).scalars())
+        return sender in self.applied_here or sender in self._applied_before
 
     @property
     def member_ids(self) -> set[int]:
@@ -99,6 +113,15 @@ _ANSWERS = (
         Outbox.created_at >= bindparam("since"),
     )
     .group_by(Outbox.primary_to)
+)
+_APPLIED = (
+    select(InboundRow.from_addr)
+    .where(
+        InboundRow.from_addr.in_(bindparam("senders", expanding=True)),
+        InboundRow.kind == "application",
+        InboundRow.state == PROCESSED,
+    )
+    .distinct()
 )
 _PLAIN = select(
     PairMember.person_id,

@@ -50,17 +50,11 @@ class MetadataBuffer:
 
     def __init__(self) -> None:
         self._rows: list[dict[str, Any]] = []
-        self._senders: set[str] = set()
         self._activity: dict[int, Membership] = {}
         self._outbox: list[dict[str, Any]] = []
 
     def add(self, values: dict[str, Any]) -> None:
         self._rows.append(values)
-        self._senders.add(values["from_addr"])
-
-    def holds_from(self, sender: str) -> bool:
-        """Whether a row held so far is of mail from `sender`."""
-        return sender in self._senders
 
     def add_activity(self, members: list[Membership]) -> None:
         """These memberships' activity changed (their values are written, not increments)."""
@@ -81,7 +75,6 @@ class MetadataBuffer:
         if self._rows:
             session.execute(insert(_INBOUND), self._rows)
             self._rows.clear()
-            self._senders.clear()
         if self._activity:
             members = list(self._activity.values())
             self._activity.clear()
