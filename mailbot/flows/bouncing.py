@@ -10,8 +10,10 @@ job: mail is tried again, and a dead address soon bounces its way back), or by a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -35,14 +37,27 @@ def record_bounce(
     status: str,
     outbox_key: str,
     now: datetime,
+    find: Callable[[str], Person | None] | None = None,
+    add_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
-    """A BounceEvent for `address`, and its person's score (at most one step a day)."""
-    session.add(
-        BounceEvent(
-            address=address, permanent=permanent, status=status, outbox_key=outbox_key, at=now
-        )
-    )
-    person = session.scalar(_PERSON_BY_EMAIL, {"email": address})
+    """A BounceEvent for `address`, and its person's score (at most one step a day).
+
+    `find`: the person with an address, as the caller already knows them (intake's chunk),
+    instead of a query; `add_event`: takes the event's row for the caller to insert with
+    others, instead of an ORM object added to the session."""
+    event = {
+        "address": address,
+        "permanent": permanent,
+        "status": status,
+        "outbox_key": outbox_key,
+        "at": now,
+    }
+    if add_event is None:
+        session.add(BounceEvent(**event))
+    else:
+        add_event(event)
+    find = find or functools.partial(_person_by_email, session)
+    person = find(address)
     if person is None:
         return
     ladder = deps.settings.ladder
@@ -52,6 +67,10 @@ def record_bounce(
     # The partners hear it from the ladder (domain.ladder.bounce_notices) in its next run.
     person.bouncing = person.bounce_score >= ladder.bounce_threshold
     person.updated_at = now
+
+
+def _person_by_email(session: Session, address: str) -> Person | None:
+    return session.scalar(_PERSON_BY_EMAIL, {"email": address})
 
 
 # Mail that shows a person at their address: not a robot, not a bounce.

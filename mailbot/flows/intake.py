@@ -261,7 +261,7 @@ def _handle_together(
     current = ""
     try:
         with deps.db.transaction() as s:
-            known = Known.load(s, keys, msgs, now)
+            known = Known.load(s, keys, msgs, now, also=_bounced(verdicts))
             known.buffer, known.verdicts = (buffer := MetadataBuffer()), verdicts
             outcomes = []
             for fetched, key, msg in zip(chunk, keys, msgs, strict=True):
@@ -276,6 +276,17 @@ def _handle_together(
         _blame_the_database(exc)
         log.warning("chunk of %d failed together: handling one by one", len(chunk), exc_info=True)
     return None
+
+
+def _bounced(verdicts: dict[str, Ahead]) -> set[str]:
+    """The addresses the chunk's bounce reports name, as read ahead."""
+    return {
+        address
+        for ahead in verdicts.values()
+        for verdict in (ahead.stranger, ahead.known)
+        if verdict.bounce is not None
+        for address in verdict.bounce.recipients
+    }
 
 
 def _handle_one_by_one(

@@ -10,6 +10,7 @@ when the chunk buffers (`flows.intake_metadata`).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -241,6 +242,7 @@ def _score(h: Handling, info: BounceInfo) -> None:
             key = out.key
             if not recipients:
                 recipients = list(out.to)
+    known, buffer = h.known, h.known.buffer
     for address in recipients:
         # The partners hear it from the ladder (domain.ladder.bounce_notices) in this same tick.
         record_bounce(
@@ -251,6 +253,8 @@ def _score(h: Handling, info: BounceInfo) -> None:
             status=info.status,
             outbox_key=key,
             now=h.now,
+            find=functools.partial(known.find_person, h.session),
+            add_event=None if buffer is None else buffer.add_bounce,
         )
 
 

@@ -11,6 +11,7 @@ flushed with each message's savepoint.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
@@ -39,6 +40,7 @@ class Known:
     # (person id, pair id) of the senders' pairs: rows when buffered, else ORM objects
     members: dict[tuple[int, int], PairMember | Membership]
     senders: list[str] = field(default_factory=list)  # the chunk's From addresses
+    looked_up: set[str] = field(default_factory=set)  # the addresses `persons` was read for
     # Inbound rows of metadata-only messages, inserted together (None: one by one, as ORM rows)
     buffer: MetadataBuffer | None = None
     members_stale: bool = True  # not read yet, or a command ran: pairs may have changed
@@ -51,17 +53,35 @@ class Known:
     applied_here: set[str] = field(default_factory=set)
 
     @classmethod
-    def load(cls, session: Session, keys: list[str], msgs: list[Inbound], now: datetime) -> Known:
+    def load(
+        cls,
+        session: Session,
+        keys: list[str],
+        msgs: list[Inbound],
+        now: datetime,
+        also: Iterable[str] = (),
+    ) -> Known:
+        """What the chunk needs; `also`: more addresses whose persons to read with the
+        senders' (those the chunk's bounce reports name)."""
         existing = {k: (st, kd) for k, st, kd in core_rows(session, _EXISTING, {"keys": keys})}
         ids = {dedupe_id(m)[:300] for m in msgs}
         seen = set(core_rows(session, _SEEN, {"ids": list(ids)}).scalars())
         senders = [*{m.from_addr for m in msgs if m.from_addr}]
-        persons = {p.email: p for p in session.scalars(_PERSONS, {"senders": senders})}
+        looked_up = {*senders, *also}
+        persons = {p.email: p for p in session.scalars(_PERSONS, {"senders": [*looked_up]})}
         since = now - timedelta(days=1)
         answers: Counter[str] = Counter(
             {a: n for a, n in core_rows(session, _ANSWERS, {"senders": senders, "since": since})}
         )
-        return cls(existing, seen, persons, answers, {}, senders=senders)
+        return cls(existing, seen, persons, answers, {}, senders=senders, looked_up=looked_up)
+
+    def find_person(self, session: Session, address: str) -> Person | None:
+        """The person with this address: as the chunk knows them when it read the address
+        (added, changed or erased since), else from the database."""
+        if address not in self.looked_up:
+            return session.scalar(_PERSONS_BY_EMAIL, {"email": address})
+        person = self.persons.get(address)
+        return person if person is None or person in session else None  # erased since
 
     def applied_earlier(self, session: Session, sender: str) -> bool:
         """Whether `sender` has an application on record other than the one being handled
@@ -105,6 +125,7 @@ _SEEN = select(InboundRow.dedupe_id).where(
     InboundRow.dedupe_id.in_(bindparam("ids", expanding=True)), InboundRow.state == PROCESSED
 )
 _PERSONS = select(Person).where(Person.email.in_(bindparam("senders", expanding=True)))
+_PERSONS_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
 _ANSWERS = (
     select(Outbox.primary_to, func.count(Outbox.id))
     .where(

@@ -1,8 +1,9 @@
 """Intake's throughput buffer: the inbound rows of metadata-only messages (nothing to do but
 record them), held and written with one INSERT, instead of one ORM row each; the pair
 activity counted for them, written with one UPDATE statement (executemany) instead of one
-flushed ORM object each; and the automatic answers to the chunk's messages, queued with one
-INSERT statement (executemany, each row unless its key is there: `outbox.enqueue_rows`).
+flushed ORM object each; the automatic answers to the chunk's messages, queued with one
+INSERT statement (executemany, each row unless its key is there: `outbox.enqueue_rows`); and
+the bounce events its reports record, with one INSERT.
 
 Only the all-together pass over a fetch batch buffers. The buffer is written before any
 message whose effects may read or delete inbound rows or read pair activity is handled
@@ -22,11 +23,12 @@ from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mailbot.edges.tables import InboundRow, PairMember
+from mailbot.edges.tables import BounceEvent, InboundRow, PairMember
 from mailbot.flows.outbox import enqueue_rows
 
 _INBOUND = cast(Table, InboundRow.__table__)  # the Core table: a plain multi-row INSERT
 _MEMBERS = cast(Table, PairMember.__table__)
+_BOUNCES = cast(Table, BounceEvent.__table__)
 _SET_ACTIVITY = (
     update(_MEMBERS)
     .where(_MEMBERS.c.id == bindparam("m_id"))
@@ -52,6 +54,7 @@ class MetadataBuffer:
         self._rows: list[dict[str, Any]] = []
         self._activity: dict[int, Membership] = {}
         self._outbox: list[dict[str, Any]] = []
+        self._bounces: list[dict[str, Any]] = []
 
     def add(self, values: dict[str, Any]) -> None:
         self._rows.append(values)
@@ -65,13 +68,17 @@ class MetadataBuffer:
         """An answer to queue (`outbox.outbox_row`)."""
         self._outbox.append(values)
 
+    def add_bounce(self, values: dict[str, Any]) -> None:
+        """A bounce event's row (`bouncing.record_bounce`)."""
+        self._bounces.append(values)
+
     @property
     def holds_activity(self) -> bool:
         return bool(self._activity)
 
     def write(self, session: Session) -> None:
-        """Insert the rows held so far, update the memberships and queue the answers (before
-        anything may read them)."""
+        """Insert the rows held so far, update the memberships, queue the answers and insert
+        the bounce events (before anything may read them)."""
         if self._rows:
             session.execute(insert(_INBOUND), self._rows)
             self._rows.clear()
@@ -86,6 +93,9 @@ class MetadataBuffer:
         if self._outbox:
             enqueue_rows(session, self._outbox)
             self._outbox = []
+        if self._bounces:
+            session.execute(insert(_BOUNCES), self._bounces)
+            self._bounces = []
 
 
 def _sync_loaded(session: Session, members: list[Membership]) -> None:

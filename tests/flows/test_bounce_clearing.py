@@ -4,11 +4,13 @@ us again, when `ladder.bounce_forget_days` pass without a new bounce, or by CLEA
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from mailbot.edges.tables import Person
+from mailbot.edges.tables import BounceEvent, Person
 from mailbot.flows import bouncing
 from tests.flows.test_round_flow import at, pair_of, partner_mail, round_  # noqa: F401
 from tests.support.program import Program, instant
@@ -77,3 +79,22 @@ def test_clear_bounce_clears_a_marked_address_only(round_: Program) -> None:  # 
     assert not _person(round_, "raj@example.net").bouncing
     later = instant(at(40)) + timedelta(days=1)
     assert asyncio.run(bouncing.bounces_job(round_.deps, later)) == ""  # nothing left to clear
+
+
+def test_a_chunks_bounce_reports_score_the_people_they_name(
+    round_: Program,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Handled together, a chunk reads the persons its reports name with its senders', and
+    inserts their events with its other rows: the same scores and events as one by one."""
+    round_.put(_dsn(2, "raj@example.net"), _dsn(3, "nobody@example.net"))
+    with caplog.at_level(logging.WARNING, logger="mailbot.intake"):
+        round_.tick(at(2))
+    assert "one by one" not in caplog.text
+    raj = _person(round_, "raj@example.net")
+    assert raj.bounce_score > 0 and raj.bounce_scored_on is not None and not raj.bouncing
+    events = round_.query(select(BounceEvent))
+    assert sorted((e.address, e.permanent, e.status) for e in events) == [
+        ("nobody@example.net", True, "5.1.1"),
+        ("raj@example.net", True, "5.1.1"),
+    ]
