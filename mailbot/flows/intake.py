@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import case, update
+
 from mailbot.domain.classify import Ahead
 from mailbot.domain.model import Inbound, Kind
 from mailbot.edges.db import describe, unavailable
@@ -45,6 +47,7 @@ from mailbot.flows import rounds
 from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED, row
 from mailbot.flows.intake_dispatch import handle
 from mailbot.flows.intake_fetch import Batch, read_batch
+from mailbot.flows.intake_filing import PARTNER, Filing, FilingThread
 from mailbot.flows.intake_known import Known
 from mailbot.flows.intake_reader import PROCESS_FROM, ReaderProcess
 from mailbot.flows.mailbox_erasure import erase_pending
@@ -82,9 +85,6 @@ class IntakeReport:
     kinds: Counter[str] = field(default_factory=Counter)
 
 
-# Partner mail recorded from its headers: out of the inbox (expunged or held), never filed.
-PARTNER = "partner"
-
 # Committed messages moved out of the inbox per MOVE command (edges.imap moves at most 500 UIDs
 # per command, which keeps a response's EXPUNGE lines under aioimaplib's limit).
 FILE_EVERY = 500
@@ -121,28 +121,32 @@ async def run_once(
             if len(batches) >= PROCESS_FROM
             else _ReadAhead(deps, box, batches, folder, uidvalidity)
         )
-        filing = _Filing(deps, box, folder)
+        filing = FilingThread(deps) if isinstance(ahead, ReaderProcess) else Filing(deps, box)
         try:
-            for _ in batches:
-                # One fetch batch is one transaction. Committed messages are filed FILE_EVERY at
-                # a time: a MOVE costs the server about as much for 500 messages as for 100, and
-                # a restart only repeats that many look-ups of committed rows before filing them.
-                batch = await ahead.next()
-                with handler_held():  # the budgets' handler, once for the batch
-                    handled = _handle_chunk(deps, batch, now, report)
-                for state_name, filed in handled.items():
-                    done[state_name] += filed
-                stopping = stop is not None and stop()
-                if stopping or sum(len(v) for v in done.values()) >= FILE_EVERY:
-                    await filing.start(done)
-                if stopping:
-                    await filing.wait()
-                    return report
+            try:
+                for _ in batches:
+                    # One fetch batch is one transaction. Committed messages are filed
+                    # FILE_EVERY at a time: a MOVE costs the server about as much for 500
+                    # messages as for 100, and a restart only repeats that many look-ups of
+                    # committed rows before filing them.
+                    batch = await ahead.next()
+                    with handler_held():  # the budgets' handler, once for the batch
+                        handled = _handle_chunk(deps, batch, now, report)
+                    for state_name, filed in handled.items():
+                        done[state_name] += filed
+                    stopping = stop is not None and stop()
+                    if stopping or sum(len(v) for v in done.values()) >= FILE_EVERY:
+                        await filing.start(done)
+                    if stopping:
+                        await filing.wait()
+                        return report
+            finally:
+                await ahead.drain()
+                await filing.wait(quiet=True)
+            await filing.start(done)
+            await filing.wait()
         finally:
-            await ahead.drain()
-            await filing.wait(quiet=True)
-        await filing.start(done)
-        await filing.wait()
+            await filing.close()
         await erase_pending(deps, now)
     finally:
         if own:
@@ -182,37 +186,6 @@ class _ReadAhead:
         if pending is not None:
             with contextlib.suppress(Exception):
                 await pending
-
-
-class _Filing:
-    """Committed messages filed behind the handling: a filing starts once its batches have
-    committed and runs while the next batch is handled (the server moves and expunges; this
-    process writes), one at a time on the connection; the run waits for the last."""
-
-    def __init__(self, deps: Deps, box: Mailbox, folder: str) -> None:
-        self._file = lambda done: _file(deps, box, folder, done)
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self, done: dict[str, list[int]]) -> None:
-        """File what `done` holds (and empty it), after the filing before has finished."""
-        await self.wait()
-        taken = {state_name: uids[:] for state_name, uids in done.items()}
-        for uids in done.values():
-            uids.clear()
-        self._task = asyncio.ensure_future(self._file(taken))
-        await asyncio.sleep(0)  # the command goes out before the handling blocks
-
-    async def wait(self, quiet: bool = False) -> None:
-        """Until the filing in flight is done; `quiet`: its failure matters no more (the run
-        is failing already; committed mail is filed next run)."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        if quiet:
-            with contextlib.suppress(Exception):
-                await task
-        else:
-            await task
 
 
 def _handle_chunk(
@@ -268,6 +241,7 @@ def _handle_together(
                 current = key
                 outcomes.append(handle(s, deps, fetched, key, now, msg, known))
             buffer.write(s)
+            _note_last_uid(s, deps.settings.imap.folder, chunk)
         return outcomes
     except OverBudget as exc:
         over[current] = exc
@@ -328,7 +302,20 @@ def _handle_one_by_one(
                     )
                 )
                 outcomes.append((QUARANTINED, Kind.UNKNOWN.value))
+        _note_last_uid(s, deps.settings.imap.folder, chunk)
     return outcomes
+
+
+def _note_last_uid(s: Session, folder: str, chunk: list[Fetched]) -> None:
+    """The highest UID whose effects are committed, with them (for the record: every run
+    reads the whole folder, since handled mail has left it)."""
+    if chunk:
+        uid = max(f.uid for f in chunk)
+        s.execute(
+            update(MailboxState)
+            .where(MailboxState.folder == folder)
+            .values(last_uid=case((MailboxState.last_uid < uid, uid), else_=MailboxState.last_uid))
+        )
 
 
 def _over_budget(
@@ -347,27 +334,6 @@ def _blame_the_database(error: BaseException) -> None:
 
 def _failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}\n" + "".join(traceback.format_exception(error)[-3:])
-
-
-async def _file(deps: Deps, box: Mailbox, folder: str, done: dict[str, list[int]]) -> None:
-    """Move committed messages out of the inbox (partner mail: expunged, or moved to the
-    holding folder the retention pass empties after `privacy.partner_mail_days`) and
-    remember the highest UID filed."""
-    imap, hold = deps.settings.imap, deps.settings.partner_hold
-    filed = done[PROCESSED] + done[QUARANTINED] + done[PARTNER]
-    if done[PARTNER] and hold:
-        await box.move(done[PARTNER], hold)
-    elif done[PARTNER]:
-        await box.expunge(done[PARTNER])
-    if done[PROCESSED]:
-        await box.move(done[PROCESSED], imap.processed_folder)
-    if done[QUARANTINED]:
-        await box.move(done[QUARANTINED], imap.quarantine_folder)
-    if filed:
-        with deps.db.transaction() as s:
-            st = s.get(MailboxState, folder)
-            if st is not None:
-                st.last_uid = max(st.last_uid, max(filed))
 
 
 __all__ = [
