@@ -25,7 +25,7 @@ from mailbot.domain.model import Inbound
 from mailbot.domain.partner_mail import may_be_partner_mail, partner_verdict
 from mailbot.flows.inbound_rows import source_key
 from mailbot.flows.time_budget import OverBudget, budget, handler_held
-from mailbot.mail.header_block import read_header_block
+from mailbot.mail.header_block import read_header_block, read_plain_message
 from mailbot.mail.parse import parse_message
 
 if TYPE_CHECKING:
@@ -149,13 +149,14 @@ def parse(
     header_block: bool = False,
     size: int | None = None,
 ) -> Inbound:
-    """`raw` parsed within the budget (a plain header block without the email package:
-    `mail.header_block`); past it, noted in `over` and read as nothing but its size and
-    digest (the digest keeps it apart from every other message). `size`: the whole
-    message's, when `raw` is its header block."""
+    """`raw` parsed within the budget (a plain header block, or a plain whole message,
+    without the email package: `mail.header_block`); past it, noted in `over` and read as
+    nothing but its size and digest (the digest keeps it apart from every other message).
+    `size`: the whole message's, when `raw` is its header block."""
     try:
         with budget(seconds, "parsing"):
-            msg = (header_block and read_header_block(raw, size)) or parse_message(raw)
+            fast = read_header_block(raw, size) if header_block else read_plain_message(raw)
+            msg = fast or parse_message(raw)
     except OverBudget as exc:
         over[key] = exc
         digest = hashlib.sha256(raw).hexdigest()

@@ -12,23 +12,30 @@ functions as `parse_message`'s (`mail.decode`, `mail.addresses`); the one scan o
 block is linear and capped.
 
 Partner mail is read as header blocks only (`flows.intake_fetch`): this is its parser.
+`read_plain_message` reads a whole message the same way when, besides a plain header block,
+it names no transfer encoding but 7bit or 8bit and no disposition, and its body is short:
+the body is then its text, decoded as `parse_message` decodes a text part. Forms, commands
+and out-of-office replies are mostly such messages.
 
 Must not: do I/O or read the clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 
 from mailbot.domain.model import Inbound
 from mailbot.mail.addresses import parse_addresses, parse_ids
 from mailbot.mail.decode import decode_bytes, decode_header_value
-from mailbot.mail.mime import STRUCTURE_HEADER_CHARS
-from mailbot.mail.parse import envelope_fields
+from mailbot.mail.mime import PARSE_LINES, STRUCTURE_HEADER_CHARS
+from mailbot.mail.parse import MAX_TEXT, envelope_fields
 
 MAX_BYTES = 32_768  # of a header block read here; a longer one goes to parse_message
 MAX_FIELDS = 200  # lines of a header block read here (the email parser's caps are far above)
+MAX_BODY_BYTES = 65_536  # of a body read by `read_plain_message`; a longer one: parse_message
+_PLAIN_ENCODINGS = frozenset({"7bit", "8bit"})  # the body is its bytes, as they stand
 
 # A field's first line as the email package's feed parser accepts it: a name of printable
 # characters but ':' (no space), then the colon.
@@ -72,6 +79,40 @@ def read_header_block(head: bytes, size: int | None = None) -> Inbound | None:
     if not fields:
         return None
     return _inbound(fields, head, len(head) if size is None else size)
+
+
+def read_plain_message(raw: bytes) -> Inbound | None:
+    """`raw` as `parse_message(raw)` reads it, or None when it is not plain (see above)."""
+    crlf, lf = raw.find(b"\r\n\r\n"), raw.find(b"\n\n")
+    if lf >= 0 and (crlf < 0 or lf < crlf):
+        end = lf + 2
+    elif crlf >= 0:
+        end = crlf + 4
+    else:
+        return None
+    body = raw[end:]
+    if len(body) > MAX_BODY_BYTES or body.count(b"\n") >= PARSE_LINES:
+        return None
+    msg = read_header_block(raw[:end])
+    if msg is None or "content-disposition" in msg.headers:
+        return None
+    encoding = msg.headers.get("content-transfer-encoding")
+    if encoding is not None and (
+        len(encoding) > 1 or encoding[0].strip().lower() not in _PLAIN_ENCODINGS
+    ):
+        return None
+    defects = list(msg.defects)
+    content_type = msg.headers.get("content-type")
+    charset = _text_plain_charset(content_type[0] if content_type else None)
+    text = decode_bytes(body, charset or None, defects)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")[:MAX_TEXT]
+    return dataclasses.replace(
+        msg,
+        raw_sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+        text=text,
+        defects=tuple(dict.fromkeys(defects)),
+    )
 
 
 def _inbound(fields: list[tuple[str, list[str]]], head: bytes, size: int) -> Inbound | None:
@@ -130,4 +171,4 @@ def _text_plain_charset(value: str | None) -> str | None:
     return charset
 
 
-__all__ = ["MAX_BYTES", "MAX_FIELDS", "read_header_block"]
+__all__ = ["MAX_BYTES", "MAX_FIELDS", "read_header_block", "read_plain_message"]

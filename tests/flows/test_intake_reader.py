@@ -191,15 +191,18 @@ def test_a_slow_message_in_the_child_is_quarantined_and_the_rest_handled(
     prog = Program.create(
         tmp_path / "prog", db_url, "[imap]\nbatch_size = 2\nmessage_budget_seconds = 0.3"
     )
-    real = intake_fetch.parse_message
 
-    def parse_message(raw: bytes) -> Any:
-        if b"slow application" in raw:
-            while True:  # interrupted by the budget's alarm, in the child
-                pass
-        return real(raw)
+    def slow(real: Any) -> Any:
+        def read(raw: bytes) -> Any:
+            if b"slow application" in raw:
+                while True:  # interrupted by the budget's alarm, in the child
+                    pass
+            return real(raw)
 
-    monkeypatch.setattr(intake_fetch, "parse_message", parse_message)
+        return read
+
+    for reader in ("parse_message", "read_plain_message"):  # whichever reads it whole
+        monkeypatch.setattr(intake_fetch, reader, slow(getattr(intake_fetch, reader)))
     monkeypatch.setattr(intake, "PROCESS_FROM", 1)
     prog.put(
         application("a@example.net", "A", message_id="<a@x>"),

@@ -93,14 +93,16 @@ def test_a_slow_classifier_quarantines_its_message_and_the_batch_goes_on(
 def test_a_slow_parse_quarantines_its_message_and_the_batch_goes_on(
     prog: Program, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = intake_fetch.parse_message
+    def slow(real: Any) -> Any:
+        def read(raw: bytes) -> Any:
+            if b"slow application" in raw:
+                _spin()
+            return real(raw)
 
-    def parse_message(raw: bytes) -> Any:
-        if b"slow application" in raw:
-            _spin()
-        return real(raw)
+        return read
 
-    monkeypatch.setattr(intake_fetch, "parse_message", parse_message)
+    for reader in ("parse_message", "read_plain_message"):  # whichever reads it whole
+        monkeypatch.setattr(intake_fetch, reader, slow(getattr(intake_fetch, reader)))
     _batch(prog)
     report = asyncio.run(intake.run_once(prog.deps, NOW))
     assert (report.processed, report.quarantined) == (3, 1)

@@ -1,5 +1,6 @@
-"""mail.header_block: a plain header block read without the email package gives the same
-`Inbound` as `parse_message`; anything not plain is left to `parse_message` (None)."""
+"""mail.header_block: a plain header block (and a plain whole message: `read_plain_message`)
+read without the email package gives the same `Inbound` as `parse_message`; anything not
+plain is left to `parse_message` (None)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailbot.mail.header_block import MAX_FIELDS, read_header_block
+from mailbot.mail.header_block import (
+    MAX_BODY_BYTES,
+    MAX_FIELDS,
+    read_header_block,
+    read_plain_message,
+)
 from mailbot.mail.parse import parse_message
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml"
@@ -104,3 +110,79 @@ def test_generated_blocks_never_differ(fields: list[tuple[str, str]], lf: bool) 
     if lf:
         head = head.replace("\r\n", "\n")
     same_as_parse(head.encode())
+
+
+def same_whole(raw: bytes) -> bool:
+    """True when read whole here; either way, never different from parse_message."""
+    fast = read_plain_message(raw)
+    if fast is not None:
+        assert fast == parse_message(raw), raw
+    return fast is not None
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.eml")), ids=lambda p: p.name)
+def test_fixture_messages_read_whole_as_parse_message_reads_them(path: Path) -> None:
+    same_whole(path.read_bytes())
+
+
+FORM = b"Name: Ana\r\nCountry: Chile\r\n\r\nthanks\r\n"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        PARTNER + FORM,
+        PARTNER + b"STATUS",  # no line ending at the end
+        PARTNER,  # no body
+        (PARTNER + FORM).replace(b"\r\n", b"\n"),
+        PARTNER + "Café, niño: 10 €\r\n".encode(),
+        PARTNER.replace(b"utf-8", b"iso-8859-1") + "Café\r\n".encode("latin-1"),
+        PARTNER + b"not utf-8: \xe9\xff\r\n",  # falls back as there
+        PARTNER.replace(b"utf-8", b"no-such-charset") + b"words\r\n",
+        PARTNER.replace(b"Content-Type:", b"Content-Transfer-Encoding: 8BIT\r\nContent-Type:")
+        + "é\r\n".encode(),
+        PARTNER.replace(b"Content-Type:", b"Content-Transfer-Encoding: 7bit\r\nContent-Type:")
+        + FORM,
+        PARTNER + b"a\rb\x00c\r\n\r\n\r\nd",  # bare CR, NUL, blank lines
+        PARTNER.replace(b"Content-Type: text/plain; charset=utf-8\r\n", b"") + FORM,
+    ],
+)
+def test_plain_messages_are_read_whole_here_and_equal(raw: bytes) -> None:
+    assert same_whole(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        PARTNER.replace(b"Content-Type:", b"Content-Transfer-Encoding: base64\r\nContent-Type:")
+        + b"U1RBVFVT\r\n",
+        PARTNER.replace(
+            b"Content-Type:", b"Content-Transfer-Encoding: quoted-printable\r\nContent-Type:"
+        )
+        + b"caf=C3=A9\r\n",
+        PARTNER.replace(b"Content-Type:", b"Content-Disposition: attachment\r\nContent-Type:")
+        + FORM,
+        PARTNER.replace(b"text/plain; charset=utf-8", b"text/html") + b"<p>hi</p>",
+        PARTNER + b"x" * (MAX_BODY_BYTES + 1),
+        PARTNER[:-2] + b"no blank line",
+        PARTNER.replace(b"Person 0", "Pérson".encode()) + FORM,  # an 8-bit header block
+    ],
+)
+def test_anything_else_is_left_to_parse_message_whole(raw: bytes) -> None:
+    assert read_plain_message(raw) is None
+    assert parse_message(raw).from_addr  # parse_message reads them all the same
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(_NAMES, _VALUES), min_size=1, max_size=6),
+    st.binary(max_size=200),
+    st.booleans(),
+)
+def test_generated_messages_never_differ(
+    fields: list[tuple[str, str]], body: bytes, lf: bool
+) -> None:
+    head = "".join(f"{n}: {v}\r\n" for n, v in fields) + "\r\n"
+    if lf:
+        head = head.replace("\r\n", "\n")
+    same_whole(head.encode() + body)
