@@ -35,9 +35,9 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import case, update
+from sqlalchemy import Table, bindparam, case, update
 
 from mailbot.domain.classify import Ahead
 from mailbot.domain.model import Inbound, Kind
@@ -310,12 +310,20 @@ def _note_last_uid(s: Session, folder: str, chunk: list[Fetched]) -> None:
     """The highest UID whose effects are committed, with them (for the record: every run
     reads the whole folder, since handled mail has left it)."""
     if chunk:
-        uid = max(f.uid for f in chunk)
-        s.execute(
-            update(MailboxState)
-            .where(MailboxState.folder == folder)
-            .values(last_uid=case((MailboxState.last_uid < uid, uid), else_=MailboxState.last_uid))
+        s.execute(_LAST_UID, {"b_folder": folder, "b_uid": max(f.uid for f in chunk)})
+
+
+_STATE_TABLE = cast(Table, MailboxState.__table__)
+_STATE = _STATE_TABLE.c
+_LAST_UID = (  # built once
+    update(_STATE_TABLE)
+    .where(_STATE.folder == bindparam("b_folder"))
+    .values(
+        last_uid=case(
+            (_STATE.last_uid < bindparam("b_uid"), bindparam("b_uid")), else_=_STATE.last_uid
         )
+    )
+)
 
 
 def _over_budget(

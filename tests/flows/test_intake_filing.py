@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from mailbot.edges.tables import InboundRow, Outbox
+from mailbot.edges.tables import InboundRow, MailboxState, Outbox
 from mailbot.flows import intake, intake_filing
 from tests.flows.test_intake_reader import NOW, _inbox
 from tests.support.program import Program
@@ -45,6 +45,8 @@ def test_a_failed_filing_stops_the_run_and_the_next_files_once(
     committed = prog.query(select(InboundRow))
     assert len(committed) >= 6  # the first two batches at least
     assert 0 < prog.count("INBOX") < len(_inbox())  # the first filing went through
+    [state] = prog.query(select(MailboxState))
+    assert state.last_uid == len(committed)  # the highest UID committed, with its batch
 
     report = asyncio.run(intake.run_once(prog.deps, NOW))
     assert not _filing_threads()
@@ -54,4 +56,6 @@ def test_a_failed_filing_stops_the_run_and_the_next_files_once(
     keys = [o.key for o in prog.query(select(Outbox))]
     assert len(keys) == len(set(keys))  # nothing answered twice
     assert prog.count("INBOX") == 0
+    [state] = prog.query(select(MailboxState))
+    assert state.last_uid == len(_inbox())
     prog.close()
