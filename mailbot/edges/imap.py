@@ -2,7 +2,7 @@
 
 It lists, fetches, moves and appends messages by UID and waits for new mail; what a message
 means, and where it should go, is decided by the flows. Every public method survives one
-dropped connection (server restart, timeout, aioimaplib's RecursionError on large responses)
+dropped connection (server restart, timeout, a batch whose answer is too much for the server)
 by reconnecting and retrying, except `append`, which is not idempotent and raises instead
 when the outcome is unknown.
 
@@ -10,8 +10,9 @@ Traps in aioimaplib 2.0.3 this module works around (see shared/mailstack/bench/R
 - a pending command never returns when the connection dies (its own timeout does not fire),
   so every round trip races the command against a connection-lost future and our own timeout;
 - large responses are quadratic and, above ~1,000 lines in one read, kill the connection with
-  a RecursionError (upstream issue #118): fetches go in batches, and a batch that killed the
-  connection is retried once in smaller pieces;
+  a RecursionError (upstream issue #118): the answers are read by `imap_wire` instead (a loop,
+  and FETCH's "goes on" check kept line by line); fetches still go in batches, and a batch that
+  killed the connection is retried once in smaller pieces;
 - FETCH results are a list mixing `bytes` lines and `bytearray` literals: they are paired by
   UID, never by position;
 - it has no STARTTLS and ignores the login CAPABILITY: both are done here;
@@ -40,6 +41,7 @@ from typing import Any, Literal, TypeVar
 
 import aioimaplib
 
+from mailbot.edges.imap_wire import Client, FetchCommand
 from mailbot.edges.oauth import AccessTokens, OAuthTokenError, sasl_initial_response
 from mailbot.edges.ports import Fetched
 
@@ -429,8 +431,8 @@ class ImapMailbox:
             conn = await self._ensure_connected()
             return await fetch_on(conn, batch)
         except _Dead as exc:
-            # Reopen and retry the batch once, in smaller pieces: a batch that produced too
-            # many response lines kills aioimaplib (RecursionError) every time it is asked.
+            # Reopen and retry the batch once, in smaller pieces: a batch whose answer killed
+            # the connection (a server's limits, a timeout on a huge answer) may do it again.
             log.info(
                 "imap op=fetch reconnect uids=%d first=%d reason=%r", len(batch), batch[0], str(exc)
             )
@@ -463,9 +465,7 @@ class ImapMailbox:
         self, conn: _Conn, batch: list[int], sizes: dict[int, int] | None = None
     ) -> dict[int, Fetched]:
         if sizes is None:
-            resp = await self._cmd(
-                conn, _uid_fetch(conn, _uid_set(batch), "(UID RFC822.SIZE)")
-            )
+            resp = await self._cmd(conn, _uid_fetch(conn, _uid_set(batch), "(UID RFC822.SIZE)"))
             sizes = {u: item.size for u, item in _parse_fetch(resp.lines).items() if item.size >= 0}
         limit = self._s.max_message_bytes
         whole = [u for u in batch if u in sizes and sizes[u] <= limit]
@@ -589,7 +589,7 @@ class ImapMailbox:
 
         ctx = None if s.tls == "none" else _ssl_context(s.ca_file)
         try:
-            client = aioimaplib.IMAP4(
+            client = Client(
                 s.host,
                 s.port,
                 timeout=s.timeout,
@@ -776,33 +776,10 @@ class _SaslCommand(aioimaplib.Command):
             self._protocol.transport.write(b"\r\n")
 
 
-class _FetchCommand(aioimaplib.FetchCommand):
-    """UID FETCH whose "is this FETCH response still open?" check is kept up to date line by
-    line: aioimaplib's own rescans every line of the answer so far at each line (quadratic in
-    the batch: about 12,000 regex matches a 100-message batch), and resets a timer per line.
-    Same rule: the parentheses of the `bytes` lines since the last "n FETCH (" line balance
-    (literals, appended as `bytearray`, do not count). No timer: `_cmd` bounds the whole
-    command."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._depth = 0
-
-    def append_to_resp(self, line: bytes, result: str = "Pending") -> None:
-        super().append_to_resp(line, result=result)
-        if isinstance(line, bytes):
-            depth = line.count(b"(") - line.count(b")")
-            fetch = self.FETCH_MESSAGE_DATA_RE.match(line) is not None
-            self._depth = depth if fetch else self._depth + depth
-
-    def wait_data(self) -> bool:
-        return self._depth != 0
-
-
 def _uid_fetch(conn: _Conn, uid_set: str, items: str) -> Awaitable[aioimaplib.Response]:
     """`conn.client.uid("fetch", uid_set, items)`, with the command above."""
     protocol = conn.client.protocol
-    cmd = _FetchCommand(protocol.new_tag(), uid_set, items, prefix="UID", loop=protocol.loop)
+    cmd = FetchCommand(protocol.new_tag(), uid_set, items, prefix="UID", loop=protocol.loop)
     result: Awaitable[aioimaplib.Response] = protocol.execute(cmd)
     return result
 
