@@ -7,7 +7,8 @@ mixed kinds straight into the program's Maildir, then in the same process measur
   (b) the floor intake's design sets (`raw_floor`), with aioimaplib and nothing between: the
       header block and size of every message (100 per command), the bodies of those that are
       not partner mail (100 per command), then filing: UID MOVE of those to Processed and
-      UID STORE (Deleted flag) + UID EXPUNGE of the partner mail (500 per command);
+      UID STORE (Deleted flag) + UID EXPUNGE of the partner mail (500 per command); and the
+      same again with mailbot's own reading of IMAP answers (edges.imap_wire), for reference;
   (c) mailbot: one `tick` — headers, bodies where needed, parse, classify, record, answer,
       file/expunge, deliver answers — on a second, identical inbox;
 and prints the rates, intake against the floor, the pure parse+classify rate, and peak memory;
@@ -47,6 +48,7 @@ from mailbot.domain import tokens  # noqa: E402
 from mailbot.domain.classify import ClassifyContext, classify  # noqa: E402
 from mailbot.domain.model import Route  # noqa: E402
 from mailbot.domain.partner_mail import may_be_partner_mail, partner_verdict  # noqa: E402
+from mailbot.edges import imap_wire  # noqa: E402
 from mailbot.edges.tables import Pair, PairMember, Person  # noqa: E402
 from mailbot.flows import intake, outbox  # noqa: E402
 from mailbot.flows.tick import TickReport, run_jobs  # noqa: E402
@@ -216,12 +218,26 @@ def _uid_set(uids: list[int]) -> str:
     return ",".join(runs)
 
 
-async def raw_floor(host: str, port: int, user: str, password: str) -> dict[str, float]:
+async def raw_floor(
+    host: str, port: int, user: str, password: str, wire: bool = False
+) -> dict[str, float]:
     """Seconds for aioimaplib to do what intake's design must do, with nothing between:
     header blocks and sizes of all (100 per command), the bodies of what is not partner mail
     (100 per command; partner mail told by its tracking tag, for free), then UID MOVE of those
-    to Processed and UID STORE + UID EXPUNGE of the partner mail (500 per command)."""
-    client = aioimaplib.IMAP4(host, port, timeout=60)
+    to Processed and UID STORE + UID EXPUNGE of the partner mail (500 per command).
+    `wire`: with the answer reader and FETCH command mailbot uses (edges.imap_wire) instead
+    of the library's own, for reference."""
+    client = (imap_wire.Client if wire else aioimaplib.IMAP4)(host, port, timeout=60)
+
+    def fetch(uid_set: str, items: str) -> Any:
+        if not wire:
+            return client.uid("fetch", uid_set, items)
+        protocol = client.protocol
+        cmd = imap_wire.FetchCommand(
+            protocol.new_tag(), uid_set, items, prefix="UID", loop=protocol.loop
+        )
+        return protocol.execute(cmd)
+
     await client.wait_hello_from_server()
     await client.login(user, password)
     await client.protocol.capability()  # MOVE and UIDPLUS are announced after the login
@@ -239,9 +255,7 @@ async def raw_floor(host: str, port: int, user: str, password: str) -> dict[str,
     partner: list[int] = []
     other: list[int] = []
     for s in range(0, len(uids), 100):
-        r = await client.uid(
-            "fetch", _uid_set(uids[s : s + 100]), "(UID RFC822.SIZE BODY.PEEK[HEADER])"
-        )
+        r = await fetch(_uid_set(uids[s : s + 100]), "(UID RFC822.SIZE BODY.PEEK[HEADER])")
         uid = 0
         for line in r.lines:
             if isinstance(line, bytearray):
@@ -250,7 +264,7 @@ async def raw_floor(host: str, port: int, user: str, password: str) -> dict[str,
                 uid = int(line.split(b"UID ", 1)[1].split()[0])
     t1 = time.perf_counter()
     for s in range(0, len(other), 100):
-        await ok(client.uid("fetch", _uid_set(other[s : s + 100]), "(UID BODY.PEEK[])"))
+        await ok(fetch(_uid_set(other[s : s + 100]), "(UID BODY.PEEK[])"))
     t2 = time.perf_counter()
     for s in range(0, len(other), 500):
         await ok(client.uid("move", _uid_set(other[s : s + 500]), "Processed"))
@@ -374,6 +388,9 @@ def main() -> None:
             raw_fetch(host, port, PROGRAM, "coordinator-pass", item="BODY.PEEK[]")
         )
         floor = asyncio.run(raw_floor(host, port, PROGRAM, "coordinator-pass"))
+        fill(stack_dir, PROGRAM, args.count, tag="wire")
+        asyncio.run(raw_fetch(host, port, PROGRAM, "coordinator-pass", item="BODY.PEEK[]"))
+        wired = asyncio.run(raw_floor(host, port, PROGRAM, "coordinator-pass", wire=True))
         # The floor emptied the inbox: the same messages again for the tick, indexed untimed.
         fill(stack_dir, PROGRAM, args.count, tag="tick")
         asyncio.run(raw_fetch(host, port, PROGRAM, "coordinator-pass", item="BODY.PEEK[]"))
@@ -438,6 +455,11 @@ def main() -> None:
             f" = {floor_rate:,.0f} msg/s (headers {floor['headers']:.2f} s, bodies of "
             f"{floor['messages'] - floor['partner']:.0f} {floor['bodies']:.2f} s, MOVE/expunge "
             f"{floor['file']:.2f} s)"
+        )
+        print(
+            f"the same with mailbot's IMAP reader {wired['messages']:.0f} in {wired['total']:.2f} s"
+            f" (edges.imap_wire; for reference: intake = "
+            f"{wired['total'] / times['intake']:.3f}× this floor)"
         )
         print(
             f"parse+classify only (pure)        {pure_rate:,.0f} msg/s as intake does it "
