@@ -26,8 +26,8 @@ _OUR_MID_RE = re.compile(rf"^mb\.([0-9a-f]{{24}})\.([a-z2-7]{{{SIG_LEN}}})@")
 
 @functools.lru_cache(maxsize=4096)  # intake checks each recipient's tag a few times a message
 def _sig(secret: str, text: str) -> str:
-    mac = hmac.new(secret.encode(), text.encode(), hashlib.sha256).digest()
-    return base64.b32encode(mac).decode().lower()[:SIG_LEN]
+    mac = hmac.digest(secret.encode(), text.encode(), "sha256")
+    return base64.b32encode(mac[:10]).decode().lower()[:SIG_LEN]  # 10 bytes: 16 characters
 
 
 def split_address(address: str) -> tuple[str, str]:
