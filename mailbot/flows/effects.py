@@ -30,7 +30,7 @@ from mailbot.edges.tables import Application, CommandRow, InboundRow, Person
 from mailbot.flows import rounds
 from mailbot.flows.inbound_rows import PendingRow
 from mailbot.flows.letters import program_context, reply_address
-from mailbot.flows.pairs import current_partners
+from mailbot.flows.status_facts import StatusFacts, status_facts
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
@@ -60,12 +60,6 @@ def country_name(code: str, lang: str) -> str:
 # Built once (see flows.pairs): they run for every application and STATUS.
 _PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
 _APPLICATIONS_OF = select(Application).where(Application.person_id == bindparam("person_id"))
-_LATEST_APPLICATION = (
-    select(Application.submitted_at, Application.round_name, Application.status)
-    .where(Application.person_id == bindparam("person_id"))
-    .order_by(Application.submitted_at.desc())
-    .limit(1)
-)
 _NEW_APPLICATION = insert(Application.metadata.tables[Application.__tablename__])
 _EARLIER_APPLICATION = (
     select(InboundRow.id)
@@ -234,16 +228,20 @@ def _display_fields(fields: ApplicationFields) -> dict[str, Any]:
 
 
 def _status_ctx(
-    session: Session, person: Person | None, address: str, now: datetime
+    session: Session,
+    person: Person | None,
+    address: str,
+    now: datetime,
+    facts: StatusFacts | None = None,
 ) -> dict[str, Any]:
     if person is None:
         return {"known": False, "address": address}
     paused = paused_at(person.status, person.paused_until, now)  # a pause ends by itself
     status = "active" if person.status == "paused" and not paused else person.status
     paused_until = person.paused_until if paused else None
-    app = core_rows(session, _LATEST_APPLICATION, {"person_id": person.id}).first()
+    app, partners = facts or status_facts(session, person.id)
     pair_ctx = None
-    partner = next(iter(current_partners(session, person.id)), None)
+    partner = next(iter(partners), None)
     if partner is not None:
         pair_ctx = {
             "partner_name": partner.name,
@@ -276,11 +274,12 @@ def answer(
     now: datetime,
     filed_in: str = "",
     earlier: bool | None = None,
+    status: StatusFacts | None = None,
 ) -> Outgoing:
     """The answer with `template` to `msg`; a confirmation names `filed_in`, the round
     `store_application` filed the form in ("" for the next one), and says whether it updates
     an earlier application: `earlier`, or (None) whether the sender's earlier forms are on
-    record."""
+    record. A STATUS answer tells `status` (None: read here)."""
     settings = deps.settings
     app = verdict.application
     if app is not None:
@@ -325,7 +324,7 @@ def answer(
             "refused": True,
         }
     elif template == "status":
-        context |= _status_ctx(session, person, msg.from_addr, now)
+        context |= _status_ctx(session, person, msg.from_addr, now, status)
     reply_to = reply_address(deps, person.id) if person is not None else settings.program.address
     return Outgoing(
         key=f"answer:{row.dedupe_id}:{template}",

@@ -44,6 +44,7 @@ from mailbot.flows.intake_metadata import (
     record_metadata,
 )
 from mailbot.flows.outbox import enqueue, outbox_row
+from mailbot.flows.status_facts import StatusFacts
 from mailbot.flows.survey_answers import record_survey_answer
 from mailbot.flows.time_budget import budget
 from mailbot.mail.parse import parse_message
@@ -275,6 +276,7 @@ def _store_application(h: Handling) -> None:
         )
         h.person = person
         h.row.person_id = person.id
+        h.known.application_changed(person.id)
 
 
 def _act_on_command(h: Handling) -> None:
@@ -282,7 +284,7 @@ def _act_on_command(h: Handling) -> None:
     session, msg, verdict, person = h.session, h.msg, h.verdict, h.person
     if not h.decision.record_command or verdict.command is None:
         return
-    h.known.members_stale = True
+    h.known.pairs_changed()
     cmd = effects.record_command(
         session, _inserted(h), person, msg.from_addr, verdict.command, h.now
     )
@@ -317,6 +319,7 @@ def _answer(h: Handling) -> None:
             h.now,
             h.filed_in,
             earlier=_applied_earlier(h),
+            status=_status_facts(h),
         )
         if h.known.buffer is not None:  # queued with the chunk's other answers
             h.known.buffer.add_outbox(outbox_row(h.deps, out, h.now, automatic_answer=True))
@@ -331,6 +334,14 @@ def _applied_earlier(h: Handling) -> bool | None:
     if h.decision.answer != "confirmation" or h.known.buffer is None:
         return None
     return h.known.applied_earlier(h.session, h.msg.from_addr)
+
+
+def _status_facts(h: Handling) -> StatusFacts | None:
+    """For a STATUS answer in a chunk handled together: what it tells, as the chunk read it
+    for all its senders. None: read by the answer."""
+    if h.decision.answer != "status" or h.known.buffer is None or h.person is None:
+        return None
+    return h.known.status_of(h.session, h.person)
 
 
 def _may_answer(h: Handling) -> bool:
@@ -353,7 +364,7 @@ def _settle_request(h: Handling) -> None:
     if h.person not in h.session:  # a confirmed DELETE MY DATA: forget them in this chunk
         h.known.persons.pop(h.msg.from_addr, None)
         h.person = None
-    h.known.members_stale = True
+    h.known.pairs_changed()
     if may_answer:
         h.known.answers[h.msg.from_addr] += 1
 

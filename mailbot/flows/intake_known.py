@@ -1,7 +1,7 @@
 """What handling a chunk of inbound messages needs to know from the database, read at once
-(four queries; the senders' pair memberships when activity is first counted, and which of
-them applied before when a confirmation first asks) and kept up to date as the chunk's
-messages are handled.
+(four queries; the senders' pair memberships when activity is first counted, which of them
+applied before when a confirmation first asks, and STATUS's facts when a STATUS first asks)
+and kept up to date as the chunk's messages are handled.
 
 A chunk handled all together (`buffer` set) reads the memberships as plain rows and leaves
 their changed activity to the buffer (one UPDATE statement); one by one, they are ORM objects,
@@ -26,6 +26,7 @@ from mailbot.edges.tables import InboundRow, Outbox, PairMember, Person
 from mailbot.flows.activity import count_activity, record_activity
 from mailbot.flows.inbound_rows import PROCESSED, dedupe_id
 from mailbot.flows.metadata_buffer import Membership, MetadataBuffer
+from mailbot.flows.status_facts import StatusFacts, status_facts_of
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Known:
     # those whose application the chunk recorded: buffered rows are not in the database yet.
     _applied_before: set[str] | None = None
     applied_here: set[str] = field(default_factory=set)
+    # STATUS's facts about the chunk's known senders (read when first asked)
+    _status: dict[int, StatusFacts] | None = None
 
     @classmethod
     def load(
@@ -90,6 +93,23 @@ class Known:
             senders = [*self.senders]
             self._applied_before = set(core_rows(session, _APPLIED, {"senders": senders}).scalars())
         return sender in self.applied_here or sender in self._applied_before
+
+    def status_of(self, session: Session, person: Person) -> StatusFacts | None:
+        """STATUS's facts about `person`: for all the chunk's known senders in three queries
+        when first asked; None for someone it did not know then, or whose application the
+        chunk has changed (read on their own)."""
+        if self._status is None:
+            self._status = status_facts_of(session, self.member_ids)
+        return self._status.get(person.id)
+
+    def pairs_changed(self) -> None:
+        """A command ran or a request was settled: pairs (and who is in them) may have changed."""
+        self.members_stale = True
+        self._status = None
+
+    def application_changed(self, person_id: int) -> None:
+        if self._status is not None:
+            self._status.pop(person_id, None)
 
     @property
     def member_ids(self) -> set[int]:

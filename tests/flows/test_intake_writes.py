@@ -19,6 +19,7 @@ from sqlalchemy import select
 from mailbot.domain.model import Outgoing
 from mailbot.edges.tables import Application, InboundRow, Outbox, Pair, PairMember, Person
 from mailbot.flows import effects, outbox, pairs
+from mailbot.flows.status_facts import status_facts, status_facts_of
 from tests.support.program import Program, application, instant
 
 NOW = "2027-01-12T09:00:00Z"
@@ -143,7 +144,8 @@ def test_a_failing_applicant_leaves_no_person_behind(
 def test_current_partners_are_the_partners_of_the_running_pair(prog: Program) -> None:
     """`pairs.current_partners` (one query, for STATUS) agrees with `running_pair` and
     `partners` for everyone: a pair, a trio with a withdrawn member, someone in two running
-    pairs, a closed pair, someone who withdrew."""
+    pairs, a closed pair, someone who withdrew; and STATUS's facts read for many people at
+    once agree with each person's own."""
     at = datetime(2027, 2, 1, tzinfo=UTC)
     with prog.deps.db.transaction() as s:
         people = [
@@ -171,6 +173,26 @@ def test_current_partners_are_the_partners_of_the_running_pair(prog: Program) ->
             expected = pairs.partners(s, running.id, p.id) if running else []
             assert pairs.current_partners(s, p.id) == [(o.name, o.country) for o in expected]
         assert pairs.current_partners(s, people[2].id) == [("P4", people[4].country)]
+        # STATUS's facts for all at once are each person's own; applications with a tie on
+        # the submission time go by id, in both
+        later = datetime(2027, 2, 2, tzinfo=UTC)
+        for i, (when, round_name) in enumerate(
+            [(later, "2027A"), (later, "2027B"), (later, "2027C"), (at, "2026B")]
+        ):
+            s.add(
+                Application(
+                    person_id=people[i % 2].id,
+                    round_name=round_name,
+                    fields={},
+                    status="valid",
+                    submitted_at=when,
+                    updated_at=when,
+                )
+            )
+        s.flush()
+        ids = [p.id for p in people]
+        assert status_facts_of(s, ids) == {i: status_facts(s, i) for i in ids}
+        assert status_facts(s, people[0].id).application.round_name == "2027C"  # type: ignore[union-attr]
 
 
 def test_a_key_already_queued_leaves_its_row_as_it_was(prog: Program) -> None:
