@@ -85,8 +85,8 @@ class IntakeReport:
     kinds: Counter[str] = field(default_factory=Counter)
 
 
-# Committed messages moved out of the inbox per MOVE command (edges.imap moves at most 500 UIDs
-# per command, which keeps a response's EXPUNGE lines under aioimaplib's limit).
+# Committed messages moved out of the inbox per filing (edges.imap moves at most 500 UIDs per
+# command).
 FILE_EVERY = 500
 
 
