@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -289,3 +291,30 @@ def test_a_copy_of_a_deleted_persons_mail_is_still_a_duplicate(prog: Program) ->
 
 def test_every_kind_of_message_has_a_row_in_the_effects_table() -> None:
     assert set(EFFECTS) == set(Kind)
+
+
+def test_a_run_freezes_the_heap_it_found_and_thaws_it_after(
+    prog: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collector skips the heap from before the run while it runs, and is as the run
+    found it afterwards, whether nothing or something else had frozen objects before."""
+    seen: list[int] = []
+    real = intake._handle_chunk
+
+    def handle_chunk(*args: Any) -> Any:
+        seen.append(gc.get_freeze_count())
+        return real(*args)
+
+    monkeypatch.setattr(intake, "_handle_chunk", handle_chunk)
+    assert gc.get_freeze_count() == 0
+    prog.put(application(message_id="<f1@example.net>"))
+    asyncio.run(intake.run_once(prog.deps, instant(NOW)))
+    assert seen and seen[0] > 0 and gc.get_freeze_count() == 0
+
+    gc.freeze()  # someone else's: left to them
+    try:
+        prog.put(application(message_id="<f2@example.net>"))
+        asyncio.run(intake.run_once(prog.deps, instant(NOW)))
+        assert gc.get_freeze_count() > 0  # not thawed by the run
+    finally:
+        gc.unfreeze()
