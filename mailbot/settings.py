@@ -71,7 +71,7 @@ class ImapSection:
     # Partners' mail waits here for privacy.partner_mail_days instead of being expunged at
     # once; created on demand, used only when that setting is above 0.
     partner_hold_folder: str = "Partner-mail"
-    batch_size: int = 100
+    batch_size: int = 200
     poll_seconds: int = 60
     idle: bool = True
     ca_file: str = ""

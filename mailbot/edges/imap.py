@@ -89,7 +89,7 @@ class ImapSettings:
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
     hold_folder: str = ""  # partners' mail waiting to be emptied ("" = none: expunged at once)
-    batch_size: int = 100
+    batch_size: int = 200
     timeout: float = 30.0
     ca_file: str | None = None
     max_message_bytes: int = 10_000_000
