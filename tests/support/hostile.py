@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from mailbot.domain.answers import Decision, SenderFacts, decide
 from mailbot.domain.classify import ClassifyContext, classify
+from mailbot.mail.header_block import read_plain_message
 from mailbot.mail.parse import parse_message
 
 PROGRAM = "coordinator@example.org"
@@ -26,8 +27,9 @@ CONTEXT = ClassifyContext(
 
 
 def pipeline(raw: bytes) -> Decision:
-    """What intake decides about `raw` before any database work. Must never raise."""
-    message = parse_message(raw)
+    """What intake decides about `raw` before any database work. Must never raise. Read as
+    intake reads a body it fetched: a plain message without the email package, else parsed."""
+    message = read_plain_message(raw) or parse_message(raw)
     verdict = classify(message, CONTEXT)
     facts = SenderFacts(
         address=message.from_addr,
