@@ -45,7 +45,6 @@ class Renderer:
         self._text = jinja2.Environment(autoescape=False, **common)  # plain text: nothing to escape
         self._html = jinja2.Environment(autoescape=True, **common)
         self._picked: dict[tuple[str, str, str], str | None] = {}
-        self._compiled: dict[tuple[bool, str], jinja2.Template] = {}  # (html, file): loaded once
 
     def _pick(self, name: str, language: str, filename: str) -> str | None:
         """The template file to use (the language's, else English's); looked up once."""
@@ -61,15 +60,6 @@ class Renderer:
             )
         return self._picked[key]
 
-    def _template(self, rel: str, *, html: bool = False) -> jinja2.Template:
-        """The compiled template, kept: jinja's own cache is looked up and checked per call."""
-        key = (html, rel)
-        template = self._compiled.get(key)
-        if template is None:
-            template = (self._html if html else self._text).get_template(rel)
-            self._compiled[key] = template
-        return template
-
     def render(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
         body = self._pick(name, language, "body.txt.j2")
         subject = self._pick(name, language, "subject.txt.j2")
@@ -77,10 +67,10 @@ class Renderer:
             raise TemplateMissing(f"no template {name!r} for {language!r} or {FALLBACK!r}")
         used = body.split("/", 1)[0]
         ctx = {**context, "lang": used}
-        subj = self._template(subject).render(ctx)
-        text = self._template(body).render(ctx)
+        subj = self._text.get_template(subject).render(ctx)
+        text = self._text.get_template(body).render(ctx)
         html_rel = self._pick(name, used, "body.html.j2")
-        html = self._template(html_rel, html=True).render(ctx) if html_rel else None
+        html = self._html.get_template(html_rel).render(ctx) if html_rel else None
         return Rendered(" ".join(subj.split()), text, html, used)
 
     def names(self) -> list[str]:

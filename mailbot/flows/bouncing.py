@@ -10,7 +10,6 @@ job: mail is tried again, and a dead address soon bounces its way back), or by a
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from mailbot.edges.tables import BounceEvent, Person
 if TYPE_CHECKING:
     from mailbot.deps import Deps
 
+# effects.person_by_email's statement, not imported: effects leads back here (outbox, refusals)
 _PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))  # built once
 
 
@@ -56,8 +56,7 @@ def record_bounce(
         session.add(BounceEvent(**event))
     else:
         add_event(event)
-    find = find or functools.partial(_person_by_email, session)
-    person = find(address)
+    person = find(address) if find is not None else _person_by_email(session, address)
     if person is None:
         return
     ladder = deps.settings.ladder
@@ -96,7 +95,7 @@ def heard_from(person: Person | None, verdict: Verdict, now: datetime) -> bool:
 
 def clear_bounce(session: Session, address: str, now: datetime) -> bool:
     """A coordinator's CLEAR BOUNCE: True when `address` was marked bouncing and now is not."""
-    person = session.scalar(_PERSON_BY_EMAIL, {"email": address.strip().lower()})
+    person = _person_by_email(session, address.strip().lower())
     if person is None or not (person.bouncing or person.bounce_score):
         return False
     _clear(person, now)

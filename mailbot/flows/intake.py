@@ -100,13 +100,14 @@ async def run_once(
     froze it): the collector's full passes then scan only what the run makes (on the
     10,000-message mix 0.20 → 0.05 s of this process's time), and reader children forked
     meanwhile do not scan, and so do not copy, the pages they share with this process."""
-    if gc.get_freeze_count():
-        return await _run_once(deps, now, mailbox, stop)
-    gc.freeze()
+    thaw = not gc.get_freeze_count()
+    if thaw:
+        gc.freeze()
     try:
         return await _run_once(deps, now, mailbox, stop)
     finally:
-        gc.unfreeze()
+        if thaw:
+            gc.unfreeze()
 
 
 async def _run_once(deps: Deps, now: datetime, mailbox: Mailbox | None, stop: Any) -> IntakeReport:
@@ -138,7 +139,7 @@ async def _run_once(deps: Deps, now: datetime, mailbox: Mailbox | None, stop: An
             else _ReadAhead(deps, box, batches, folder, uidvalidity)
         )
         filing = FilingThread(deps) if isinstance(ahead, ReaderProcess) else Filing(deps, box)
-        try:
+        async with filing:  # a thread of its own is stopped however the run ends
             try:
                 for _ in batches:
                     # One fetch batch is one transaction. Committed messages are filed
@@ -161,8 +162,6 @@ async def _run_once(deps: Deps, now: datetime, mailbox: Mailbox | None, stop: An
                 await filing.wait(quiet=True)
             await filing.start(done)
             await filing.wait()
-        finally:
-            await filing.close()
         await erase_pending(deps, now)
     finally:
         if own:

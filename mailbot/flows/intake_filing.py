@@ -20,14 +20,16 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailbot.flows.inbound_rows import PROCESSED, QUARANTINED
 
 if TYPE_CHECKING:
     from mailbot.deps import Deps
     from mailbot.edges.ports import Mailbox
+
+_T = TypeVar("_T")
 
 # Partner mail recorded from its headers: out of the inbox (expunged or held), never filed.
 PARTNER = "partner"
@@ -85,6 +87,12 @@ class Filing:
     async def close(self) -> None:
         """Nothing of its own to close: the connection is the run's."""
 
+    async def __aenter__(self) -> Filing:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
 
 class FilingThread(Filing):
     """Filings on a connection of its own (`deps.mailbox()`), in a thread's event loop."""
@@ -97,15 +105,11 @@ class FilingThread(Filing):
         self._thread.start()
         self._box: Mailbox | None = None
         self._opened = self._in_thread(self._open(deps))
-        self._file = lambda done: self._wrap(self._in_thread(self._file_there(deps, done)))
+        self._file = lambda done: asyncio.wrap_future(self._in_thread(self._file_there(deps, done)))
         self._task = None
 
-    def _in_thread(self, aw: Awaitable[Any]) -> concurrent.futures.Future[Any]:
-        return asyncio.run_coroutine_threadsafe(_coro(aw), self._loop)
-
-    @staticmethod
-    async def _wrap(fut: concurrent.futures.Future[None]) -> None:
-        await asyncio.wrap_future(fut)
+    def _in_thread(self, coro: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     async def _open(self, deps: Deps) -> None:
         box = deps.mailbox()
@@ -129,10 +133,6 @@ class FilingThread(Filing):
         self._thread.join(5)  # stops after the loop's current turn: at once
         if not self._thread.is_alive():
             self._loop.close()
-
-
-async def _coro(aw: Awaitable[Any]) -> Any:
-    return await aw
 
 
 __all__ = ["PARTNER", "Filing", "FilingThread", "file"]

@@ -24,6 +24,7 @@ from mailbot.domain.model import Inbound
 from mailbot.edges.db import core_rows
 from mailbot.edges.tables import InboundRow, Outbox, PairMember, Person
 from mailbot.flows.activity import count_activity, record_activity
+from mailbot.flows.effects import person_by_email
 from mailbot.flows.inbound_rows import PROCESSED, dedupe_id
 from mailbot.flows.metadata_buffer import Membership, MetadataBuffer
 from mailbot.flows.status_facts import StatusFacts, status_facts_of
@@ -82,7 +83,7 @@ class Known:
         """The person with this address: as the chunk knows them when it read the address
         (added, changed or erased since), else from the database."""
         if address not in self.looked_up:
-            return session.scalar(_PERSONS_BY_EMAIL, {"email": address})
+            return person_by_email(session, address)
         person = self.persons.get(address)
         return person if person is None or person in session else None  # erased since
 
@@ -90,8 +91,8 @@ class Known:
         """Whether `sender` has an application on record other than the one being handled
         (recorded in `applied_here` only once handled): for the whole chunk in one query."""
         if self._applied_before is None:
-            senders = [*self.senders]
-            self._applied_before = set(core_rows(session, _APPLIED, {"senders": senders}).scalars())
+            applied = core_rows(session, _APPLIED, {"senders": self.senders})
+            self._applied_before = set(applied.scalars())
         return sender in self.applied_here or sender in self._applied_before
 
     def status_of(self, session: Session, person: Person) -> StatusFacts | None:
@@ -113,7 +114,8 @@ class Known:
 
     @property
     def member_ids(self) -> set[int]:
-        """The people whose pair memberships `members` holds: the chunk's known senders."""
+        """The chunk's known people (its senders, and those its bounce reports name): whose
+        memberships `members` holds, and whose STATUS facts are read together."""
         return {p.id for p in self.persons.values()}
 
     def count_activity(
@@ -145,7 +147,6 @@ _SEEN = select(InboundRow.dedupe_id).where(
     InboundRow.dedupe_id.in_(bindparam("ids", expanding=True)), InboundRow.state == PROCESSED
 )
 _PERSONS = select(Person).where(Person.email.in_(bindparam("senders", expanding=True)))
-_PERSONS_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
 _ANSWERS = (
     select(Outbox.primary_to, func.count(Outbox.id))
     .where(

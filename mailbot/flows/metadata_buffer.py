@@ -29,6 +29,7 @@ from mailbot.flows.outbox import enqueue_rows
 _INBOUND = cast(Table, InboundRow.__table__)  # the Core table: a plain multi-row INSERT
 _MEMBERS = cast(Table, PairMember.__table__)
 _BOUNCES = cast(Table, BounceEvent.__table__)
+_INSERT_ROWS, _INSERT_BOUNCES = insert(_INBOUND), insert(_BOUNCES)  # built once: every batch
 _SET_ACTIVITY = (
     update(_MEMBERS)
     .where(_MEMBERS.c.id == bindparam("m_id"))
@@ -80,7 +81,7 @@ class MetadataBuffer:
         """Insert the rows held so far, update the memberships, queue the answers and insert
         the bounce events (before anything may read them)."""
         if self._rows:
-            session.execute(insert(_INBOUND), self._rows)
+            session.execute(_INSERT_ROWS, self._rows)
             self._rows.clear()
         if self._activity:
             members = list(self._activity.values())
@@ -94,7 +95,7 @@ class MetadataBuffer:
             enqueue_rows(session, self._outbox)
             self._outbox = []
         if self._bounces:
-            session.execute(insert(_BOUNCES), self._bounces)
+            session.execute(_INSERT_BOUNCES, self._bounces)
             self._bounces = []
 
 
