@@ -22,16 +22,15 @@ ENDED = "ended"  # the pair stopped because members left (or a coordinator remat
 
 # Built once: these run for many inbound messages, and building a statement costs more than
 # running it (SQLAlchemy caches the compiled form, not the Python objects).
+# A member's pair is running for them: the pair goes on, and they have not withdrawn (someone
+# who withdrew has left their pair, even a trio that goes on without them). With Pair,
+# PairMember and Person joined.
+RUNNING_FOR_MEMBER = (Pair.state.in_(RUNNING), Person.status != "withdrawn")
 _RUNNING_PAIRS = (
     select(Pair)
     .join(PairMember, PairMember.pair_id == Pair.id)
     .join(Person, Person.id == PairMember.person_id)
-    .where(
-        PairMember.person_id == bindparam("person_id"),
-        Pair.state.in_(RUNNING),
-        # Someone who withdrew has left their pair, even a trio that goes on without them.
-        Person.status != "withdrawn",
-    )
+    .where(PairMember.person_id == bindparam("person_id"), *RUNNING_FOR_MEMBER)
 )
 _RUNNING_IDS = _RUNNING_PAIRS.with_only_columns(Pair.id).order_by(Pair.id)
 _NEWEST_RUNNING = _RUNNING_PAIRS.order_by(Pair.id.desc()).limit(1)

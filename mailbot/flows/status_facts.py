@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.edges.db import core_rows
 from mailbot.edges.tables import Application, Pair, PairMember, Person
-from mailbot.flows.pairs import RUNNING, Partner, current_partners
+from mailbot.flows.pairs import RUNNING_FOR_MEMBER, Partner, current_partners
 
 
 class LatestApplication(NamedTuple):
@@ -75,15 +75,11 @@ _APPLICATIONS_NEWEST_FIRST = (
     .where(Application.person_id.in_(bindparam("ids", expanding=True)))
     .order_by(Application.person_id, Application.submitted_at.desc(), Application.id.desc())
 )
-_RUNNING_OF = (  # as pairs.running_pair: someone who withdrew has left their pair
+_RUNNING_OF = (  # as pairs.running_pair
     select(PairMember.person_id, Pair.id)
     .join(Pair, Pair.id == PairMember.pair_id)
     .join(Person, Person.id == PairMember.person_id)
-    .where(
-        PairMember.person_id.in_(bindparam("ids", expanding=True)),
-        Pair.state.in_(RUNNING),
-        Person.status != "withdrawn",
-    )
+    .where(PairMember.person_id.in_(bindparam("ids", expanding=True)), *RUNNING_FOR_MEMBER)
 )
 _STAYING_MEMBERS = (  # as pairs.current_partners: in the order they joined
     select(PairMember.pair_id, Person.id, Person.name, Person.country)
